@@ -1,0 +1,57 @@
+"""Look and navigation of the admin (django-unfold)."""
+
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+
+def _item(title, icon, url):
+    return {"title": title, "icon": icon, "link": reverse_lazy(url)}
+
+
+UNFOLD = {
+    "SITE_TITLE": "中枢 zhongshu",
+    "SITE_HEADER": "中枢 · 订单中枢",
+    "SITE_SYMBOL": "hub",
+    "SHOW_LANGUAGES": True,
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": [
+            {
+                "title": _("订单"),
+                "items": [
+                    _item(_("订单"), "receipt_long", "admin:orders_order_changelist"),
+                    _item(_("调拨预警"), "swap_horiz", "admin:inventory_transferalert_changelist"),
+                    _item(_("通知"), "notifications", "admin:core_notification_changelist"),
+                ],
+            },
+            {
+                "title": _("商品与库存"),
+                "items": [
+                    _item(_("商品 SKU"), "inventory_2", "admin:catalog_sku_changelist"),
+                    _item(_("库存"), "warehouse", "admin:inventory_stocklevel_changelist"),
+                    _item(_("仓库"), "store", "admin:inventory_warehouse_changelist"),
+                ],
+            },
+            {
+                "title": _("渠道与路由"),
+                "items": [
+                    _item(_("店铺"), "storefront", "admin:channels_shop_changelist"),
+                    _item(_("区域路由"), "alt_route", "admin:routing_regionroute_changelist"),
+                    _item(_("省份-区域"), "map", "admin:routing_provinceregion_changelist"),
+                    _item(_("路由设置"), "tune", "admin:routing_routingsettings_changelist"),
+                ],
+            },
+            {
+                "title": _("系统"),
+                "items": [
+                    _item(_("用户"), "person", "admin:auth_user_changelist"),
+                    _item(_("角色"), "group", "admin:auth_group_changelist"),
+                    _item(_("API 令牌"), "key", "admin:core_apitoken_changelist"),
+                    _item(_("审计时间线"), "history", "admin:core_timelineentry_changelist"),
+                    _item(_("事件发件箱"), "outbox", "admin:core_outboxevent_changelist"),
+                ],
+            },
+        ],
+    },
+}

@@ -1,0 +1,49 @@
+"""The HTTP API: /api/v1/…, OpenAPI docs at /api/docs, bearer tokens on everything but health."""
+
+from ninja import NinjaAPI, Router
+from ninja.errors import ValidationError
+
+from zhongshu.catalog.api import router as catalog_router
+from zhongshu.core.auth import BearerAuth
+from zhongshu.inventory.api import router as stock_router
+from zhongshu.orders.api import router as orders_router
+from zhongshu.orders.schemas import field_path
+from zhongshu.orders.services import ReferenceErrors
+
+api = NinjaAPI(
+    title="zhongshu 中枢 API",
+    version="1",
+    description="Order hub: intake, orders, SKUs, stock. Authenticate with `Authorization: Bearer <token>` "
+    "(create one with `zhongshu token create`).",
+    auth=BearerAuth(),
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+health = Router(tags=["system"])
+
+
+@health.get("/health", auth=None, summary="Liveness")
+def get_health(request):
+    return {"status": "ok"}
+
+
+for r in (health, orders_router, catalog_router, stock_router):
+    api.add_router("/v1", r)
+
+_TRANSPORT = {"body", "payload", "query", "path", "filters"}
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    detail = []
+    for e in exc.errors:
+        loc = [p for p in e.get("loc", []) if p not in _TRANSPORT]
+        detail.append({"loc": loc, "field": field_path(loc), "msg": e.get("msg", ""), "type": e.get("type", "")})
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(ReferenceErrors)
+def reference_error(request, exc: ReferenceErrors):
+    detail = [err for errs in exc.errors.values() for err in errs]
+    return api.create_response(request, {"detail": detail}, status=422)

@@ -1,0 +1,116 @@
+"""Transactional outbox: events are rows written with the change; a relay delivers them after commit.
+
+Delivery is at least once, in id order, one relay at a time (a queue lock), so events that share a
+key (a SKU, an order) reach every consumer in the order they were written. Consumers must be
+idempotent: they receive the event row and may see it again after a crash.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from zhongshu.core.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+Consumer = Callable[[OutboxEvent], None]
+
+
+@dataclass(frozen=True)
+class _Registration:
+    name: str
+    topic_prefix: str
+    handler: Consumer
+
+
+_consumers: list[_Registration] = []
+
+
+def consumer(name: str, topic_prefix: str = "") -> Callable[[Consumer], Consumer]:
+    """Register an idempotent in-process consumer for topics starting with topic_prefix."""
+
+    def register(fn: Consumer) -> Consumer:
+        if not any(r.name == name for r in _consumers):
+            _consumers.append(_Registration(name, topic_prefix, fn))
+        return fn
+
+    return register
+
+
+def event(topic: str, key: str, payload: dict, actor: str = "") -> OutboxEvent:
+    """An unsaved outbox row; write it with `write` inside the use case's transaction."""
+    return OutboxEvent(topic=topic, key=key, payload=payload, actor=actor[:128])
+
+
+def write(events: Iterable[OutboxEvent]) -> None:
+    """Insert events in the current transaction and wake the relay once it commits."""
+    rows = list(events)
+    if not rows:
+        return
+    OutboxEvent.objects.bulk_create(rows)
+    transaction.on_commit(wake_relay)
+
+
+# --- relay -----------------------------------------------------------------------------------
+
+_waker: Callable[[], object] | None = None
+
+
+def set_waker(fn: Callable[[], object]) -> None:
+    """Composition: the queue module installs how the relay is woken after a commit."""
+    global _waker
+    _waker = fn
+
+
+def wake_relay() -> None:
+    (_waker or relay)()
+
+
+def relay(batch: int = 500, max_attempts: int = 20) -> int:
+    """Deliver pending events to every consumer; returns how many were delivered."""
+    delivered = 0
+    while True:
+        done, fetched = _relay_batch(batch, max_attempts)
+        delivered += done
+        if fetched < batch or done == 0:
+            return delivered
+
+
+def _relay_batch(batch: int, max_attempts: int) -> tuple[int, int]:
+    pending_q = OutboxEvent.objects.filter(delivered_at__isnull=True, attempts__lt=max_attempts)
+    if not pending_q.exists():  # cheap poll without taking SQLite's write lock
+        return 0, 0
+    with transaction.atomic():
+        pending = list(
+            OutboxEvent.objects.filter(delivered_at__isnull=True, attempts__lt=max_attempts).order_by("id")[:batch]
+        )
+        blocked: set[str] = set()
+        now = timezone.now()
+        ok, failed = [], []
+        for ev in pending:
+            if ev.key in blocked:  # keep per-key order behind a failed event
+                continue
+            try:
+                with transaction.atomic():
+                    _deliver(ev)
+            except Exception as exc:  # noqa: BLE001 - a consumer failure must not stop other keys
+                log.exception("outbox consumer failed on %s", ev)
+                ev.attempts += 1
+                ev.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                failed.append(ev)
+                blocked.add(ev.key)
+            else:
+                ev.delivered_at = now
+                ok.append(ev)
+        OutboxEvent.objects.bulk_update(ok, ["delivered_at"])
+        OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
+    return len(ok), len(pending)
+
+
+def _deliver(ev: OutboxEvent) -> None:
+    for reg in _consumers:
+        if ev.topic.startswith(reg.topic_prefix):
+            reg.handler(ev)

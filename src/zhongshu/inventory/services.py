@@ -1,0 +1,123 @@
+"""Every stock write. Rows are locked in primary-key order; reservations are conditional updates."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from zhongshu.catalog.models import Sku
+from zhongshu.core import outbox
+from zhongshu.core.models import OutboxEvent
+from zhongshu.inventory.domain import StockInfo
+from zhongshu.inventory.models import StockLevel, TransferAlert, Warehouse
+
+
+class OversellError(RuntimeError):
+    """A reservation would exceed supply: a bug upstream; the transaction is rolled back."""
+
+
+def info(row: StockLevel) -> StockInfo:
+    return StockInfo(
+        row.sku.code, row.warehouse.code, row.physical, row.reserved, row.in_transit, row.in_transit_coefficient
+    )
+
+
+def lock_stock(sku_ids: set[int]) -> dict[tuple[str, str], StockLevel]:
+    """Lock (PostgreSQL: FOR UPDATE) the stock rows of these SKUs in pk order; keyed by (sku, warehouse)."""
+    if not sku_ids:
+        return {}
+    rows = (
+        StockLevel.objects.select_for_update(of=("self",))
+        .select_related("sku", "warehouse")
+        .filter(sku_id__in=sku_ids)
+        .order_by("pk")
+    )
+    return {(r.sku.code, r.warehouse.code): r for r in rows}
+
+
+def stock_event(row: StockLevel, reason: str, actor: str, delta: dict | None = None) -> OutboxEvent:
+    s = info(row)
+    return outbox.event(
+        "stock.changed",
+        key=s.sku,
+        actor=actor,
+        payload={
+            "subject": f"stock:{s.sku}",
+            "sku": s.sku,
+            "warehouse": s.warehouse,
+            "physical": s.physical,
+            "reserved": s.reserved,
+            "in_transit": s.in_transit,
+            "available": s.available,
+            "reason": reason,
+            "delta": delta or {},
+            "summary": f"{s.sku}@{s.warehouse} {reason}: 实物 {s.physical} 预留 {s.reserved} 可用 {s.available}",
+        },
+    )
+
+
+def change_reserved(rows: dict[int, StockLevel], deltas: dict[int, int], reason: str, actor: str) -> list[OutboxEvent]:
+    """Apply reservation deltas (+ reserve, − release) to locked rows; refuses any oversell."""
+    events = []
+    for pk in sorted(deltas):
+        delta = deltas[pk]
+        if delta == 0:
+            continue
+        row = rows[pk]
+        usable = info(row).usable_in_transit
+        qs = StockLevel.objects.filter(pk=pk, reserved__gte=-delta)
+        if delta > 0:  # conditional update: never beyond supply, whatever the caller computed
+            qs = qs.filter(physical__gte=F("reserved") + delta - usable)
+        if qs.update(reserved=F("reserved") + delta) != 1:
+            raise OversellError(f"stock {row.sku.code}@{row.warehouse.code}: cannot change reserved by {delta}")
+        row.reserved += delta
+        events.append(stock_event(row, reason, actor, {"reserved": delta}))
+    return events
+
+
+@transaction.atomic
+def set_stock(
+    sku: Sku,
+    warehouse: Warehouse,
+    physical: int,
+    in_transit: int,
+    in_transit_coefficient: Decimal,
+    actor: str,
+    reason: str = "stocktake",
+) -> StockLevel:
+    """Stocktake: set physical and in-transit quantities; reservations are kept (the caller rebalances)."""
+    row, _ = StockLevel.objects.select_for_update().get_or_create(sku=sku, warehouse=warehouse)
+    before = info(row) if row.pk else None
+    row.physical, row.in_transit, row.in_transit_coefficient = physical, in_transit, in_transit_coefficient
+    row.save(update_fields=["physical", "in_transit", "in_transit_coefficient", "updated_at"])
+    delta = {"physical": physical - before.physical, "in_transit": in_transit - before.in_transit} if before else {}
+    outbox.write([stock_event(row, reason, actor, delta)])
+    return row
+
+
+def raise_transfer_alerts(shortfalls: list[tuple[Sku, Warehouse, int, Warehouse | None]], actor: str) -> None:
+    """Add each shortfall to the open 调拨预警 of (SKU, warehouse), creating it when none is open."""
+    events = []
+    for sku, to_wh, qty, from_wh in shortfalls:
+        alert = TransferAlert.objects.filter(sku=sku, to_warehouse=to_wh, status=TransferAlert.Status.OPEN).first()
+        if alert is None:
+            alert = TransferAlert.objects.create(sku=sku, to_warehouse=to_wh, from_warehouse=from_wh, quantity=qty, orders=1)
+        else:
+            TransferAlert.objects.filter(pk=alert.pk).update(quantity=F("quantity") + qty, orders=F("orders") + 1)
+            alert.quantity += qty
+        events.append(
+            outbox.event(
+                "stock.transfer_alert",
+                key=sku.code,
+                actor=actor,
+                payload={
+                    "subject": f"stock:{sku.code}",
+                    "sku": sku.code,
+                    "to_warehouse": to_wh.code,
+                    "from_warehouse": from_wh.code if from_wh else None,
+                    "quantity": alert.quantity,
+                    "summary": f"调拨预警 {sku.code} → {to_wh.code}: 建议调拨 {alert.quantity}",
+                },
+            )
+        )
+    outbox.write(events)

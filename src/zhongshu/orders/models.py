@@ -1,0 +1,128 @@
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zhongshu.core.pii import mask_address, mask_name, mask_phone
+from zhongshu.orders.states import OrderStatus
+
+M = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
+
+
+class Order(models.Model):
+    shop = models.ForeignKey("channels.Shop", on_delete=models.PROTECT, verbose_name=_("店铺"))
+    channel_order_id = models.CharField(_("平台订单号"), max_length=64)
+    status = models.CharField(_("状态"), max_length=24, choices=OrderStatus.choices, db_index=True)
+    channel_status = models.CharField(_("平台状态"), max_length=32)
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse", on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("发货仓")
+    )
+    preferred_warehouse = models.ForeignKey(
+        "inventory.Warehouse", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("首选仓")
+    )
+    placed_at = models.DateTimeField(_("下单时间"))
+    paid_at = models.DateTimeField(_("付款时间"), null=True, blank=True)
+    channel_updated_at = models.DateTimeField(_("平台更新时间"))
+    ship_by = models.DateTimeField(_("最晚发货时间"), null=True, blank=True)
+    scheduled_delivery = models.DateTimeField(_("定时达"), null=True, blank=True)
+
+    buyer_ref = models.CharField(_("买家ID"), max_length=64, blank=True)
+    buyer_nick = models.CharField(_("买家昵称"), max_length=64, blank=True)
+    buyer_vip = models.BooleanField(_("VIP"), default=False)
+    id_number_hash = models.CharField(_("身份证号(哈希)"), max_length=64, blank=True)
+    id_number_masked = models.CharField(_("身份证号"), max_length=24, blank=True)
+
+    receiver_name = models.CharField(_("收货人"), max_length=64)
+    receiver_phone = models.CharField(_("电话"), max_length=32)
+    receiver_province = models.CharField(_("省份"), max_length=32, blank=True, db_index=True)
+    receiver_city = models.CharField(_("城市"), max_length=32, blank=True)
+    receiver_district = models.CharField(_("区县"), max_length=32, blank=True)
+    receiver_address = models.CharField(_("详细地址"), max_length=256)
+
+    lines_amount = models.DecimalField(_("商品金额"), **M)
+    freight = models.DecimalField(_("运费"), **M)
+    discount = models.DecimalField(_("优惠"), **M)
+    paid_amount = models.DecimalField(_("实付金额"), **M)
+    presale = models.BooleanField(_("预售"), default=False)
+    remark = models.CharField(_("备注"), max_length=512, blank=True)
+    flags = models.JSONField(_("包裹标记"), default=list, blank=True)
+
+    ingested_at = models.DateTimeField(_("进入中枢时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("最近处理"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "channel_order_id"], name="order_unique_per_shop"),
+        ]
+        indexes = [
+            models.Index(fields=["id_number_hash", "placed_at"], name="order_idno_day"),
+            models.Index(fields=["receiver_phone", "placed_at"], name="order_phone_time"),
+            models.Index(fields=["status", "warehouse"], name="order_status_wh"),
+            models.Index(fields=["placed_at"], name="order_placed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id}/{self.channel_order_id}"
+
+    @property
+    def receiver_name_masked(self) -> str:
+        return mask_name(self.receiver_name)
+
+    @property
+    def receiver_phone_masked(self) -> str:
+        return mask_phone(self.receiver_phone)
+
+    @property
+    def receiver_address_masked(self) -> str:
+        return mask_address(self.receiver_address)
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, verbose_name=_("SKU"))
+    title = models.CharField(_("名称"), max_length=256, blank=True)
+    quantity = models.PositiveIntegerField(_("数量"))
+    unit_price = models.DecimalField(_("单价"), **M)
+    promo_price = models.DecimalField(_("促销价"), max_digits=14, decimal_places=2, null=True, blank=True)
+    paid_amount = models.DecimalField(_("实付"), **M)
+
+    class Meta:
+        verbose_name = _("订单行")
+        verbose_name_plural = _("订单行")
+        ordering = ["id"]
+
+
+class OrderTransition(models.Model):
+    """Audit of the state machine: every status change with who, when, from, to and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(_("原状态"), max_length=24, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=24)
+    actor = models.CharField(_("操作者"), max_length=128)
+    reason = models.CharField(_("原因"), max_length=400, blank=True)
+    at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("状态变更")
+        verbose_name_plural = _("状态变更记录")
+        ordering = ["order", "id"]
+        indexes = [models.Index(fields=["to_status", "at"], name="transition_status_at")]
+
+
+class OrderHold(models.Model):
+    """A reason an order is stopped; active while released_at is empty."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    code = models.CharField(_("代码"), max_length=64)
+    reason = models.CharField(_("原因"), max_length=400)
+    created_at = models.DateTimeField(_("时间"))
+    released_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    released_by = models.CharField(_("解除人"), max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = _("挂起原因")
+        verbose_name_plural = _("挂起原因")
+        indexes = [models.Index(fields=["code", "released_at"], name="hold_code_open")]

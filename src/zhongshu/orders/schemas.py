@@ -1,0 +1,82 @@
+"""The order intake contract (shared/contracts/order.schema.json) as Pydantic models."""
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+_MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
+
+
+def _money(value: object) -> Decimal:
+    if not isinstance(value, str) or not _MONEY.match(value):
+        raise ValueError("must be a decimal string in yuan with at most two places, e.g. \"39.90\"")
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+Str = StringConstraints
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class BuyerIn(Contract):
+    id: Annotated[str, Str(max_length=64)] | None = None
+    nick: Annotated[str, Str(max_length=64)] | None = None
+    id_number: Annotated[str, Str(pattern=r"^[0-9]{17}[0-9Xx]$")] | None = None
+    vip: bool = False
+
+
+class ReceiverIn(Contract):
+    name: Annotated[str, Str(min_length=1, max_length=64)]
+    phone: Annotated[str, Str(min_length=5, max_length=32)]
+    province: Annotated[str, Str(max_length=32)] | None = None
+    city: Annotated[str, Str(max_length=32)] | None = None
+    district: Annotated[str, Str(max_length=32)] | None = None
+    address: Annotated[str, Str(min_length=1, max_length=256)]
+
+
+class LineIn(Contract):
+    sku: Annotated[str, Str(min_length=1, max_length=64)]
+    title: Annotated[str, Str(max_length=256)] | None = None
+    quantity: Annotated[int, Field(ge=1, le=100000, strict=True)]
+    unit_price: Money
+    promo_price: Money | None = None
+    paid_amount: Money
+
+
+ChannelStatus = Literal["pending_payment", "paid", "cancelled", "refund_requested", "refunded"]
+
+
+class OrderIn(Contract):
+    shop: Annotated[str, Str(min_length=1, max_length=64)]
+    channel_order_id: Annotated[str, Str(min_length=1, max_length=64)]
+    status: ChannelStatus
+    created_at: AwareDatetime
+    paid_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+    buyer: BuyerIn | None = None
+    receiver: ReceiverIn
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)]
+    freight: Money = Decimal("0.00")
+    discount: Money = Decimal("0.00")
+    paid_amount: Money
+    presale: bool = False
+    ship_by: AwareDatetime | None = None
+    scheduled_delivery: AwareDatetime | None = None
+    remark: Annotated[str, Str(max_length=512)] | None = None
+
+
+def error_list(exc) -> list[dict]:
+    """Pydantic errors as [{loc, msg}] with a dotted field path, e.g. lines[0].quantity."""
+    return [{"loc": list(e["loc"]), "field": field_path(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+
+
+def field_path(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

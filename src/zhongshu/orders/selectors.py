@@ -1,0 +1,74 @@
+"""Reads of orders for the API and the console (personal data masked)."""
+
+from django.db.models import Prefetch, QuerySet
+
+from zhongshu.orders.models import Order, OrderHold
+
+
+def orders(status: str | None = None, shop: str | None = None, warehouse: str | None = None) -> QuerySet[Order]:
+    qs = Order.objects.select_related("shop", "warehouse").prefetch_related(
+        Prefetch("holds", queryset=OrderHold.objects.filter(released_at__isnull=True), to_attr="active_holds")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if shop:
+        qs = qs.filter(shop__code=shop)
+    if warehouse:
+        qs = qs.filter(warehouse__code=warehouse)
+    return qs.order_by("-id")
+
+
+def order_detail(shop: str, channel_order_id: str) -> Order | None:
+    return (
+        orders()
+        .prefetch_related("lines__sku", "transitions")
+        .filter(shop__code=shop, channel_order_id=channel_order_id)
+        .first()
+    )
+
+
+def summary(order: Order, holds: list | None = None) -> dict:
+    active = holds if holds is not None else getattr(order, "active_holds", None)
+    if active is None:
+        active = list(order.holds.filter(released_at__isnull=True))
+    return {
+        "id": order.pk,
+        "shop": order.shop.code,
+        "channel_order_id": order.channel_order_id,
+        "status": order.status,
+        "channel_status": order.channel_status,
+        "warehouse": order.warehouse.code if order.warehouse else None,
+        "holds": [{"code": h.code, "reason": h.reason} for h in active],
+        "flags": list(order.flags or []),
+        "paid_amount": order.paid_amount,
+        "placed_at": order.placed_at,
+    }
+
+
+def detail(order: Order) -> dict:
+    return {
+        **summary(order),
+        "receiver": {
+            "name": order.receiver_name_masked,
+            "phone": order.receiver_phone_masked,
+            "province": order.receiver_province,
+            "city": order.receiver_city,
+            "district": order.receiver_district,
+            "address": order.receiver_address_masked,
+        },
+        "buyer": {"nick": order.buyer_nick, "vip": order.buyer_vip, "id_number": order.id_number_masked or None},
+        "amounts": {
+            "lines": order.lines_amount, "freight": order.freight, "discount": order.discount, "paid": order.paid_amount,
+        },  # fmt: skip
+        "lines": [
+            {
+                "sku": ln.sku.code, "title": ln.title, "quantity": ln.quantity, "unit_price": ln.unit_price,
+                "promo_price": ln.promo_price, "paid_amount": ln.paid_amount,
+            }  # fmt: skip
+            for ln in order.lines.all()
+        ],
+        "history": [
+            {"at": t.at, "from": t.from_status or None, "to": t.to_status, "actor": t.actor, "reason": t.reason}
+            for t in order.transitions.all()
+        ],
+    }
