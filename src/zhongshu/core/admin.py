@@ -1,0 +1,159 @@
+"""Admin of the system tables: users and roles (in Unfold's look), API tokens, notifications, and the
+read-only audit timeline and outbox."""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from zhongshu.core import outbox
+from zhongshu.core.models import ApiToken, Notification, OutboxEvent, TimelineEntry
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by the hub's services: the admin may look, never add, change or delete."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def actor_of(request) -> str:
+    """How an admin user appears in audit rows."""
+    return f"admin:{request.user.get_username()}"
+
+
+# --- users and roles -------------------------------------------------------------------------
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ModelAdmin):
+    """List only: tokens are created by `zhongshu token create`; the hash is never shown."""
+
+    list_display = ("prefix_display", "name", "user", "created_at", "last_used_at", "revoked")
+    list_display_links = None
+    list_filter = ("revoked",)
+    search_fields = ("prefix", "name", "user__username")
+    list_select_related = ("user",)
+    fields = ("name", "prefix", "user", "created_at", "last_used_at", "revoked")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @display(description=_("前缀"), ordering="prefix")
+    def prefix_display(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("吊销所选令牌"), permissions=["change"])
+    def revoke(self, request, queryset) -> None:
+        with transaction.atomic():
+            tokens = list(queryset.select_for_update().filter(revoked=False).select_related("user"))
+            ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked=True)
+            outbox.write(
+                outbox.event(
+                    "auth.token_revoked",
+                    key=f"user:{t.user.get_username()}",
+                    actor=actor_of(request),
+                    payload={
+                        "subject": f"user:{t.user.get_username()}",
+                        "token": t.prefix,
+                        "summary": f"吊销 API 令牌 {t.prefix}…（{t.user.get_username()}）",
+                    },
+                )
+                for t in tokens
+            )
+        self.message_user(request, _("已吊销 %(n)d 个令牌。") % {"n": len(tokens)}, messages.SUCCESS)
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+@admin.register(Notification)
+class NotificationAdmin(ModelAdmin):
+    list_display = ("title", "level_display", "audience", "code", "created_at", "read_at")
+    list_filter = ("level", "audience", ("read_at", admin.EmptyFieldListFilter))
+    search_fields = ("title", "code", "body")
+    date_hierarchy = "created_at"
+    fields = ("title", "level", "audience", "code", "body", "created_at", "read_at")
+    readonly_fields = fields
+    actions = ["mark_read"]
+
+    @display(
+        description=_("级别"),
+        ordering="level",
+        label={"info": "info", "warning": "warning", "critical": "danger"},
+    )
+    def level_display(self, obj: Notification):
+        return obj.level, obj.get_level_display()
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("标记为已读"), permissions=["change"])
+    def mark_read(self, request, queryset) -> None:
+        n = queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
+        self.message_user(request, _("已标记 %(n)d 条通知为已读。") % {"n": n}, messages.SUCCESS)
+
+
+# --- audit timeline and outbox (read-only) ---------------------------------------------------
+
+
+@admin.register(TimelineEntry)
+class TimelineEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("at", "subject", "kind", "summary", "actor")
+    list_filter = ("kind",)
+    search_fields = ("subject", "summary", "actor")
+    date_hierarchy = "at"
+    fields = ("at", "subject", "kind", "summary", "actor", "event")
+    readonly_fields = fields
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("id", "topic", "key", "actor", "created_at", "delivered_display", "attempts")
+    list_filter = ("topic", ("delivered_at", admin.EmptyFieldListFilter))
+    search_fields = ("topic", "key", "actor")
+    date_hierarchy = "created_at"
+    fields = ("topic", "key", "actor", "payload", "created_at", "delivered_at", "attempts", "last_error")
+    readonly_fields = fields
+
+    @display(description=_("已投递"), boolean=True, ordering="delivered_at")
+    def delivered_display(self, obj: OutboxEvent) -> bool:
+        return obj.delivered_at is not None
