@@ -1,16 +1,8 @@
-"""Test set-up: an isolated ZHONGSHU_HOME; the database is SQLite unless ZHONGSHU_DATABASE_URL says
-otherwise (.ci/run runs the data tests again on PostgreSQL); the queue runs in huey's immediate mode
-unless a test starts real workers."""
+"""Shared fixtures; the environment of the test run is set in tests/settings.py."""
 
-import os
-import tempfile
+import pytest
 
-os.environ.setdefault("ZHONGSHU_HOME", tempfile.mkdtemp(prefix="zhongshu-test-"))
-os.environ.setdefault("ZHONGSHU_QUEUE_IMMEDIATE", "1")
-
-import pytest  # noqa: E402
-
-from tests.factories import *  # noqa: E402,F401,F403  (fixtures)
+from tests.factories import *  # noqa: F401,F403  (fixtures)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from ninja import Router, Schema
+from ninja import Status, Router, Schema
 from pydantic import Field, StringConstraints
 
 from zhongshu.catalog.services import upsert_sku
@@ -26,4 +26,4 @@ def post_sku(request, body: SkuIn):
     sku, created = upsert_sku(body.sku, body.title, body.cost_price, body.weight_g, body.presale)
     out = SkuOut(sku=sku.code, title=sku.title, cost_price=sku.cost_price, weight_g=sku.weight_g,
                  presale=sku.presale, created=created)  # fmt: skip
-    return (201 if created else 200), out
+    return Status(201 if created else 200, out)

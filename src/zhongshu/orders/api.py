@@ -1,7 +1,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from ninja import Query, Router, Schema
+from ninja import Status, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -65,7 +65,7 @@ class OrderFilter(Schema):
 def post_order(request, payload: OrderIn):
     [result] = intake([payload], actor=f"api:{request.user.username}")  # ReferenceErrors → 422 (see zhongshu.api)
     body = selectors.summary(result.order, holds=result.holds)
-    return (201 if result.outcome == CREATED else 200), body
+    return Status(201 if result.outcome == CREATED else 200, body)
 
 
 @router.get("/orders/{shop}/{channel_order_id}", response=OrderDetailOut, summary="One order with lines and history")

@@ -1,0 +1,94 @@
+"""The outbox: events written with the change, relayed after commit to idempotent consumers, in order."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from zhongshu.catalog.models import Sku
+from zhongshu.core import outbox
+from zhongshu.core.models import OutboxEvent, TimelineEntry
+from zhongshu.inventory.models import StockLevel, Warehouse
+from zhongshu.orders.models import Order
+from zhongshu.orders.schemas import OrderIn
+from zhongshu.orders.services import intake, stocktake
+from tests.factories import example_order, put_stock
+
+
+def post(**changes):
+    return intake([OrderIn.model_validate(example_order(**changes))], actor="test")[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_are_relayed_after_commit_into_the_timeline(hub):
+    put_stock("DUMPLING-500G", "CD", 10)
+    r = post()
+    assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
+    kinds = list(TimelineEntry.objects.filter(subject=f"order:{r.order.pk}").order_by("id").values_list("summary", flat=True))
+    assert len(kinds) == 2 and "paid → allocated" in kinds[1]
+    assert TimelineEntry.objects.filter(subject="stock:DUMPLING-500G", kind="stock.changed").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_change_leaves_no_event(hub):
+    put_stock("DUMPLING-500G", "CD", 10)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        post()
+        raise RuntimeError("boom")
+    assert (Order.objects.count(), OutboxEvent.objects.count()) == (0, 0)
+    assert StockLevel.objects.get(warehouse__code="CD").reserved == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failing_consumer_keeps_per_key_order_and_is_retried(hub):
+    seen: list[int] = []
+    fail = {"on": True}
+
+    @outbox.consumer("test.recorder", topic_prefix="test.")
+    def recorder(ev):
+        if fail["on"] and ev.payload["n"] == 2:
+            raise ValueError("temporarily down")
+        seen.append(ev.payload["n"])
+
+    try:
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", "A", {"n": n}) for n in (1, 2, 3)] + [outbox.event("test.x", "B", {"n": 9})])
+        # n=2 failed: n=3 (same key A) must wait behind it; key B is not blocked
+        assert seen == [1, 9]
+        failed = OutboxEvent.objects.get(payload__n=2)
+        assert (failed.attempts, failed.delivered_at) == (1, None) and "temporarily down" in failed.last_error
+        fail["on"] = False
+        assert outbox.relay() == 2
+        assert seen == [1, 9, 2, 3]
+        assert outbox.relay() == 0  # nothing delivered twice once acknowledged
+        # a redelivery (crash before acknowledgement) does not duplicate the timeline
+        ev = OutboxEvent.objects.get(payload__n=3)
+        OutboxEvent.objects.filter(pk=ev.pk).update(delivered_at=None)
+        outbox.relay()
+        assert TimelineEntry.objects.filter(event=ev).count() == 1
+    finally:
+        outbox._consumers[:] = [c for c in outbox._consumers if c.name != "test.recorder"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stock_added_allocates_backorders_oldest_first(hub):
+    put_stock("DUMPLING-500G", "CD", 0)
+    post(channel_order_id="OLD", paid_at="2026-11-27T20:00:00+08:00")
+    post(channel_order_id="NEW", paid_at="2026-11-27T20:30:00+08:00")
+    assert set(Order.objects.values_list("status", flat=True)) == {"backordered"}
+    stocktake(Sku.objects.get(code="DUMPLING-500G"), Warehouse.objects.get(code="CD"), 3, 0, Decimal("0.8"), "test")
+    statuses = dict(Order.objects.values_list("channel_order_id", "status"))
+    assert statuses == {"OLD": "allocated", "NEW": "backordered"}
+    assert StockLevel.objects.get(warehouse__code="CD").reserved == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stocktake_below_reserved_backorders_newest_first(hub):
+    put_stock("DUMPLING-500G", "CD", 10)
+    post(channel_order_id="OLD", paid_at="2026-11-27T20:00:00+08:00")
+    post(channel_order_id="NEW", paid_at="2026-11-27T20:30:00+08:00")
+    stocktake(Sku.objects.get(code="DUMPLING-500G"), Warehouse.objects.get(code="CD"), 3, 0, Decimal("0.8"), "test")
+    statuses = dict(Order.objects.values_list("channel_order_id", "status"))
+    assert statuses == {"OLD": "allocated", "NEW": "backordered"}
+    row = StockLevel.objects.get(warehouse__code="CD")
+    assert (row.physical, row.reserved) == (3, 2)

@@ -1,0 +1,11 @@
+"""Settings for the test run: an isolated ZHONGSHU_HOME per run, the queue in immediate mode unless a
+test starts real workers. The database is SQLite unless ZHONGSHU_DATABASE_URL names another
+(.ci/run runs the data tests again on PostgreSQL)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("ZHONGSHU_HOME", tempfile.mkdtemp(prefix="zhongshu-test-"))
+os.environ.setdefault("ZHONGSHU_QUEUE_IMMEDIATE", "1")
+
+from zhongshu.settings import *  # noqa: E402,F403
