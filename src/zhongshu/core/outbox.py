@@ -1,7 +1,8 @@
 """Transactional outbox: events are rows written with the change; a relay delivers them after commit.
 
-Delivery is at least once, in id order, one relay at a time (a queue lock), so events that share a
-key (a SKU, an order) reach every consumer in the order they were written. Consumers must be
+Delivery is at least once, in id order, one relay at a time (PostgreSQL: a transaction-scoped
+advisory lock, released even if the process dies; SQLite: the write transaction itself), so events
+that share a key (a SKU, an order) reach every consumer in the order they were written. Consumers must be
 idempotent: they receive the event row and may see it again after a crash.
 """
 
@@ -9,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from zhongshu.core.models import OutboxEvent
@@ -84,6 +85,8 @@ def _relay_batch(batch: int, max_attempts: int) -> tuple[int, int]:
     if not pending_q.exists():  # cheap poll without taking SQLite's write lock
         return 0, 0
     with transaction.atomic():
+        if not _relay_lock():
+            return 0, 0  # another process is relaying right now
         pending = list(
             OutboxEvent.objects.filter(delivered_at__isnull=True, attempts__lt=max_attempts).order_by("id")[:batch]
         )
@@ -108,6 +111,17 @@ def _relay_batch(batch: int, max_attempts: int) -> tuple[int, int]:
         OutboxEvent.objects.bulk_update(ok, ["delivered_at"])
         OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
     return len(ok), len(pending)
+
+
+RELAY_LOCK_KEY = 0x7A68_6F6E  # "zhon"
+
+
+def _relay_lock() -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite: BEGIN IMMEDIATE already serialises writers
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+        return bool(cur.fetchone()[0])
 
 
 def _deliver(ev: OutboxEvent) -> None:

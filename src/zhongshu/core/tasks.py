@@ -2,16 +2,18 @@
 
 The worker process polls the outbox every RELAY_INTERVAL seconds (a "polling publisher"): no
 wake-up can be lost, and a burst of commits costs one indexed query. Only one relay runs at a time
-across all worker processes (a lock in the queue's storage), which keeps per-key order.
+across all worker processes (see zhongshu.core.outbox), which keeps per-key order.
 """
 
 import logging
+import os
+import socket
 import threading
+import time
 
 from django.db import close_old_connections
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
-from huey.exceptions import TaskLockedException
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from zhongshu.core import outbox
 
@@ -22,11 +24,7 @@ RELAY_INTERVAL = 0.1
 
 
 def relay_once() -> int:
-    try:
-        with lock_task("outbox-relay"):
-            return outbox.relay()
-    except TaskLockedException:
-        return 0  # another worker process is relaying
+    return outbox.relay()
 
 
 @db_task()
@@ -39,6 +37,13 @@ def relay_outbox() -> int:
 def relay_outbox_periodic() -> int:
     """Safety net when a worker runs without the relay loop."""
     return relay_once()
+
+
+@db_task()
+def worker_ping(pause: float = 0.0) -> dict:
+    """Health check of the workers: which process and host answered (used by scale-out checks)."""
+    time.sleep(pause)
+    return {"pid": os.getpid(), "host": socket.gethostname()}
 
 
 def run_relay_loop(stop: threading.Event, interval: float = RELAY_INTERVAL) -> None:
