@@ -57,7 +57,10 @@ def check_references(payloads: list[OrderIn]) -> dict[int, list[dict]]:
     """Unknown shop codes and SKU codes, per payload index, as [{loc, field, msg}]."""
     shops = set(Shop.objects.filter(code__in={p.shop for p in payloads}, active=True).values_list("code", flat=True))
     codes = {ln.sku for p in payloads for ln in p.lines}
-    skus = set(Sku.objects.filter(code__in=codes).values_list("code", flat=True))
+    return _reference_errors(payloads, shops, set(Sku.objects.filter(code__in=codes).values_list("code", flat=True)))
+
+
+def _reference_errors(payloads: list[OrderIn], shops: set[str], skus: set[str]) -> dict[int, list[dict]]:
     errors: dict[int, list[dict]] = {}
     for i, p in enumerate(payloads):
         errs = [] if p.shop in shops else [{"loc": ["shop"], "field": "shop", "msg": f"unknown shop '{p.shop}'"}]
@@ -76,12 +79,12 @@ def intake(payloads: list[OrderIn], actor: str) -> list[IntakeResult]:
 
     Raises ReferenceErrors (nothing written) when any payload names an unknown shop or SKU.
     """
-    errors = check_references(payloads)
-    if errors:
-        raise ReferenceErrors(errors)
 
     def run() -> list[IntakeResult]:
         batch = _Batch.for_payloads(payloads, actor)
+        errors = _reference_errors(payloads, set(batch.shops), set(batch.skus))
+        if errors:
+            raise ReferenceErrors(errors)  # rolls the transaction back: nothing written
         results = [batch.process(p) for p in payloads]
         batch.flush()
         return results
@@ -165,7 +168,7 @@ class _Batch:
     def __init__(self, keys: set[tuple[str, str]], sku_codes: set[str], actor: str):
         self.actor = actor
         self.now = timezone.now()
-        self.shops = {s.code: s for s in Shop.objects.filter(code__in={k[0] for k in keys})}
+        self.shops = {s.code: s for s in Shop.objects.filter(code__in={k[0] for k in keys}, active=True)}
         self.orders = self._load_orders(keys)
         self.lines: dict[tuple, list[OrderLine]] = defaultdict(list)
         self.holds: dict[tuple, list[OrderHold]] = defaultdict(list)
@@ -177,8 +180,8 @@ class _Batch:
                 self.holds[by_id[h.order_id]].append(h)
         sku_codes = sku_codes | {ln.sku.code for lns in self.lines.values() for ln in lns}
         self.skus = {s.code: s for s in Sku.objects.filter(code__in=sku_codes)}
-        self.table = routing_table()
         self.warehouses = {w.code: w for w in Warehouse.objects.all()}
+        self.table = routing_table(list(self.warehouses.values()))
         self.stock = stock.lock_stock({s.pk for s in self.skus.values()})
         self.rows_by_pk = {r.pk: r for r in self.stock.values()}
         self.available = {k: stock.info(r).available for k, r in self.stock.items()}
