@@ -152,3 +152,14 @@ def test_id_number_is_stored_only_as_hash_and_mask(hub):
     assert len(o.id_number_hash) == 64 and "51010719900307123X" not in o.id_number_hash
     values = [str(v) for v in Order.objects.values().get().values()]
     assert not any("51010719900307123X" in v for v in values)
+
+
+def test_changed_quantity_re_reserves_even_with_a_stale_pending_status(hub):
+    put_stock("DUMPLING-500G", "CD", 10)
+    post()
+    line = {"sku": "DUMPLING-500G", "quantity": 5, "unit_price": "39.90", "paid_amount": "174.50"}
+    post(status="pending_payment", lines=[line], updated_at="2026-11-27T21:00:00+08:00")
+    o = Order.objects.get()
+    assert (o.status, o.warehouse.code) == ("allocated", "CD")
+    assert reserved("CD") == 5
+    assert list(o.lines.values_list("quantity", flat=True)) == [5]

@@ -43,7 +43,7 @@ def check_invariant():
         assert s.reserved == held.get((s.sku, s.warehouse), 0), s
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=actions)
 def test_reserved_never_exceeds_supply(hub, steps):
     Sku.objects.get_or_create(code="TANGYUAN-400G", defaults={"title": "汤圆", "cost_price": Decimal("8.00")})

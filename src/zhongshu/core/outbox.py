@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from zhongshu.core import bulk
 from zhongshu.core.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def write(events: Iterable[OutboxEvent]) -> None:
     rows = list(events)
     if not rows:
         return
-    OutboxEvent.objects.bulk_create(rows)
+    bulk.insert(rows)
     transaction.on_commit(wake_relay)
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from zhongshu.catalog.models import Sku
 from zhongshu.channels.models import Shop
-from zhongshu.core import outbox
+from zhongshu.core import bulk, outbox
 from zhongshu.core.pii import id_number_hash, mask_id_number
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.domain import StockInfo
@@ -279,13 +279,13 @@ class _Batch:
         elif p.status == "refund_requested":
             self._release(key, order)
             self._hold(key, order, [Hold("refund_requested", "买家申请退款，暂停发货")])
-        elif p.status == "pending_payment":
+        elif p.status == "pending_payment" and cur in (None, S.PENDING_PAYMENT):
             if cur is None:
                 self._move(order, S.PENDING_PAYMENT, "下单")
         elif cur in (None, S.PENDING_PAYMENT):
             self._move(order, S.PAID, "付款" if cur else "接单（已付款）")
             self._review_and_allocate(key, order)
-        elif cur == S.ON_HOLD and self._only_refund_hold(key):
+        elif cur == S.ON_HOLD and p.status == "paid" and self._only_refund_hold(key):
             self._release_holds(key, "平台撤销退款")
             self._move(order, S.PAID, "退款撤销，恢复处理")
             self._review_and_allocate(key, order)
@@ -412,25 +412,30 @@ class _Batch:
     # --- writing -------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        Order.objects.bulk_create(self.new_orders)
+        bulk.insert(self.new_orders)
         dirty = [self.orders[k] for k in self.dirty]
         if dirty:
             Order.objects.bulk_update(dirty, ORDER_FIELDS)
-        stale = [self.orders[k].pk for k in self.replaced if self.orders[k] not in self.new_orders]
+        created = {id(o) for o in self.new_orders}
+        stale = [self.orders[k].pk for k in self.replaced if id(self.orders[k]) not in created]
         if stale:
             OrderLine.objects.filter(order_id__in=stale).delete()
         new_lines = []
         for key in self.replaced:
             for ln in self.lines[key]:
-                ln.order = self.orders[key]
+                ln.order = self.orders[key]  # binds order_id now that the order has its pk
                 new_lines.append(ln)
-        OrderLine.objects.bulk_create(new_lines)
+        bulk.insert(new_lines)
         events = stock.change_reserved(self.rows_by_pk, self.deltas, "orders", self.actor)
-        OrderTransition.objects.bulk_create(
-            OrderTransition(order=o, from_status=f, to_status=t, actor=self.actor, reason=r[:400], at=self.now)
-            for o, f, t, r in self.transitions
+        bulk.insert(
+            [
+                OrderTransition(order=o, from_status=f, to_status=t, actor=self.actor, reason=r[:400], at=self.now)
+                for o, f, t, r in self.transitions
+            ]
         )
-        OrderHold.objects.bulk_create(self.new_holds)
+        for h in self.new_holds:
+            h.order = h.order  # binds order_id now that the order has its pk
+        bulk.insert(self.new_holds)
         if self.released_holds:
             OrderHold.objects.bulk_update(self.released_holds, ["released_at", "released_by"])
         if self.shortfalls:
