@@ -9,3 +9,5 @@ os.environ.setdefault("ZHONGSHU_HOME", tempfile.mkdtemp(prefix="zhongshu-test-")
 os.environ.setdefault("ZHONGSHU_QUEUE_IMMEDIATE", "1")
 
 from zhongshu.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production

@@ -87,8 +87,9 @@ class Deployment:
 def deployment():
     pg_url = _require("ZHONGSHU_TEST_POSTGRES_URL")
     redis_url = _require("ZHONGSHU_TEST_REDIS_URL")
+    admin_url = urlunsplit(urlsplit(pg_url)._replace(path="/postgres"))  # the target db need not exist
     try:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {DB_NAME}")
         redis.Redis.from_url(redis_url).flushdb()

@@ -1,0 +1,172 @@
+"""Running the hub: gunicorn for the web (started in-process) and the background worker.
+
+`serve` makes this process the gunicorn master and starts one `zhongshu worker` subprocess beside
+it. The worker runs in its own session so a terminal's Ctrl-C reaches only the master, which then
+stops the worker with SIGTERM: one shutdown path, no restart race. A worker that dies on its own
+is restarted (unless it keeps dying right after start). The worker watches its parent and stops
+when the master disappears, so a killed `serve` leaves no orphan behind.
+
+Import this module only after django.setup() (the CLI does it): djhuey reads settings on import.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from django.db import close_old_connections, connections
+from django.utils.module_loading import autodiscover_modules
+from gunicorn.app.base import BaseApplication
+from gunicorn.util import import_app
+from huey.contrib.djhuey import HUEY
+
+from zhongshu.core.tasks import run_relay_loop
+
+log = logging.getLogger("zhongshu.server")
+
+WSGI_APP = "zhongshu.wsgi:application"
+PARENT_ENV = "ZHONGSHU_WORKER_PARENT_PID"
+
+
+class WebServer(BaseApplication):
+    """gunicorn configured from a dict instead of a command line."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return import_app(WSGI_APP)
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int, access_log: bool) -> dict:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": "-" if access_log else None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "zhongshu",
+        "control_socket_disable": True,  # gunicorn ≥25 would otherwise create ~/.gunicorn/gunicorn.ctl
+    }
+
+
+class WorkerProcess:
+    """The `zhongshu worker` subprocess kept alive beside the web server."""
+
+    QUICK_EXIT = 10.0  # seconds: a worker dying sooner than this after start counts as a failed start
+    MAX_QUICK_EXITS = 3
+
+    def __init__(self, threads: int):
+        self.argv = [sys.executable, "-m", "zhongshu.cli", "worker", "--workers", str(threads)]
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.quick_exits = 0
+        self.stopping = threading.Event()
+        self.owner = os.getpid()
+
+    def start(self) -> None:
+        env = {**os.environ, PARENT_ENV: str(os.getpid())}
+        self.proc = subprocess.Popen(self.argv, env=env, start_new_session=True)
+        self.started_at = time.monotonic()
+        threading.Thread(target=self._watch, name="worker-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(1.0):
+            if self.proc is None or self.proc.poll() is None:
+                continue
+            if self.stopping.is_set():
+                return
+            quick = time.monotonic() - self.started_at < self.QUICK_EXIT
+            self.quick_exits = self.quick_exits + 1 if quick else 0
+            if self.quick_exits >= self.MAX_QUICK_EXITS:
+                log.error(
+                    "background worker keeps exiting at start; not restarting it (see its errors above)"
+                )
+                return
+            log.warning("background worker (pid %s) exited; restarting it", self.proc.pid)
+            self.start()
+            return  # the new start() runs its own watcher
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM the worker and wait; only the process that started it does anything."""
+        if os.getpid() != self.owner or self.proc is None:
+            return  # a forked gunicorn worker leaving: not ours to stop
+        self.stopping.set()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def serve(
+    host: str, port: int, workers: int, threads: int, worker_threads: int | None, access_log: bool = True
+) -> None:
+    """Run gunicorn in this process (and the worker beside it, unless worker_threads is None).
+
+    Never returns: gunicorn leaves through sys.exit, in the master and in each forked web worker."""
+    connections.close_all()  # nothing open may be shared with the forked web workers
+    worker = WorkerProcess(worker_threads) if worker_threads else None
+    if worker:
+        worker.start()
+    try:
+        WebServer(gunicorn_options(host, port, workers, threads, access_log)).run()
+    finally:
+        if worker:
+            worker.stop()
+
+
+def run_worker(threads: int) -> None:
+    """The huey consumer plus, in a daemon thread, the outbox relay loop; returns on SIGTERM/SIGINT."""
+    autodiscover_modules("tasks")  # every app's tasks.py, as djhuey's run_huey does
+    # SIGTERM (serve, systemd, docker) lets running tasks finish, up to 10 s; SIGINT stops at once.
+    consumer = HUEY.create_consumer(
+        workers=threads, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=10
+    )
+    stop = threading.Event()
+    relay = threading.Thread(target=_relay, args=(stop,), name="outbox-relay", daemon=True)
+    relay.start()
+    _watch_parent(stop)
+    try:
+        consumer.run()
+    finally:
+        stop.set()
+        relay.join(timeout=10)
+
+
+def _relay(stop: threading.Event) -> None:
+    try:
+        run_relay_loop(stop)
+    finally:
+        close_old_connections()
+        connections.close_all()
+
+
+def _watch_parent(stop: threading.Event) -> None:
+    """Under `serve`: SIGTERM ourselves when the server that started us is gone."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:
+        return
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != int(parent):
+                log.warning("server process %s is gone; stopping the worker", parent)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
