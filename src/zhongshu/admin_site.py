@@ -12,7 +12,9 @@ UNFOLD = {
     "SITE_TITLE": "中枢 zhongshu",
     "SITE_HEADER": "中枢 · 订单中枢",
     "SITE_SYMBOL": "hub",
-    "SHOW_LANGUAGES": True,
+    # The language switch posts to django.conf.urls.i18n's set_language; turn it on together with
+    # path("i18n/", include("django.conf.urls.i18n")) in urls.py.
+    "SHOW_LANGUAGES": False,
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

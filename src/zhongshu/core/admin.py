@@ -29,9 +29,27 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ActionsOnlyMixin:
+    """Rows changed only by list actions: the change permission enables the actions, while an
+    object's own page is view-only (no form, no save button)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 def actor_of(request) -> str:
     """How an admin user appears in audit rows."""
     return f"admin:{request.user.get_username()}"
+
+
+# Sign-in at /admin/login/ without ?next= lands on the admin index, not on LOGIN_REDIRECT_URL.
+admin.site.login_template = "zhongshu/admin/login.html"
 
 
 # --- users and roles -------------------------------------------------------------------------
@@ -56,13 +74,14 @@ class GroupAdmin(BaseGroupAdmin, ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ModelAdmin):
+class ApiTokenAdmin(ActionsOnlyMixin, ModelAdmin):
     """List only: tokens are created by `zhongshu token create`; the hash is never shown."""
 
     list_display = ("prefix_display", "name", "user", "created_at", "last_used_at", "revoked")
     list_display_links = None
     list_filter = ("revoked",)
     search_fields = ("prefix", "name", "user__username")
+    search_help_text = _("按前缀、名称或用户名搜索")
     list_select_related = ("user",)
     fields = ("name", "prefix", "user", "created_at", "last_used_at", "revoked")
     readonly_fields = fields
@@ -71,12 +90,6 @@ class ApiTokenAdmin(ModelAdmin):
     @display(description=_("前缀"), ordering="prefix")
     def prefix_display(self, obj: ApiToken) -> str:
         return f"{obj.prefix}…"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description=_("吊销所选令牌"), permissions=["change"])
     def revoke(self, request, queryset) -> None:
@@ -103,10 +116,11 @@ class ApiTokenAdmin(ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ModelAdmin):
+class NotificationAdmin(ActionsOnlyMixin, ModelAdmin):
     list_display = ("title", "level_display", "audience", "code", "created_at", "read_at")
     list_filter = ("level", "audience", ("read_at", admin.EmptyFieldListFilter))
     search_fields = ("title", "code", "body")
+    search_help_text = _("按标题、代码或内容搜索")
     date_hierarchy = "created_at"
     fields = ("title", "level", "audience", "code", "body", "created_at", "read_at")
     readonly_fields = fields
@@ -119,12 +133,6 @@ class NotificationAdmin(ModelAdmin):
     )
     def level_display(self, obj: Notification):
         return obj.level, obj.get_level_display()
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description=_("标记为已读"), permissions=["change"])
     def mark_read(self, request, queryset) -> None:
@@ -140,6 +148,7 @@ class TimelineEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("at", "subject", "kind", "summary", "actor")
     list_filter = ("kind",)
     search_fields = ("subject", "summary", "actor")
+    search_help_text = _("按对象（如 order:12）、摘要或操作者搜索")
     date_hierarchy = "at"
     fields = ("at", "subject", "kind", "summary", "actor", "event")
     readonly_fields = fields
@@ -150,6 +159,7 @@ class OutboxEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("id", "topic", "key", "actor", "created_at", "delivered_display", "attempts")
     list_filter = ("topic", ("delivered_at", admin.EmptyFieldListFilter))
     search_fields = ("topic", "key", "actor")
+    search_help_text = _("按主题、顺序键或操作者搜索")
     date_hierarchy = "created_at"
     fields = ("topic", "key", "actor", "payload", "created_at", "delivered_at", "attempts", "last_error")
     readonly_fields = fields

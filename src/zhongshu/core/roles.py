@@ -46,7 +46,8 @@ ROLES: dict[str, tuple[str, ...]] = {
 def role_permissions(role: str) -> list[Permission]:
     """The permissions a role is granted by default."""
     if role == MANAGEMENT:
-        return list(Permission.objects.filter(content_type__app_label__in=HUB_APPS, codename__startswith="view_"))
+        views = Permission.objects.filter(content_type__app_label__in=HUB_APPS, codename__startswith="view_")
+        return list(views)
     wanted = ROLES[role]
     found = {
         f"{p.content_type.app_label}.{p.codename}": p

@@ -1,6 +1,7 @@
 """Admin of the routing tables (read per intake, so an edit takes effect without a restart)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from zhongshu.routing.models import ProvinceRegion, RegionRoute, RoutingSettings
@@ -12,6 +13,7 @@ class ProvinceRegionAdmin(ModelAdmin):
     list_editable = ("region",)
     list_filter = ("region",)
     search_fields = ("province", "region")
+    search_help_text = _("按省份或区域搜索")
     list_per_page = 100
 
 
@@ -20,6 +22,7 @@ class RegionRouteAdmin(ModelAdmin):
     list_display = ("region", "warehouse")
     list_filter = ("warehouse",)
     search_fields = ("region",)
+    search_help_text = _("按区域搜索")
     list_select_related = ("warehouse",)
 
 

@@ -1,0 +1,204 @@
+"""Admin of orders: read-only. Orders change only through intake and the state machine; here people
+look at them, with the receiver's personal data masked, their lines, holds, transitions and the
+audit timeline."""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.datasets import BaseDataset
+from unfold.decorators import display
+from unfold.utils import display_for_label
+
+from zhongshu.core.admin import ReadOnlyAdminMixin
+from zhongshu.core.models import TimelineEntry
+from zhongshu.core.pii import scrub
+from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
+from zhongshu.orders.states import OrderStatus
+
+S = OrderStatus
+
+STATUS_COLOURS = {
+    S.PENDING_PAYMENT: "default",
+    S.PAID: "info",
+    S.ON_HOLD: "danger",
+    S.ALLOCATED: "primary",
+    S.BACKORDERED: "warning",
+    S.PICKING: "primary",
+    S.PACKED: "primary",
+    S.SHIPPED: "success",
+    S.DELIVERED: "success",
+    S.COMPLETED: "success",
+    S.CANCELLED: "default",
+}
+
+
+def local_time(value) -> str:
+    """A stored (UTC) time as Asia/Shanghai wall-clock text (TIME_ZONE)."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def status_label(value: str) -> str:
+    if not value:
+        return str(_("新建"))
+    try:
+        return str(S(value).label)
+    except ValueError:
+        return value
+
+
+class ReadOnlyInline(TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    hide_title = True  # no "OrderLine object (1)" above each row
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # whoever may see the order sees its parts
+        return request.user.has_perm("orders.view_order")
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ("sku", "title", "quantity", "unit_price", "promo_price", "paid_amount")
+    readonly_fields = fields
+
+
+class OrderHoldInline(ReadOnlyInline):
+    model = OrderHold
+    fields = ("code", "reason", "created", "released", "released_by")
+    readonly_fields = fields
+
+    @display(description=_("时间"))
+    def created(self, obj: OrderHold) -> str:
+        return local_time(obj.created_at)
+
+    @display(description=_("解除时间"))
+    def released(self, obj: OrderHold) -> str:
+        return local_time(obj.released_at)
+
+
+class OrderTransitionInline(ReadOnlyInline):
+    model = OrderTransition
+    fields = ("at_local", "from_display", "to_display", "actor", "reason")
+    readonly_fields = fields
+
+    @display(description=_("时间"))
+    def at_local(self, obj: OrderTransition) -> str:
+        return local_time(obj.at)
+
+    @display(description=_("原状态"))
+    def from_display(self, obj: OrderTransition) -> str:
+        return status_label(obj.from_status)
+
+    @display(description=_("新状态"))
+    def to_display(self, obj: OrderTransition) -> str:
+        return status_label(obj.to_status)
+
+
+class OrderTimelineAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """The audit timeline of one order (subject "order:<pk>"), shown under the order."""
+
+    list_display = ("at_local", "kind", "summary", "actor")
+    list_display_links = None
+    list_per_page = 20
+    actions = None
+
+    @display(description=_("时间"), ordering="at")
+    def at_local(self, obj: TimelineEntry) -> str:
+        return local_time(obj.at)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(subject=f"order:{self.extra_context['object']}")
+
+
+class OrderTimelineDataset(BaseDataset):
+    model = TimelineEntry
+    model_admin = OrderTimelineAdmin
+    title = _("审计时间线")
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("channel_order_id", "shop", "status_display", "warehouse", "paid_amount", "placed_local")
+    list_display_links = ("channel_order_id",)
+    list_filter = ("status", "shop", "warehouse")
+    search_fields = ("channel_order_id",)
+    search_help_text = _("按平台订单号搜索")
+    list_select_related = ("shop", "warehouse")
+    date_hierarchy = "placed_at"
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = (OrderLineInline, OrderHoldInline, OrderTransitionInline)
+    change_form_datasets = (OrderTimelineDataset,)
+
+    # Only masked receiver data is ever rendered: the raw receiver fields are in no fieldset.
+    fieldsets = (
+        (None, {"fields": (("shop", "channel_order_id"), ("status_badge", "channel_status"),
+                           ("warehouse", "preferred_warehouse"), ("presale", "flags_display"))}),
+        (_("收货人（已脱敏）"), {"fields": (("name_masked", "phone_masked"),
+                                      ("receiver_province", "receiver_city", "receiver_district"),
+                                      "address_masked")}),
+        (_("买家"), {"fields": (("buyer_nick", "buyer_vip", "id_number_masked"),)}),
+        (_("金额"), {"fields": (("lines_amount", "freight", "discount", "paid_amount"), "remark_scrubbed")}),
+        (_("时间（北京时间）"), {"fields": (("placed_local", "paid_local"),
+                                         ("ship_by_local", "ingested_local"))}),
+    )  # fmt: skip
+    readonly_fields = (
+        "status_badge", "flags_display", "name_masked", "phone_masked", "address_masked", "remark_scrubbed",
+        "placed_local", "paid_local", "ship_by_local", "ingested_local",
+    )  # fmt: skip
+
+    @display(description=_("状态"), ordering="status", label=STATUS_COLOURS)
+    def status_display(self, obj: Order):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("状态"))
+    def status_badge(self, obj: Order) -> str:
+        return display_for_label((obj.status, obj.get_status_display()), "-", STATUS_COLOURS)
+
+    @display(description=_("包裹标记"))
+    def flags_display(self, obj: Order) -> str:
+        return "、".join(obj.flags or []) or "-"
+
+    @display(description=_("收货人"))
+    def name_masked(self, obj: Order) -> str:
+        return obj.receiver_name_masked
+
+    @display(description=_("电话"))
+    def phone_masked(self, obj: Order) -> str:
+        return obj.receiver_phone_masked
+
+    @display(description=_("详细地址"))
+    def address_masked(self, obj: Order) -> str:
+        return obj.receiver_address_masked
+
+    @display(description=_("备注"))
+    def remark_scrubbed(self, obj: Order) -> str:
+        return scrub(obj.remark) or "-"
+
+    @display(description=_("下单时间"), ordering="placed_at")
+    def placed_local(self, obj: Order) -> str:
+        return local_time(obj.placed_at)
+
+    @display(description=_("付款时间"))
+    def paid_local(self, obj: Order) -> str:
+        return local_time(obj.paid_at)
+
+    @display(description=_("最晚发货时间"))
+    def ship_by_local(self, obj: Order) -> str:
+        return local_time(obj.ship_by)
+
+    @display(description=_("进入中枢时间"))
+    def ingested_local(self, obj: Order) -> str:
+        return local_time(obj.ingested_at)
