@@ -25,7 +25,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PROVINCES = ["四川省", "广东省", "湖北省", "浙江省", "北京市", "重庆市", "湖南省", "江苏省", "云南省", "山东省"]
+PROVINCES = [
+    "四川省",
+    "广东省",
+    "湖北省",
+    "浙江省",
+    "北京市",
+    "重庆市",
+    "湖南省",
+    "江苏省",
+    "云南省",
+    "山东省",
+]
 SKUS = [f"BENCH-{i:03d}" for i in range(50)]
 TZ = timezone(timedelta(hours=8))
 
@@ -60,7 +71,9 @@ def setup_hub() -> None:
 
     call_command("migrate", verbosity=0)
     Shop.objects.get_or_create(code="mp", defaults={"name": "bench", "platform": "own"})
-    get_user_model().objects.filter(username="bench").exists() or get_user_model().objects.create_user("bench")
+    get_user_model().objects.filter(username="bench").exists() or get_user_model().objects.create_user(
+        "bench"
+    )
     whs = list(Warehouse.objects.all())
     for code in SKUS:
         sku, _ = Sku.objects.get_or_create(code=code, defaults={"title": code, "cost_price": Decimal("9.00")})
@@ -96,7 +109,9 @@ def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
     out["import_orders"] = n_orders
     out["import_seconds"] = round(dt, 2)
     out["import_orders_per_s"] = round(n_orders / dt)
-    out["import_statuses"] = dict(Order.objects.values_list("status").annotate(n=django.db.models.Count("id")))
+    out["import_statuses"] = dict(
+        Order.objects.values_list("status").annotate(n=django.db.models.Count("id"))
+    )
 
     # 2. statements per order
     client = Client()
@@ -179,12 +194,18 @@ def http_latency(token: str, rate: float, seconds: float) -> dict:
 
 def run_child(db_url: str | None, args) -> dict:
     home = tempfile.mkdtemp(prefix="zhongshu-bench-")
-    env = {**os.environ, "ZHONGSHU_HOME": home, "DJANGO_SETTINGS_MODULE": "zhongshu.settings", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "ZHONGSHU_HOME": home,
+        "DJANGO_SETTINGS_MODULE": "zhongshu.settings",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("ZHONGSHU_DATABASE_URL", None)
     env.pop("ZHONGSHU_REDIS_URL", None)
     if db_url:
-        import psycopg
         from urllib.parse import urlsplit, urlunsplit
+
+        import psycopg
 
         name = urlsplit(db_url).path.lstrip("/") or "zhongshu_bench"
         admin_url = urlunsplit(urlsplit(db_url)._replace(path="/postgres"))
@@ -205,7 +226,9 @@ def main() -> None:
     p.add_argument("--orders", type=int, default=20_000)
     p.add_argument("--rate", type=float, default=50.0, help="offered HTTP rate, requests/s")
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--postgres", default="", help="PostgreSQL URL of a scratch database (dropped and created)")
+    p.add_argument(
+        "--postgres", default="", help="PostgreSQL URL of a scratch database (dropped and created)"
+    )
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:

@@ -44,11 +44,17 @@ def example_order(**changes) -> dict:
     return order
 
 
-def put_stock(sku: str, warehouse: str, physical: int, in_transit: int = 0, coefficient: str = "0.8") -> StockLevel:
+def put_stock(
+    sku: str, warehouse: str, physical: int, in_transit: int = 0, coefficient: str = "0.8"
+) -> StockLevel:
     row, _ = StockLevel.objects.update_or_create(
         sku=Sku.objects.get(code=sku),
         warehouse=Warehouse.objects.get(code=warehouse),
-        defaults={"physical": physical, "in_transit": in_transit, "in_transit_coefficient": Decimal(coefficient)},
+        defaults={
+            "physical": physical,
+            "in_transit": in_transit,
+            "in_transit_coefficient": Decimal(coefficient),
+        },
     )
     return row
 
@@ -59,5 +65,7 @@ def hub(db):
     defaults.seed(Warehouse, ProvinceRegion, RegionRoute, RoutingSettings)
     Shop.objects.get_or_create(code="mp", defaults={"name": "自有小程序", "platform": "own"})
     Shop.objects.get_or_create(code="tb", defaults={"name": "天猫旗舰店", "platform": "taobao"})
-    Sku.objects.get_or_create(code="DUMPLING-500G", defaults={"title": "手工水饺 500g", "cost_price": Decimal("20.00")})
+    Sku.objects.get_or_create(
+        code="DUMPLING-500G", defaults={"title": "手工水饺 500g", "cost_price": Decimal("20.00")}
+    )
     return None

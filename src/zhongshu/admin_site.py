@@ -14,7 +14,7 @@ UNFOLD = {
     "SITE_SYMBOL": "hub",
     # The language switch posts to django.conf.urls.i18n's set_language; turn it on together with
     # path("i18n/", include("django.conf.urls.i18n")) in urls.py.
-    "SHOW_LANGUAGES": False,
+    "SHOW_LANGUAGES": True,
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

@@ -39,7 +39,9 @@ def validation_error(request, exc: ValidationError):
     detail = []
     for e in exc.errors:
         loc = [p for p in e.get("loc", []) if p not in _TRANSPORT]
-        detail.append({"loc": loc, "field": field_path(loc), "msg": e.get("msg", ""), "type": e.get("type", "")})
+        detail.append(
+            {"loc": loc, "field": field_path(loc), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        )
     return api.create_response(request, {"detail": detail}, status=422)
 
 

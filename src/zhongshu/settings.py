@@ -147,6 +147,7 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from the finders; the fold
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/admin/"
 
 LOGGING = {
     "version": 1,

@@ -1,11 +1,12 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from zhongshu.api import api
 
 urlpatterns = [
     path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # language switch (zh-hans / en)
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

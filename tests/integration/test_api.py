@@ -3,11 +3,11 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.factories import example_order, put_stock
 from zhongshu.core.auth import create_token
 from zhongshu.core.models import OutboxEvent
 from zhongshu.inventory.models import StockLevel
 from zhongshu.orders.models import Order
-from tests.factories import example_order, put_stock
 
 
 @pytest.fixture
@@ -20,16 +20,24 @@ def api(hub, client):
             return client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", **kw)
 
         def post(self, path, body):
-            return client.post(path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+            return client.post(
+                path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+            )
 
         def put(self, path, body):
-            return client.put(path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+            return client.put(
+                path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+            )
 
     return Api()
 
 
 def db_state():
-    return (Order.objects.count(), OutboxEvent.objects.count(), list(StockLevel.objects.values_list("reserved", flat=True)))
+    return (
+        Order.objects.count(),
+        OutboxEvent.objects.count(),
+        list(StockLevel.objects.values_list("reserved", flat=True)),
+    )
 
 
 def test_health_needs_no_token(client, db):
@@ -83,7 +91,9 @@ def test_list_orders_filters_and_pages(api):
         api.post("/api/v1/orders", example_order(channel_order_id=f"L{n}"))
     all_ = api.get("/api/v1/orders").json()
     assert all_["count"] == 4
-    assert {o["status"] for o in api.get("/api/v1/orders?status=backordered").json()["items"]} == {"backordered"}
+    assert {o["status"] for o in api.get("/api/v1/orders?status=backordered").json()["items"]} == {
+        "backordered"
+    }
     assert api.get("/api/v1/orders?status=backordered").json()["count"] == 3
     assert api.get("/api/v1/orders?warehouse=CD").json()["count"] == 1
     assert api.get("/api/v1/orders?shop=tb").json()["count"] == 0
@@ -92,7 +102,9 @@ def test_list_orders_filters_and_pages(api):
 
 def test_stock_endpoint_reports_available_86(api):
     put_stock("DUMPLING-500G", "CD", 0)
-    r = api.put("/api/v1/stock/DUMPLING-500G/CD", {"physical": 100, "in_transit": 20, "in_transit_coefficient": "0.8"})
+    r = api.put(
+        "/api/v1/stock/DUMPLING-500G/CD", {"physical": 100, "in_transit": 20, "in_transit_coefficient": "0.8"}
+    )
     assert r.status_code == 200
     line = {"sku": "DUMPLING-500G", "quantity": 10, "unit_price": "10.00", "paid_amount": "100.00"}
     for n in range(3):  # 30 units reserved by orders

@@ -6,11 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connections
 
+from tests.factories import example_order, put_stock
 from zhongshu.inventory.models import StockLevel
 from zhongshu.orders.models import Order
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
-from tests.factories import example_order, put_stock
 
 
 def one_unit_order(n: int) -> OrderIn:

@@ -1,11 +1,11 @@
 """Intake: idempotent upsert, cancel/refund, address change re-route, holds, backorders."""
 
+from tests.factories import example_order, put_stock
 from zhongshu.core.models import OutboxEvent
 from zhongshu.inventory.models import StockLevel, TransferAlert
 from zhongshu.orders.models import Order, OrderLine, OrderTransition
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
-from tests.factories import example_order, put_stock
 
 
 def post(**changes):
@@ -24,13 +24,21 @@ def test_example_order_is_allocated_at_cd_and_reserves(hub):
     assert r.outcome == "created"
     assert (o.status, o.warehouse.code, o.receiver_province) == ("allocated", "CD", "四川省")
     assert reserved("CD") == 2
-    assert list(o.transitions.values_list("from_status", "to_status")) == [("", "paid"), ("paid", "allocated")]
+    assert list(o.transitions.values_list("from_status", "to_status")) == [
+        ("", "paid"),
+        ("paid", "allocated"),
+    ]
 
 
 def test_same_order_again_changes_nothing(hub):
     put_stock("DUMPLING-500G", "CD", 10)
     post()
-    counts = (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count(), OutboxEvent.objects.count())
+    counts = (
+        Order.objects.count(),
+        OrderLine.objects.count(),
+        OrderTransition.objects.count(),
+        OutboxEvent.objects.count(),
+    )
     r = post()
     assert r.outcome == "unchanged"
     assert (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count(),
@@ -103,7 +111,12 @@ def test_short_preferred_warehouse_takes_next_and_raises_transfer_alert(hub):
     o = Order.objects.get(pk=r.order.pk)
     assert (o.status, o.warehouse.code, o.preferred_warehouse.code) == ("allocated", "GZ", "CD")
     alert = TransferAlert.objects.get()
-    assert (alert.sku.code, alert.to_warehouse.code, alert.quantity, alert.status) == ("DUMPLING-500G", "CD", 1, "open")
+    assert (alert.sku.code, alert.to_warehouse.code, alert.quantity, alert.status) == (
+        "DUMPLING-500G",
+        "CD",
+        1,
+        "open",
+    )
 
 
 def test_wait_for_transfer_policy_backorders_at_preferred(hub):

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from tests.factories import example_order, put_stock
 from zhongshu.catalog.models import Sku
 from zhongshu.core import outbox
 from zhongshu.core.models import OutboxEvent, TimelineEntry
@@ -12,7 +13,6 @@ from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.models import Order
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake, stocktake
-from tests.factories import example_order, put_stock
 
 
 def post(**changes):
@@ -24,7 +24,11 @@ def test_events_are_relayed_after_commit_into_the_timeline(hub):
     put_stock("DUMPLING-500G", "CD", 10)
     r = post()
     assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
-    kinds = list(TimelineEntry.objects.filter(subject=f"order:{r.order.pk}").order_by("id").values_list("summary", flat=True))
+    kinds = list(
+        TimelineEntry.objects.filter(subject=f"order:{r.order.pk}")
+        .order_by("id")
+        .values_list("summary", flat=True)
+    )
     assert len(kinds) == 2 and "paid → allocated" in kinds[1]
     assert TimelineEntry.objects.filter(subject="stock:DUMPLING-500G", kind="stock.changed").count() == 1
 
@@ -52,7 +56,10 @@ def test_failing_consumer_keeps_per_key_order_and_is_retried(hub):
 
     try:
         with transaction.atomic():
-            outbox.write([outbox.event("test.x", "A", {"n": n}) for n in (1, 2, 3)] + [outbox.event("test.x", "B", {"n": 9})])
+            outbox.write(
+                [outbox.event("test.x", "A", {"n": n}) for n in (1, 2, 3)]
+                + [outbox.event("test.x", "B", {"n": 9})]
+            )
         # n=2 failed: n=3 (same key A) must wait behind it; key B is not blocked
         assert seen == [1, 9]
         failed = OutboxEvent.objects.get(payload__n=2)
@@ -76,7 +83,9 @@ def test_stock_added_allocates_backorders_oldest_first(hub):
     post(channel_order_id="OLD", paid_at="2026-11-27T20:00:00+08:00")
     post(channel_order_id="NEW", paid_at="2026-11-27T20:30:00+08:00")
     assert set(Order.objects.values_list("status", flat=True)) == {"backordered"}
-    stocktake(Sku.objects.get(code="DUMPLING-500G"), Warehouse.objects.get(code="CD"), 3, 0, Decimal("0.8"), "test")
+    stocktake(
+        Sku.objects.get(code="DUMPLING-500G"), Warehouse.objects.get(code="CD"), 3, 0, Decimal("0.8"), "test"
+    )
     statuses = dict(Order.objects.values_list("channel_order_id", "status"))
     assert statuses == {"OLD": "allocated", "NEW": "backordered"}
     assert StockLevel.objects.get(warehouse__code="CD").reserved == 2
@@ -87,7 +96,9 @@ def test_stocktake_below_reserved_backorders_newest_first(hub):
     put_stock("DUMPLING-500G", "CD", 10)
     post(channel_order_id="OLD", paid_at="2026-11-27T20:00:00+08:00")
     post(channel_order_id="NEW", paid_at="2026-11-27T20:30:00+08:00")
-    stocktake(Sku.objects.get(code="DUMPLING-500G"), Warehouse.objects.get(code="CD"), 3, 0, Decimal("0.8"), "test")
+    stocktake(
+        Sku.objects.get(code="DUMPLING-500G"), Warehouse.objects.get(code="CD"), 3, 0, Decimal("0.8"), "test"
+    )
     statuses = dict(Order.objects.values_list("channel_order_id", "status"))
     assert statuses == {"OLD": "allocated", "NEW": "backordered"}
     row = StockLevel.objects.get(warehouse__code="CD")

@@ -6,13 +6,13 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import example_order
 from zhongshu.catalog.models import Sku
 from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.models import Order, OrderLine
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake, stocktake
-from tests.factories import example_order
 
 PROVINCES = ["四川省", "广东省", "湖南省", "北京市"]
 SKUS = ["DUMPLING-500G", "TANGYUAN-400G"]

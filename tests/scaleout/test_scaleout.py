@@ -10,7 +10,6 @@ import httpx
 from tests.factories import example_order
 
 
-
 def order(n: int) -> dict:
     line = {"sku": "DUMPLING-500G", "quantity": 1, "unit_price": "39.90", "paid_amount": "39.90"}
     return example_order(channel_order_id=f"SO-{n:04d}", lines=[line], discount="0.00", paid_amount="39.90")
@@ -39,7 +38,9 @@ def test_2_concurrent_http_intake_never_oversells(deployment):
     d = deployment
     with httpx.Client(base_url=d.base_url, headers=d.headers, timeout=60) as client:
         with ThreadPoolExecutor(max_workers=16) as pool:
-            codes = list(pool.map(lambda n: client.post("/api/v1/orders", json=order(n)).status_code, range(60)))
+            codes = list(
+                pool.map(lambda n: client.post("/api/v1/orders", json=order(n)).status_code, range(60))
+            )
         assert codes == [201] * 60
         assert statuses(d) == {"allocated": 30, "backordered": 30}
         stock = client.get("/api/v1/stock/DUMPLING-500G").json()

@@ -1,7 +1,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from ninja import Status, Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field, StringConstraints
 
 from zhongshu.catalog.services import upsert_sku

@@ -5,14 +5,13 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from zhongshu.core import outbox
+from zhongshu.core.auth import revoke_tokens
 from zhongshu.core.models import ApiToken, Notification, OutboxEvent, TimelineEntry
 
 
@@ -93,23 +92,8 @@ class ApiTokenAdmin(ActionsOnlyMixin, ModelAdmin):
 
     @admin.action(description=_("吊销所选令牌"), permissions=["change"])
     def revoke(self, request, queryset) -> None:
-        with transaction.atomic():
-            tokens = list(queryset.select_for_update().filter(revoked=False).select_related("user"))
-            ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked=True)
-            outbox.write(
-                outbox.event(
-                    "auth.token_revoked",
-                    key=f"user:{t.user.get_username()}",
-                    actor=actor_of(request),
-                    payload={
-                        "subject": f"user:{t.user.get_username()}",
-                        "token": t.prefix,
-                        "summary": f"吊销 API 令牌 {t.prefix}…（{t.user.get_username()}）",
-                    },
-                )
-                for t in tokens
-            )
-        self.message_user(request, _("已吊销 %(n)d 个令牌。") % {"n": len(tokens)}, messages.SUCCESS)
+        n = revoke_tokens(list(queryset.values_list("pk", flat=True)), actor_of(request))
+        self.message_user(request, _("已吊销 %(n)d 个令牌。") % {"n": n}, messages.SUCCESS)
 
 
 # --- notifications ---------------------------------------------------------------------------

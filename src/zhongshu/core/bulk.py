@@ -33,7 +33,9 @@ def insert(objs: list[models.Model]) -> None:
     with connection.cursor() as cur:
         for start in range(0, len(objs), per_chunk):
             chunk = objs[start : start + per_chunk]
-            params = [adapt(getattr(o, f.attname)) for o in chunk for f, adapt in zip(fields, adapters, strict=True)]
+            params = [
+                adapt(getattr(o, f.attname)) for o in chunk for f, adapt in zip(fields, adapters, strict=True)
+            ]
             cur.execute(f"{sql_head} VALUES {', '.join([row_sql] * len(chunk))} RETURNING {pk_col}", params)
             for obj, (pk,) in zip(chunk, cur.fetchall(), strict=True):
                 obj.pk = pk
@@ -46,14 +48,18 @@ def _plan(model: type[models.Model], vendor: str) -> tuple[list, str, list[Calla
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     qn = connection.ops.quote_name
     head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)})"
-    auto_now = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    auto_now = [
+        f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
     return fields, head, [_adapter(f) for f in fields], auto_now
 
 
 def _adapter(field: models.Field) -> Callable:
     ops = connection.ops
     if isinstance(field, models.DecimalField):
-        return lambda v: None if v is None else ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
+        return lambda v: (
+            None if v is None else ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
+        )
     if isinstance(field, models.DateTimeField):
         return ops.adapt_datetimefield_value
     if isinstance(field, models.DateField):

@@ -7,7 +7,9 @@ class OutboxEvent(models.Model):
     """An event written in the same transaction as the change it describes (transactional outbox)."""
 
     topic = models.CharField(_("主题"), max_length=64)
-    key = models.CharField(_("顺序键"), max_length=128, help_text=_("events with the same key are delivered in order"))
+    key = models.CharField(
+        _("顺序键"), max_length=128, help_text=_("events with the same key are delivered in order")
+    )
     payload = models.JSONField(_("内容"))
     actor = models.CharField(_("操作者"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -89,7 +89,9 @@ def _relay_batch(batch: int, max_attempts: int) -> tuple[int, int]:
         if not _relay_lock():
             return 0, 0  # another process is relaying right now
         pending = list(
-            OutboxEvent.objects.filter(delivered_at__isnull=True, attempts__lt=max_attempts).order_by("id")[:batch]
+            OutboxEvent.objects.filter(delivered_at__isnull=True, attempts__lt=max_attempts).order_by("id")[
+                :batch
+            ]
         )
         blocked: set[str] = set()
         now = timezone.now()

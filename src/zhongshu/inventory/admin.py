@@ -2,16 +2,14 @@
 and transfer alerts (调拨预警)."""
 
 from django.contrib import admin, messages
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from zhongshu.core import outbox
 from zhongshu.core.admin import ActionsOnlyMixin, actor_of
 from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import StockLevel, TransferAlert, Warehouse
+from zhongshu.inventory.services import close_transfer_alerts
 from zhongshu.orders.services import stocktake
 
 
@@ -135,31 +133,8 @@ class TransferAlertAdmin(ActionsOnlyMixin, ModelAdmin):
 
     def _close(self, request, queryset, status: str) -> None:
         """Close the selected open alerts and record who did it on the audit timeline."""
-        with transaction.atomic():
-            alerts = list(
-                queryset.select_for_update(of=("self",))
-                .filter(status=TransferAlert.Status.OPEN)
-                .select_related("sku", "to_warehouse")
-            )
-            selected = TransferAlert.objects.filter(pk__in=[a.pk for a in alerts])
-            selected.update(status=status, updated_at=timezone.now())
-            label = TransferAlert.Status(status).label
-            outbox.write(
-                outbox.event(
-                    "stock.transfer_alert_closed",
-                    key=a.sku.code,
-                    actor=actor_of(request),
-                    payload={
-                        "subject": f"stock:{a.sku.code}",
-                        "sku": a.sku.code,
-                        "to_warehouse": a.to_warehouse.code,
-                        "quantity": a.quantity,
-                        "status": status,
-                        "summary": f"调拨预警 {a.sku.code} → {a.to_warehouse.code} {label}",
-                    },
-                )
-                for a in alerts
-            )
+        closed = close_transfer_alerts(list(queryset.values_list("pk", flat=True)), status, actor_of(request))
+        label = TransferAlert.Status(status).label
         self.message_user(
-            request, _("%(n)d 条调拨预警已标记为%(s)s。") % {"n": len(alerts), "s": label}, messages.SUCCESS
+            request, _("%(n)d 条调拨预警已标记为%(s)s。") % {"n": closed, "s": label}, messages.SUCCESS
         )

@@ -16,7 +16,9 @@ router = Router(tags=["stock"])
 class StocktakeIn(Schema):
     physical: Annotated[int, Field(ge=0, le=100_000_000)]
     in_transit: Annotated[int, Field(ge=0, le=100_000_000)] = 0
-    in_transit_coefficient: Annotated[Decimal, Field(ge=0, le=1, max_digits=4, decimal_places=3)] = Decimal("0.8")
+    in_transit_coefficient: Annotated[Decimal, Field(ge=0, le=1, max_digits=4, decimal_places=3)] = Decimal(
+        "0.8"
+    )
 
 
 class WarehouseStock(Schema):
@@ -49,7 +51,14 @@ def put_stock(request, sku: str, warehouse: str, body: StocktakeIn):
         raise HttpError(404, f"unknown SKU '{sku}'")
     if wh is None:
         raise HttpError(404, f"unknown warehouse '{warehouse}'")
-    stocktake(item, wh, body.physical, body.in_transit, body.in_transit_coefficient, actor=f"user:{request.user.username}")
+    stocktake(
+        item,
+        wh,
+        body.physical,
+        body.in_transit,
+        body.in_transit_coefficient,
+        actor=f"user:{request.user.username}",
+    )
     return stock_of(sku)
 
 

@@ -11,7 +11,9 @@ class Warehouse(models.Model):
     name = models.CharField(_("仓库名称"), max_length=64)
     province = models.CharField(_("所在省份"), max_length=32)
     cold_chain = models.BooleanField(_("冷链"), default=False)
-    priority = models.PositiveIntegerField(_("备选顺序"), default=100, help_text=_("缺货时按此顺序找下一个仓"))
+    priority = models.PositiveIntegerField(
+        _("备选顺序"), default=100, help_text=_("缺货时按此顺序找下一个仓")
+    )
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -26,8 +28,12 @@ class Warehouse(models.Model):
 class StockLevel(models.Model):
     """Stock of one SKU in one warehouse. Changed only by inventory.services."""
 
-    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="stock", verbose_name=_("SKU"))
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock", verbose_name=_("仓库"))
+    sku = models.ForeignKey(
+        "catalog.Sku", on_delete=models.PROTECT, related_name="stock", verbose_name=_("SKU")
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="stock", verbose_name=_("仓库")
+    )
     physical = models.IntegerField(_("实物库存"), default=0)
     reserved = models.IntegerField(_("已预留"), default=0)
     in_transit = models.IntegerField(_("在途"), default=0)
@@ -50,12 +56,13 @@ class StockLevel(models.Model):
             models.CheckConstraint(condition=Q(in_transit__gte=0), name="stock_in_transit_not_negative"),
             # The database itself refuses an oversell, whatever code path tries it.
             models.CheckConstraint(
-                condition=Q(reserved__lte=F("physical") + F("in_transit")), name="stock_reserved_within_supply"
+                condition=Q(reserved__lte=F("physical") + F("in_transit")),
+                name="stock_reserved_within_supply",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.sku_id}@{self.warehouse_id}"
+        return f"{self.sku.code}@{self.warehouse.code}"
 
 
 class TransferAlert(models.Model):
@@ -67,9 +74,16 @@ class TransferAlert(models.Model):
         DISMISSED = "dismissed", _("已忽略")
 
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, verbose_name=_("SKU"))
-    to_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("调入仓"))
+    to_warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("调入仓")
+    )
     from_warehouse = models.ForeignKey(
-        Warehouse, on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("建议调出仓")
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("建议调出仓"),
     )
     quantity = models.PositiveIntegerField(_("建议调拨数量"))
     orders = models.PositiveIntegerField(_("涉及订单数"), default=0)

@@ -6,8 +6,12 @@ from zhongshu.inventory.models import StockLevel
 
 def stock_of(sku_code: str) -> dict:
     rows = [
-        StockInfo(r.sku.code, r.warehouse.code, r.physical, r.reserved, r.in_transit, r.in_transit_coefficient)
-        for r in StockLevel.objects.select_related("sku", "warehouse").filter(sku__code=sku_code).order_by("warehouse__code")
+        StockInfo(
+            r.sku.code, r.warehouse.code, r.physical, r.reserved, r.in_transit, r.in_transit_coefficient
+        )
+        for r in StockLevel.objects.select_related("sku", "warehouse")
+        .filter(sku__code=sku_code)
+        .order_by("warehouse__code")
     ]
     return {
         "sku": sku_code,

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from zhongshu.catalog.models import Sku
 from zhongshu.core import outbox
@@ -18,7 +19,12 @@ class OversellError(RuntimeError):
 
 def info(row: StockLevel) -> StockInfo:
     return StockInfo(
-        row.sku.code, row.warehouse.code, row.physical, row.reserved, row.in_transit, row.in_transit_coefficient
+        row.sku.code,
+        row.warehouse.code,
+        row.physical,
+        row.reserved,
+        row.in_transit,
+        row.in_transit_coefficient,
     )
 
 
@@ -56,7 +62,9 @@ def stock_event(row: StockLevel, reason: str, actor: str, delta: dict | None = N
     )
 
 
-def change_reserved(rows: dict[int, StockLevel], deltas: dict[int, int], reason: str, actor: str) -> list[OutboxEvent]:
+def change_reserved(
+    rows: dict[int, StockLevel], deltas: dict[int, int], reason: str, actor: str
+) -> list[OutboxEvent]:
     """Apply reservation deltas (+ reserve, − release) to locked rows; refuses any oversell."""
     events = []
     for pk in sorted(deltas):
@@ -69,7 +77,9 @@ def change_reserved(rows: dict[int, StockLevel], deltas: dict[int, int], reason:
         if delta > 0:  # conditional update: never beyond supply, whatever the caller computed
             qs = qs.filter(physical__gte=F("reserved") + delta - usable)
         if qs.update(reserved=F("reserved") + delta) != 1:
-            raise OversellError(f"stock {row.sku.code}@{row.warehouse.code}: cannot change reserved by {delta}")
+            raise OversellError(
+                f"stock {row.sku.code}@{row.warehouse.code}: cannot change reserved by {delta}"
+            )
         row.reserved += delta
         events.append(stock_event(row, reason, actor, {"reserved": delta}))
     return events
@@ -90,7 +100,11 @@ def set_stock(
     before = info(row) if row.pk else None
     row.physical, row.in_transit, row.in_transit_coefficient = physical, in_transit, in_transit_coefficient
     row.save(update_fields=["physical", "in_transit", "in_transit_coefficient", "updated_at"])
-    delta = {"physical": physical - before.physical, "in_transit": in_transit - before.in_transit} if before else {}
+    delta = (
+        {"physical": physical - before.physical, "in_transit": in_transit - before.in_transit}
+        if before
+        else {}
+    )
     outbox.write([stock_event(row, reason, actor, delta)])
     return row
 
@@ -99,11 +113,17 @@ def raise_transfer_alerts(shortfalls: list[tuple[Sku, Warehouse, int, Warehouse 
     """Add each shortfall to the open 调拨预警 of (SKU, warehouse), creating it when none is open."""
     events = []
     for sku, to_wh, qty, from_wh in shortfalls:
-        alert = TransferAlert.objects.filter(sku=sku, to_warehouse=to_wh, status=TransferAlert.Status.OPEN).first()
+        alert = TransferAlert.objects.filter(
+            sku=sku, to_warehouse=to_wh, status=TransferAlert.Status.OPEN
+        ).first()
         if alert is None:
-            alert = TransferAlert.objects.create(sku=sku, to_warehouse=to_wh, from_warehouse=from_wh, quantity=qty, orders=1)
+            alert = TransferAlert.objects.create(
+                sku=sku, to_warehouse=to_wh, from_warehouse=from_wh, quantity=qty, orders=1
+            )
         else:
-            TransferAlert.objects.filter(pk=alert.pk).update(quantity=F("quantity") + qty, orders=F("orders") + 1)
+            TransferAlert.objects.filter(pk=alert.pk).update(
+                quantity=F("quantity") + qty, orders=F("orders") + 1
+            )
             alert.quantity += qty
         events.append(
             outbox.event(
@@ -121,3 +141,34 @@ def raise_transfer_alerts(shortfalls: list[tuple[Sku, Warehouse, int, Warehouse 
             )
         )
     outbox.write(events)
+
+
+@transaction.atomic
+def close_transfer_alerts(alert_ids: list[int], status: str, actor: str) -> int:
+    """Mark open transfer alerts done or dismissed, on the audit timeline; returns how many closed."""
+    alerts = list(
+        TransferAlert.objects.select_for_update(of=("self",))
+        .filter(pk__in=alert_ids, status=TransferAlert.Status.OPEN)
+        .select_related("sku", "to_warehouse")
+    )
+    TransferAlert.objects.filter(pk__in=[a.pk for a in alerts]).update(
+        status=status, updated_at=timezone.now()
+    )
+    label = TransferAlert.Status(status).label
+    outbox.write(
+        outbox.event(
+            "stock.transfer_alert_closed",
+            key=a.sku.code,
+            actor=actor,
+            payload={
+                "subject": f"stock:{a.sku.code}",
+                "sku": a.sku.code,
+                "to_warehouse": a.to_warehouse.code,
+                "quantity": a.quantity,
+                "status": status,
+                "summary": f"调拨预警 {a.sku.code} → {a.to_warehouse.code} {label}",
+            },
+        )
+        for a in alerts
+    )
+    return len(alerts)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from ninja import Status, Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -61,14 +61,20 @@ class OrderFilter(Schema):
     warehouse: str | None = None
 
 
-@router.post("/orders", response={200: OrderOut, 201: OrderOut}, summary="Create or update an order (the contract)")
+@router.post(
+    "/orders", response={200: OrderOut, 201: OrderOut}, summary="Create or update an order (the contract)"
+)
 def post_order(request, payload: OrderIn):
-    [result] = intake([payload], actor=f"api:{request.user.username}")  # ReferenceErrors → 422 (see zhongshu.api)
+    [result] = intake(
+        [payload], actor=f"api:{request.user.username}"
+    )  # ReferenceErrors → 422 (see zhongshu.api)
     body = selectors.summary(result.order, holds=result.holds)
     return Status(201 if result.outcome == CREATED else 200, body)
 
 
-@router.get("/orders/{shop}/{channel_order_id}", response=OrderDetailOut, summary="One order with lines and history")
+@router.get(
+    "/orders/{shop}/{channel_order_id}", response=OrderDetailOut, summary="One order with lines and history"
+)
 def get_order(request, shop: str, channel_order_id: str):
     order = selectors.order_detail(shop, channel_order_id)
     if order is None:

@@ -15,10 +15,20 @@ class Order(models.Model):
     status = models.CharField(_("状态"), max_length=24, choices=OrderStatus.choices, db_index=True)
     channel_status = models.CharField(_("平台状态"), max_length=32)
     warehouse = models.ForeignKey(
-        "inventory.Warehouse", on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("发货仓")
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("发货仓"),
     )
     preferred_warehouse = models.ForeignKey(
-        "inventory.Warehouse", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("首选仓")
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("首选仓"),
     )
     placed_at = models.DateTimeField(_("下单时间"))
     paid_at = models.DateTimeField(_("付款时间"), null=True, blank=True)
@@ -65,7 +75,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.shop_id}/{self.channel_order_id}"
+        return f"{self.shop.code}/{self.channel_order_id}"
 
     @property
     def receiver_name_masked(self) -> str:

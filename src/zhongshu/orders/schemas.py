@@ -11,7 +11,7 @@ _MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
 def _money(value: object) -> Decimal:
     if not isinstance(value, str) or not _MONEY.match(value):
-        raise ValueError("must be a decimal string in yuan with at most two places, e.g. \"39.90\"")
+        raise ValueError('must be a decimal string in yuan with at most two places, e.g. "39.90"')
     return Decimal(value).quantize(Decimal("0.01"))
 
 

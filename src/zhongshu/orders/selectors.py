@@ -5,7 +5,9 @@ from django.db.models import Prefetch, QuerySet
 from zhongshu.orders.models import Order, OrderHold
 
 
-def orders(status: str | None = None, shop: str | None = None, warehouse: str | None = None) -> QuerySet[Order]:
+def orders(
+    status: str | None = None, shop: str | None = None, warehouse: str | None = None
+) -> QuerySet[Order]:
     qs = Order.objects.select_related("shop", "warehouse").prefetch_related(
         Prefetch("holds", queryset=OrderHold.objects.filter(released_at__isnull=True), to_attr="active_holds")
     )
@@ -56,19 +58,36 @@ def detail(order: Order) -> dict:
             "district": order.receiver_district,
             "address": order.receiver_address_masked,
         },
-        "buyer": {"nick": order.buyer_nick, "vip": order.buyer_vip, "id_number": order.id_number_masked or None},
+        "buyer": {
+            "nick": order.buyer_nick,
+            "vip": order.buyer_vip,
+            "id_number": order.id_number_masked or None,
+        },
         "amounts": {
-            "lines": order.lines_amount, "freight": order.freight, "discount": order.discount, "paid": order.paid_amount,
+            "lines": order.lines_amount,
+            "freight": order.freight,
+            "discount": order.discount,
+            "paid": order.paid_amount,
         },  # fmt: skip
         "lines": [
             {
-                "sku": ln.sku.code, "title": ln.title, "quantity": ln.quantity, "unit_price": ln.unit_price,
-                "promo_price": ln.promo_price, "paid_amount": ln.paid_amount,
+                "sku": ln.sku.code,
+                "title": ln.title,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "promo_price": ln.promo_price,
+                "paid_amount": ln.paid_amount,
             }  # fmt: skip
             for ln in order.lines.all()
         ],
         "history": [
-            {"at": t.at, "from": t.from_status or None, "to": t.to_status, "actor": t.actor, "reason": t.reason}
+            {
+                "at": t.at,
+                "from": t.from_status or None,
+                "to": t.to_status,
+                "actor": t.actor,
+                "reason": t.reason,
+            }
             for t in order.transitions.all()
         ],
     }

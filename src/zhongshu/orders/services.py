@@ -20,7 +20,7 @@ from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
 from zhongshu.orders.review import Hold, LineInfo, OrderInfo, review
 from zhongshu.orders.schemas import OrderIn
-from zhongshu.orders.states import FINISHED, RESERVING, REROUTABLE, OrderStatus, check
+from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
 from zhongshu.routing.address import resolve_province
 from zhongshu.routing.domain import choose_warehouse
 from zhongshu.routing.selectors import routing_table
@@ -55,15 +55,21 @@ class ReferenceErrors(ValueError):
 
 def check_references(payloads: list[OrderIn]) -> dict[int, list[dict]]:
     """Unknown shop codes and SKU codes, per payload index, as [{loc, field, msg}]."""
-    shops = set(Shop.objects.filter(code__in={p.shop for p in payloads}, active=True).values_list("code", flat=True))
+    shops = set(
+        Shop.objects.filter(code__in={p.shop for p in payloads}, active=True).values_list("code", flat=True)
+    )
     codes = {ln.sku for p in payloads for ln in p.lines}
-    return _reference_errors(payloads, shops, set(Sku.objects.filter(code__in=codes).values_list("code", flat=True)))
+    return _reference_errors(
+        payloads, shops, set(Sku.objects.filter(code__in=codes).values_list("code", flat=True))
+    )
 
 
 def _reference_errors(payloads: list[OrderIn], shops: set[str], skus: set[str]) -> dict[int, list[dict]]:
     errors: dict[int, list[dict]] = {}
     for i, p in enumerate(payloads):
-        errs = [] if p.shop in shops else [{"loc": ["shop"], "field": "shop", "msg": f"unknown shop '{p.shop}'"}]
+        errs = (
+            [] if p.shop in shops else [{"loc": ["shop"], "field": "shop", "msg": f"unknown shop '{p.shop}'"}]
+        )
         errs += [
             {"loc": ["lines", n, "sku"], "field": f"lines[{n}].sku", "msg": f"unknown SKU '{ln.sku}'"}
             for n, ln in enumerate(p.lines)
@@ -159,7 +165,12 @@ def _atomic_with_retry(fn, attempts: int = 5):
 
 def _retryable(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "order_unique_per_shop" in text or "unique" in text or "deadlock" in text or "could not serialize" in text
+    return (
+        "order_unique_per_shop" in text
+        or "unique" in text
+        or "deadlock" in text
+        or "could not serialize" in text
+    )
 
 
 class _Batch:
@@ -308,7 +319,9 @@ class _Batch:
         choice = choose_warehouse(self.table, order.receiver_province or None, needs, self.available)
         order.preferred_warehouse = self.warehouses.get(choice.preferred)
         for sf in choice.shortfalls:
-            self.shortfalls.append((self.skus[sf.sku], self.warehouses[sf.warehouse], sf.quantity, choice.warehouse))
+            self.shortfalls.append(
+                (self.skus[sf.sku], self.warehouses[sf.warehouse], sf.quantity, choice.warehouse)
+            )
         if choice.backordered:
             order.warehouse = None
             short = "、".join(f"{s.sku}缺{s.quantity}" for s in choice.shortfalls)
@@ -320,7 +333,9 @@ class _Batch:
             self.deltas[row.pk] += qty
             self.available[(sku, choice.warehouse)] -= qty
         self.held[key] = (choice.warehouse, needs)
-        detail = f"分配至 {choice.warehouse}" + (f"（首选 {choice.preferred} 缺货）" if choice.shortfalls else "")
+        detail = f"分配至 {choice.warehouse}" + (
+            f"（首选 {choice.preferred} 缺货）" if choice.shortfalls else ""
+        )
         self._move(order, S.ALLOCATED, f"{why}，{detail}" if why else detail)
 
     def _release(self, key: tuple, order: Order) -> None:
@@ -340,7 +355,10 @@ class _Batch:
         order.buyer_ref, order.buyer_nick = (b.id or "") if b else "", (b.nick or "") if b else ""
         order.buyer_vip = bool(b and b.vip)
         if b and b.id_number:
-            order.id_number_hash, order.id_number_masked = id_number_hash(b.id_number), mask_id_number(b.id_number)
+            order.id_number_hash, order.id_number_masked = (
+                id_number_hash(b.id_number),
+                mask_id_number(b.id_number),
+            )
         order.receiver_name, order.receiver_phone, order.receiver_address = r.name, r.phone, r.address
         order.receiver_province = resolve_province(r.province, r.city, r.district, r.address) or ""
         order.receiver_city, order.receiver_district = r.city or "", r.district or ""
@@ -429,7 +447,9 @@ class _Batch:
         events = stock.change_reserved(self.rows_by_pk, self.deltas, "orders", self.actor)
         bulk.insert(
             [
-                OrderTransition(order=o, from_status=f, to_status=t, actor=self.actor, reason=r[:400], at=self.now)
+                OrderTransition(
+                    order=o, from_status=f, to_status=t, actor=self.actor, reason=r[:400], at=self.now
+                )
                 for o, f, t, r in self.transitions
             ]
         )
@@ -440,7 +460,10 @@ class _Batch:
             OrderHold.objects.bulk_update(self.released_holds, ["released_at", "released_by"])
         if self.shortfalls:
             stock.raise_transfer_alerts(
-                [(sku, wh, qty, self.warehouses.get(src) if src else None) for sku, wh, qty, src in self.shortfalls],
+                [
+                    (sku, wh, qty, self.warehouses.get(src) if src else None)
+                    for sku, wh, qty, src in self.shortfalls
+                ],
                 self.actor,
             )
         outbox.write([transition_event(o, f, t, r, self.actor) for o, f, t, r in self.transitions] + events)

@@ -43,7 +43,9 @@ class Allocation:
         return self.warehouse is None
 
 
-def short_lines(needs: dict[str, int], available: dict[tuple[str, str], int], warehouse: str) -> list[Shortfall]:
+def short_lines(
+    needs: dict[str, int], available: dict[tuple[str, str], int], warehouse: str
+) -> list[Shortfall]:
     return [
         Shortfall(sku, warehouse, qty - max(available.get((sku, warehouse), 0), 0))
         for sku, qty in needs.items()

@@ -16,7 +16,9 @@ def routing_table(all_warehouses: list[Warehouse] | None = None) -> RoutingTable
     default = by_id.get(cfg.default_warehouse_id, "") if cfg else (warehouses[0] if warehouses else "")
     return RoutingTable(
         province_region=dict(ProvinceRegion.objects.values_list("province", "region")),
-        region_warehouse=dict(RegionRoute.objects.filter(warehouse__active=True).values_list("region", "warehouse__code")),
+        region_warehouse=dict(
+            RegionRoute.objects.filter(warehouse__active=True).values_list("region", "warehouse__code")
+        ),
         default_warehouse=default,
         warehouse_order=tuple(warehouses),
         shortage_policy=cfg.shortage_policy if cfg else NEXT_WAREHOUSE,
