@@ -5,6 +5,7 @@ ZHONGSHU_DATABASE_URL  database (default: SQLite in WAL mode under ZHONGSHU_HOME
 ZHONGSHU_REDIS_URL     when set, background work uses Redis (scale-out); else SQLite under ZHONGSHU_HOME
 ZHONGSHU_SECRET_KEY    signing key; generated once into ZHONGSHU_HOME/secret.key when unset
 ZHONGSHU_PII_KEY       key of the keyed hash for ID numbers; defaults to one derived from the secret key
+ZHONGSHU_CREDENTIALS_KEY  key encrypting platform tokens at rest; defaults to one derived from the secret key
 """
 
 import os
@@ -29,6 +30,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 PII_KEY = os.environ.get("ZHONGSHU_PII_KEY", "pii:" + SECRET_KEY)
+CREDENTIALS_KEY = os.environ.get("ZHONGSHU_CREDENTIALS_KEY", "")  # encrypts platform tokens at rest
 DEBUG = os.environ.get("ZHONGSHU_DEBUG", "") == "1"
 ALLOWED_HOSTS = os.environ.get("ZHONGSHU_ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ZHONGSHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]

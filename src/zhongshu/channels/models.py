@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhongshu.core import crypto
+
 
 class Platform(models.TextChoices):
     TAOBAO = "taobao", _("淘宝/天猫")
@@ -20,6 +22,10 @@ class Shop(models.Model):
     platform = models.CharField(_("平台"), max_length=16, choices=Platform.choices)
     active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # multi-level stock strategy (R-INV5): how much of the pool this shop may sell
+    stock_share_percent = models.PositiveSmallIntegerField(_("可售比例(%)"), default=100)
+    stock_buffer = models.PositiveIntegerField(_("保留库存"), default=0, help_text=_("不推送给该店铺的数量"))
+    stock_cap = models.PositiveIntegerField(_("推送上限"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("店铺")
@@ -28,3 +34,85 @@ class Shop(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class ShopCredential(models.Model):
+    """A shop's platform app and authorisation; secrets and tokens are encrypted at rest."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="credential")
+    api_base_url = models.URLField(_("接口地址"), blank=True, help_text=_("留空使用平台正式地址"))
+    app_key = models.CharField(_("App Key"), max_length=128)
+    app_secret_enc = models.TextField(blank=True)
+    platform_shop_id = models.CharField(_("平台店铺ID"), max_length=64, blank=True)
+    access_token_enc = models.TextField(blank=True)
+    refresh_token_enc = models.TextField(blank=True)
+    expires_at = models.DateTimeField(_("令牌到期"), null=True, blank=True)
+    refresh_expires_at = models.DateTimeField(_("刷新令牌到期"), null=True, blank=True)
+    needs_reauth = models.BooleanField(_("需要重新授权"), default=False)
+    push_secret_enc = models.TextField(blank=True, help_text=_("webhook signing secret"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("店铺授权")
+        verbose_name_plural = _("店铺授权")
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {self.app_key}"
+
+    app_secret = property(lambda s: crypto.decrypt(s.app_secret_enc), lambda s, v: _set(s, "app_secret_enc", v))
+    access_token = property(lambda s: crypto.decrypt(s.access_token_enc), lambda s, v: _set(s, "access_token_enc", v))
+    refresh_token = property(
+        lambda s: crypto.decrypt(s.refresh_token_enc), lambda s, v: _set(s, "refresh_token_enc", v)
+    )
+    push_secret = property(lambda s: crypto.decrypt(s.push_secret_enc), lambda s, v: _set(s, "push_secret_enc", v))
+
+
+def _set(obj, field: str, value: str) -> None:
+    setattr(obj, field, crypto.encrypt(value or ""))
+
+
+class SyncState(models.Model):
+    """Where a shop's incremental pull stands: the cursor and its health."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="sync")
+    enabled = models.BooleanField(_("自动同步"), default=True)
+    interval_seconds = models.PositiveIntegerField(_("同步间隔(秒)"), default=10)
+    cursor = models.DateTimeField(_("同步游标"), null=True, blank=True, help_text=_("已完整拉取到此修改时间"))
+    last_run_at = models.DateTimeField(_("最近运行"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("最近成功"), null=True, blank=True)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    last_error_at = models.DateTimeField(_("错误时间"), null=True, blank=True)
+    pulled_day = models.DateField(null=True, blank=True)
+    pulled_today = models.PositiveIntegerField(_("今日拉取"), default=0)
+    backfill_from = models.DateTimeField(_("补拉起点"), null=True, blank=True)
+    backfill_to = models.DateTimeField(_("补拉终点"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("同步状态")
+        verbose_name_plural = _("同步状态")
+
+
+class StockPush(models.Model):
+    """The sellable quantity last pushed to a shop for a SKU (R-INV5 write-back)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="stock_pushes")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE)
+    quantity = models.IntegerField(_("推送数量"))
+    pushed_at = models.DateTimeField(_("推送时间"))
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("库存推送")
+        verbose_name_plural = _("库存推送")
+        constraints = [models.UniqueConstraint(fields=["shop", "sku"], name="one_stock_push_per_shop_sku")]
+
+
+class PushReceipt(models.Model):
+    """A push message already accepted: a replay of the same message id is refused."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE)
+    message_id = models.CharField(max_length=128)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "message_id"], name="one_receipt_per_message")]

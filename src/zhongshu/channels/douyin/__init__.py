@@ -1,0 +1,1 @@
+"""douyin connector (see connector.py); registers itself with zhongshu.channels.registry."""

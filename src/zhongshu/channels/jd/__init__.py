@@ -1,0 +1,1 @@
+"""jd connector (see connector.py); registers itself with zhongshu.channels.registry."""

@@ -1,0 +1,1 @@
+"""kuaishou connector (see connector.py); registers itself with zhongshu.channels.registry."""

@@ -1,0 +1,1 @@
+"""meituan connector (see connector.py); registers itself with zhongshu.channels.registry."""

@@ -1,0 +1,1 @@
+"""pdd connector (see connector.py); registers itself with zhongshu.channels.registry."""

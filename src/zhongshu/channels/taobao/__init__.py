@@ -1,0 +1,1 @@
+"""taobao connector (see connector.py); registers itself with zhongshu.channels.registry."""
