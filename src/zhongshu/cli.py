@@ -1,4 +1,4 @@
-"""The `zhongshu` command: migrate, token, import, demo, serve, worker.
+"""The `zhongshu` command: migrate, token, import, demo, serve, worker, sync, shop.
 
 Every command honours ZHONGSHU_HOME and ZHONGSHU_DATABASE_URL (read by zhongshu.settings) and sets
 Django up when it runs, never at import; the project's modules are therefore imported inside the
@@ -6,6 +6,7 @@ commands, after `_setup()`.
 """
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,10 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens (Authorization: Bearer …).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+export_app = typer.Typer(help="Export data to files merchants open in Excel.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+shop_app = typer.Typer(help="Platform shops: connect one, authorise it.", no_args_is_help=True)
+app.add_typer(shop_app, name="shop")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -107,19 +112,33 @@ def token_create(
 
 # --- import ------------------------------------------------------------------------------------
 
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+EXPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
 
 @app.command("import")
 def import_orders(
     file: Annotated[
-        Path, typer.Argument(help="JSON Lines: one order of shared/contracts/order.schema.json a line.")
+        Path,
+        typer.Argument(
+            help="JSON Lines (.jsonl: one order of shared/contracts/order.schema.json a line) or a "
+            "platform's order export as downloaded from its seller centre (.csv/.xlsx: Taobao/Tmall, "
+            "Pinduoduo, Douyin; detected by its header)."
+        ),
     ],
     shop: Annotated[str, typer.Option("--shop", "-s", help="Shop code; a line's own 'shop' must match it.")],
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Orders per transaction.")] = 500,
 ) -> None:
-    """Import orders from a JSON Lines file. Exit 0: all imported; 2: some lines had errors; 1: not read."""
+    """Import orders from a file. Exit 0: all imported; 2: some lines/rows had errors; 1: not read."""
     _setup()
+    from zhongshu.channels.files import UnreadableFile, import_export_file
     from zhongshu.channels.own.jsonl import UnknownShop, import_jsonl
 
+    suffix = file.suffix.lower()
+    if suffix not in JSONL_SUFFIXES + EXPORT_SUFFIXES:
+        known = ", ".join(JSONL_SUFFIXES + EXPORT_SUFFIXES)
+        raise _fail(f"cannot import {file.name}: unknown file type '{suffix}' (expected {known})")
+    importer, unit = (import_jsonl, "line") if suffix in JSONL_SUFFIXES else (import_export_file, "row")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     bar = Progress(*columns, console=err)
     task = bar.add_task(f"importing {file.name}", total=None)
@@ -129,27 +148,75 @@ def import_orders(
         bar.update(task, completed=done, total=total)
 
     try:
-        report = import_jsonl(file, shop, batch_size=batch_size, progress=progress)
+        report = importer(file, shop, batch_size=batch_size, progress=progress)
     except UnknownShop as exc:
         raise _fail(str(exc)) from None
+    except UnreadableFile as exc:
+        raise _fail(f"cannot read {file}: {exc}") from None
     except OSError as exc:
         raise _fail(f"cannot read {file}: {exc.strerror or exc}") from None
     finally:
         if bar.live.is_started:
             bar.stop()
-    out.print(_import_table(file, shop, report))
+    out.print(_import_table(file, shop, report, unit))
     for e in report.errors:
-        typer.echo(str(e))
+        typer.echo(str(e) if unit == "line" else f"row {e.line}: {e.field}: {e.message}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
 
 
-def _import_table(file: Path, shop: str, report) -> Table:
-    table = Table(title=f"import {file.name} → shop {shop}", show_header=False)
-    rows = [("lines", report.total), ("created", report.created), ("updated", report.updated),
-            ("unchanged", report.unchanged), ("lines with errors", len(report.error_lines))]  # fmt: skip
+def _import_table(file: Path, shop: str, report, unit: str = "line") -> Table:
+    source = f" ({report.source})" if report.source else ""
+    table = Table(title=f"import {file.name}{source} → shop {shop}", show_header=False)
+    rows = [(f"{unit}s", report.total), ("created", report.created), ("updated", report.updated),
+            ("unchanged", report.unchanged), (f"{unit}s with errors", len(report.error_lines))]  # fmt: skip
     for label, value in rows:
         table.add_row(label, str(value))
     return table
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+@export_app.command("orders")
+def export_orders(
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help="The .xlsx file to write (replaced if it exists).")
+    ],
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only orders in this status, e.g. allocated.")
+    ] = None,
+    shop: Annotated[
+        str | None, typer.Option("--shop", "-s", help="Only this shop's orders (shop code).")
+    ] = None,
+    warehouse: Annotated[
+        str | None, typer.Option("--warehouse", "-w", help="Only orders of this warehouse.")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Placed on or after this day.")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Placed on or before this day.")
+    ] = None,
+) -> None:
+    """Write orders to an Excel workbook, one row per order line (receiver masked, Beijing time)."""
+    _setup()
+    from zhongshu.orders.export import ExportFilter
+    from zhongshu.orders.export import export_orders as write_orders
+    from zhongshu.orders.states import OrderStatus
+
+    if status and status not in OrderStatus.values:
+        raise _fail(f"unknown status '{status}' (one of {', '.join(OrderStatus.values)})")
+    if out_file.suffix.lower() != ".xlsx":
+        raise _fail(f"{out_file.name}: the export is an Excel workbook, name it *.xlsx")
+    chosen = ExportFilter(
+        status, shop, warehouse, since.date() if since else None, until.date() if until else None
+    )
+    try:
+        with err.status(f"writing {out_file.name}…"):
+            result = write_orders(out_file, chosen)
+    except OSError as exc:
+        raise _fail(f"cannot write {out_file}: {exc.strerror or exc}") from None
+    out.print(f"export: {result.orders} orders, {result.rows} rows → {out_file}")
 
 
 # --- demo --------------------------------------------------------------------------------------
@@ -184,6 +251,176 @@ def demo(
     out.print(f"API token:   {create_token('admin', 'demo')}")
     if serve_after:
         _serve(host, port, workers, threads=4, worker_threads=2, access_log=True)
+
+
+# --- sync / shop -------------------------------------------------------------------------------
+
+ShopCode = Annotated[str, typer.Argument(help="Shop code.")]
+
+
+@app.command()
+def sync(
+    shop: ShopCode,
+    backfill_from: Annotated[
+        str | None,
+        typer.Option("--backfill-from", help="Back-fill start, ISO 8601 (no offset: Beijing time)."),
+    ] = None,
+    backfill_to: Annotated[str | None, typer.Option("--backfill-to", help="Back-fill end, ISO 8601.")] = None,
+) -> None:
+    """Pull a shop's changed orders now (or re-pull a past range); exit 2 if some orders were rejected."""
+    _setup()
+    from zhongshu.channels.base import AuthError, ConnectorError
+    from zhongshu.channels.models import Shop
+    from zhongshu.channels.tasks import run_backfill, run_sync
+
+    if not Shop.objects.filter(code=shop).exists():
+        raise _fail(f"no shop '{shop}'")
+    span = _backfill_span(backfill_from, backfill_to)
+    try:
+        with err.status(f"pulling shop {shop}…"):
+            report = run_backfill(shop, *span) if span else run_sync(shop)
+    except AuthError as exc:
+        raise _fail(f"shop '{shop}' needs re-authorisation ({exc.code or 'auth'}): "
+                    f"run `zhongshu shop authorize-url {shop} --redirect-uri URI`") from None  # fmt: skip
+    except (ConnectorError, LookupError) as exc:
+        raise _fail(
+            f"sync of shop '{shop}' failed: {type(exc).__name__} {getattr(exc, 'code', '')}"
+        ) from None
+    if report is None:
+        raise _fail(f"another {'back-fill' if span else 'sync'} of shop '{shop}' is running; try again later")
+    out.print(_sync_table(shop, span, report))
+    for channel_order_id in report.rejected:
+        typer.echo(f"rejected (unknown SKU): {channel_order_id}")
+    raise typer.Exit(EXIT_PARTIAL if report.rejected else EXIT_OK)
+
+
+def _backfill_span(start: str | None, end: str | None):
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        raise _fail("--backfill-from and --backfill-to go together")
+    span = _aware(start, "--backfill-from"), _aware(end, "--backfill-to")
+    if not span[0] < span[1]:
+        raise _fail("--backfill-from must be before --backfill-to")
+    return span
+
+
+def _aware(text: str, option: str):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{option}: not an ISO 8601 time: {text}") from None
+    return value if value.tzinfo else timezone.make_aware(value)  # TIME_ZONE: Asia/Shanghai
+
+
+def _sync_table(shop: str, span, report) -> Table:
+    from django.utils import timezone
+
+    title = (
+        f"back-fill shop {shop} {span[0].isoformat()} → {span[1].isoformat()}"
+        if span
+        else f"sync shop {shop}"
+    )
+    cursor = timezone.localtime(report.cursor).isoformat() if report.cursor else "-"
+    table = Table(title=title, show_header=False)
+    rows = [("windows", report.windows), ("received", report.received), ("created", report.created),
+            ("updated", report.updated), ("unchanged", report.unchanged), ("rejected", len(report.rejected))]  # fmt: skip
+    for label, value in rows + ([] if span else [("cursor", cursor)]):
+        table.add_row(label, str(value))
+    return table
+
+
+@shop_app.command("connect")
+def shop_connect(
+    shop: ShopCode,
+    platform: Annotated[
+        str, typer.Option("--platform", help="taobao, jd, pdd, douyin, kuaishou, meituan, own.")
+    ],
+    app_key: Annotated[str, typer.Option("--app-key", help="The platform app's key (client id).")],
+    app_secret: Annotated[
+        str,
+        typer.Option(
+            "--app-secret",
+            envvar="ZHONGSHU_APP_SECRET",
+            prompt=True,
+            hide_input=True,
+            help="The app's secret (stored encrypted; prompted for when not given).",
+        ),
+    ],  # fmt: skip
+    api_base_url: Annotated[str, typer.Option("--api-base-url", help="Gateway URL; empty: production.")] = "",
+    name: Annotated[str, typer.Option("--name", help="Display name (default: the code).")] = "",
+) -> None:
+    """Create or update a shop and its platform credential (then authorise it: `shop authorize-url`)."""
+    _setup()
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_slug
+
+    from zhongshu.channels.models import Platform
+    from zhongshu.channels.registry import platforms
+
+    try:
+        validate_slug(shop)
+    except ValidationError:
+        raise _fail(f"shop code '{shop}' may hold only letters, digits, '-' and '_'") from None
+    if platform not in Platform.values and platform not in platforms():
+        raise _fail(f"unknown platform '{platform}' (one of {', '.join(Platform.values)})")
+    created = _connect_shop(shop, platform, app_key, app_secret, api_base_url, name)
+    out.print(f"shop {shop} ({platform}) {'created' if created else 'updated'}; credential stored encrypted")
+    out.print(
+        f"next: zhongshu shop authorize-url {shop} --redirect-uri https://<this hub>/channels/oauth/callback/{shop}/"
+    )
+
+
+def _connect_shop(code: str, platform: str, app_key: str, secret: str, base_url: str, name: str) -> bool:
+    from django.db import transaction
+
+    from zhongshu.channels.models import Shop, ShopCredential, SyncState
+
+    with transaction.atomic():
+        shop, created = Shop.objects.get_or_create(
+            code=code, defaults={"name": name or code, "platform": platform}
+        )
+        if not created and shop.platform != platform:
+            raise _fail(f"shop '{code}' is on platform '{shop.platform}'; a shop cannot change platform")
+        if name and shop.name != name:
+            shop.name = name
+            shop.save(update_fields=["name"])
+        cred = ShopCredential.objects.select_for_update().filter(shop=shop).first() or ShopCredential(
+            shop=shop
+        )
+        cred.app_key, cred.api_base_url, cred.app_secret = app_key, base_url, secret
+        cred.save()
+        SyncState.objects.get_or_create(shop=shop)
+    return created
+
+
+@shop_app.command("authorize-url")
+def shop_authorize_url(
+    shop: ShopCode,
+    redirect_uri: Annotated[
+        str,
+        typer.Option(
+            "--redirect-uri", help="This hub's callback: https://HOST/channels/oauth/callback/SHOP/"
+        ),
+    ],
+) -> None:
+    """Print the platform's authorisation page for the shop; the seller opens it and agrees."""
+    _setup()
+    from zhongshu.channels.base import ConnectorError
+    from zhongshu.channels.models import Shop
+    from zhongshu.channels.views import authorize_url
+
+    obj = Shop.objects.select_related("credential").filter(code=shop, credential__isnull=False).first()
+    if obj is None:
+        raise _fail(f"no connected shop '{shop}' (run `zhongshu shop connect {shop} …` first)")
+    try:
+        typer.echo(authorize_url(obj, redirect_uri))
+    except (ConnectorError, LookupError) as exc:
+        raise _fail(f"shop '{shop}' cannot be authorised: {exc}") from None
 
 
 # --- serve / worker ----------------------------------------------------------------------------

@@ -42,12 +42,12 @@ class Order(models.Model):
     id_number_hash = models.CharField(_("身份证号(哈希)"), max_length=64, blank=True)
     id_number_masked = models.CharField(_("身份证号"), max_length=24, blank=True)
 
-    receiver_name = models.CharField(_("收货人"), max_length=64)
-    receiver_phone = models.CharField(_("电话"), max_length=32)
+    receiver_name = models.CharField(_("收货人"), max_length=256)  # platforms send ciphertext
+    receiver_phone = models.CharField(_("电话"), max_length=256)
     receiver_province = models.CharField(_("省份"), max_length=32, blank=True, db_index=True)
     receiver_city = models.CharField(_("城市"), max_length=32, blank=True)
     receiver_district = models.CharField(_("区县"), max_length=32, blank=True)
-    receiver_address = models.CharField(_("详细地址"), max_length=256)
+    receiver_address = models.CharField(_("详细地址"), max_length=1024)
 
     lines_amount = models.DecimalField(_("商品金额"), **M)
     freight = models.DecimalField(_("运费"), **M)

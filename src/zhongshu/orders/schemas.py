@@ -31,12 +31,14 @@ class BuyerIn(Contract):
 
 
 class ReceiverIn(Contract):
-    name: Annotated[str, Str(min_length=1, max_length=64)]
-    phone: Annotated[str, Str(min_length=5, max_length=32)]
+    # Wider than the public contract (64/32/256): platform connectors carry the receiver as the
+    # platform's ciphertext (Douyin ##…##, Taobao OAID, PDD), which is longer than the plain value.
+    name: Annotated[str, Str(min_length=1, max_length=256)]
+    phone: Annotated[str, Str(min_length=5, max_length=256)]
     province: Annotated[str, Str(max_length=32)] | None = None
     city: Annotated[str, Str(max_length=32)] | None = None
     district: Annotated[str, Str(max_length=32)] | None = None
-    address: Annotated[str, Str(min_length=1, max_length=256)]
+    address: Annotated[str, Str(min_length=1, max_length=1024)]
 
 
 class LineIn(Contract):

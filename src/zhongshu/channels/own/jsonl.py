@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,6 +20,7 @@ from zhongshu.orders.schemas import OrderIn, error_list
 from zhongshu.orders.services import ReferenceErrors, check_references, intake
 
 Progress = Callable[[int, int], None]  # (lines done, lines in file)
+T = TypeVar("T")
 
 
 class UnknownShop(ValueError):
@@ -37,11 +39,12 @@ class LineError:
 
 @dataclass
 class ImportReport:
-    total: int = 0  # non-blank lines read
+    total: int = 0  # non-blank lines read (data rows of an export file)
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[LineError] = field(default_factory=list)
+    source: str = ""  # what the file was read as, e.g. an export format's name
 
     @property
     def error_lines(self) -> list[int]:
@@ -63,33 +66,37 @@ def import_jsonl(
     path = Path(path)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    if not Shop.objects.filter(code=shop, active=True).exists():
-        raise UnknownShop(f"unknown or inactive shop '{shop}'")
+    check_shop(shop)
     total_lines = _count_lines(path)
     actor = f"import:{path.name}"[:128]
     report = ImportReport()
-    batch: list[tuple[int, OrderIn]] = []
-    done = 0
+    batcher: Batcher[int] = Batcher(actor, report, batch_size, _at_line)
     if progress:
         progress(0, total_lines)
     for number, raw in _lines(path):
-        done = number
         if not raw.strip():
             continue
         report.total += 1
         order = _parse(number, raw, shop, report.errors)
-        if order is not None:
-            batch.append((number, order))
-        if len(batch) >= batch_size:
-            _flush(batch, actor, report)
-            batch = []
-            if progress:
-                progress(done, total_lines)
-    _flush(batch, actor, report)
+        if order is not None and batcher.add(number, order) and progress:
+            progress(number, total_lines)
+    batcher.flush()
     if progress:
         progress(total_lines, total_lines)
     report.errors.sort(key=lambda e: e.line)
     return report
+
+
+def check_shop(shop: str) -> Shop:
+    """The active shop of that code, or UnknownShop."""
+    found = Shop.objects.filter(code=shop, active=True).first()
+    if found is None:
+        raise UnknownShop(f"unknown or inactive shop '{shop}'")
+    return found
+
+
+def _at_line(number: int, error: dict) -> LineError:
+    return LineError(number, error["field"], error["msg"])
 
 
 def _count_lines(path: Path) -> int:
@@ -130,22 +137,41 @@ def _parse(number: int, raw: bytes, shop: str, errors: list[LineError]) -> Order
     return None if bad_shop else order
 
 
-def _flush(batch: list[tuple[int, OrderIn]], actor: str, report: ImportReport) -> None:
-    """Intake the batch minus lines naming unknown shops or SKUs; one transaction."""
-    refs = check_references([o for _, o in batch]) if batch else {}
-    while batch:
-        for i, errs in refs.items():
-            report.errors += [LineError(batch[i][0], e["field"], e["msg"]) for e in errs]
-        batch = [b for i, b in enumerate(batch) if i not in refs]
-        if not batch:
+class Batcher(Generic[T]):
+    """Passes validated orders to intake `size` at a time, one transaction per batch, and counts the
+    outcomes; orders naming unknown shops or SKUs are dropped from their batch and reported through
+    `locate`, which turns (the caller's tag of the order, an error {field, msg}) into a LineError."""
+
+    def __init__(self, actor: str, report: ImportReport, size: int, locate: Callable[[T, dict], LineError]):
+        if size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.actor, self.report, self.size, self.locate = actor, report, size, locate
+        self.pending: list[tuple[T, OrderIn]] = []
+
+    def add(self, tag: T, order: OrderIn) -> bool:
+        """Queue one order; True when that filled a batch and it was taken in."""
+        self.pending.append((tag, order))
+        if len(self.pending) < self.size:
+            return False
+        self.flush()
+        return True
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        refs = check_references([o for _, o in batch]) if batch else {}
+        while batch:
+            for i, errs in refs.items():
+                self.report.errors += [self.locate(batch[i][0], e) for e in errs]
+            batch = [b for i, b in enumerate(batch) if i not in refs]
+            if not batch:
+                return
+            try:
+                results = intake([o for _, o in batch], actor=self.actor)
+            except ReferenceErrors as exc:  # a SKU vanished between the check and the intake
+                refs = exc.errors
+                continue
+            outcomes = Counter(r.outcome for r in results)
+            self.report.created += outcomes["created"]
+            self.report.updated += outcomes["updated"]
+            self.report.unchanged += outcomes["unchanged"]
             return
-        try:
-            results = intake([o for _, o in batch], actor=actor)
-        except ReferenceErrors as exc:  # a SKU vanished between the check and the intake
-            refs = exc.errors
-            continue
-        outcomes = Counter(r.outcome for r in results)
-        report.created += outcomes["created"]
-        report.updated += outcomes["updated"]
-        report.unchanged += outcomes["unchanged"]
-        return
