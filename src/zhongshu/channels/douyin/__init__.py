@@ -1,1 +1,3 @@
-"""douyin connector (see connector.py); registers itself with zhongshu.channels.registry."""
+"""抖店 (Douyin shop) connector; importing the package registers it with zhongshu.channels.registry."""
+
+from zhongshu.channels.douyin import connector  # noqa: F401  (registers DouyinConnector)
