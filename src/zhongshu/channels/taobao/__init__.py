@@ -1,1 +1,3 @@
-"""taobao connector (see connector.py); registers itself with zhongshu.channels.registry."""
+"""Taobao/Tmall connector (TOP open platform); importing the package registers it."""
+
+from zhongshu.channels.taobao import connector  # noqa: F401  (registers TaobaoConnector)
