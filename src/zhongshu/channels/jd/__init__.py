@@ -1,1 +1,3 @@
-"""jd connector (see connector.py); registers itself with zhongshu.channels.registry."""
+"""JD (京东 JOS) connector; importing the package registers it with zhongshu.channels.registry."""
+
+from zhongshu.channels.jd import connector  # noqa: F401

@@ -1,0 +1,124 @@
+"""HTTP transport to the JOS gateway (`/routerjson`) and the OAuth server (`/oauth2/...`).
+
+Turns the platform's answers into the connector errors: throttling → RateLimited, 5xx, timeouts
+and unreadable bodies → TransientError, invalid token → AuthError, anything else the platform
+refuses → ConnectorError with the platform's code. It never retries: the sync service does.
+"""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import httpx
+
+from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
+from zhongshu.channels.jd.signing import jos_time, sign
+
+GATEWAY = "https://api.jd.com/routerjson"
+OAUTH = "https://open-oauth.jd.com/oauth2"
+
+# gateway error codes (jos.jd.com 网关系统错误码)
+AUTH_CODES = {"19"}  # 无效access_token / Invalid access_token
+THROTTLE_CODES = {"2"}  # 限制时间内调用失败次数 / App Call Limited
+# the OAuth endpoints take the app secret, refresh token and code in the query string
+SECRET_PARAMS = ("app_secret", "refresh_token", "code")
+
+
+class _RedactQuery(logging.Filter):
+    """Keep secrets out of httpx's request log line, which prints the full URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+def _redacted(url: httpx.URL) -> httpx.URL:
+    for name in SECRET_PARAMS:
+        if name in url.params:
+            url = url.copy_set_param(name, "***")
+    return url
+
+
+_REDACT = _RedactQuery()
+
+
+class JosClient:
+    timeout = 10.0
+
+    def __init__(self, credentials: Credentials):
+        self.creds = credentials
+        base = credentials.base_url.rstrip("/")
+        self.gateway = f"{base}/routerjson" if base else GATEWAY
+        self.oauth = f"{base}/oauth2" if base else OAUTH
+        self._http: httpx.Client | None = None
+
+    # --- gateway ---
+    def call(self, method: str, business: dict) -> dict:
+        """Call one JOS method; returns the body under `<method>_responce`."""
+        params = {
+            "method": method,
+            "app_key": self.creds.app_key,
+            "access_token": self.creds.access_token,
+            "timestamp": jos_time(datetime.now(UTC)),
+            "v": "2.0",
+            "360buy_param_json": json.dumps(business, ensure_ascii=False, separators=(",", ":")),
+        }
+        params["sign"] = sign(params, self.creds.app_secret)
+        body = self._send("POST", self.gateway, data=params)
+        if "error_response" in body:
+            raise gateway_error(body["error_response"])
+        inner = body.get(method.replace(".", "_") + "_responce")
+        if not isinstance(inner, dict):
+            raise TransientError(f"{method}: answer without {method} response body")
+        if str(inner.get("code", "0")) != "0":
+            raise ConnectorError(f"{method} refused", code=str(inner.get("code")))
+        return inner
+
+    # --- OAuth ---
+    def token(self, endpoint: str, params: dict[str, str]) -> dict:
+        """GET an OAuth endpoint (access_token / refresh_token); an error answer → AuthError."""
+        query = {"app_key": self.creds.app_key, "app_secret": self.creds.app_secret, **params}
+        body = self._send("GET", f"{self.oauth}/{endpoint}", params=query)
+        if str(body.get("code", "0")) != "0" or not body.get("access_token"):
+            raise AuthError(
+                f"JD OAuth {endpoint} refused: {body.get('msg', '')}", code=str(body.get("code", ""))
+            )
+        return body
+
+    # --- transport ---
+    def _send(self, verb: str, url: str, **kwargs) -> dict:
+        try:
+            resp = self._client().request(verb, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"JD {verb} timed out: {type(exc).__name__}") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"JD {verb} failed: {type(exc).__name__}") from exc
+        if resp.status_code == 429:
+            raise RateLimited("JD answered HTTP 429", code="429")
+        if resp.status_code >= 500:
+            raise TransientError(f"JD answered HTTP {resp.status_code}", code=str(resp.status_code))
+        try:
+            body = resp.json()
+        except ValueError as exc:
+            raise TransientError(f"JD answered unreadable JSON (HTTP {resp.status_code})") from exc
+        if not isinstance(body, dict):
+            raise TransientError("JD answered JSON that is not an object")
+        return body
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            logging.getLogger("httpx").addFilter(_REDACT)  # idempotent
+            self._http = httpx.Client(timeout=self.timeout)
+        return self._http
+
+
+def gateway_error(err: dict) -> ConnectorError:
+    """{error_response: {code, zh_desc, en_desc}} as the matching connector error."""
+    code = str(err.get("code", ""))
+    text = f"JD error {code}: {err.get('en_desc') or err.get('zh_desc') or ''}"
+    if code in AUTH_CODES:
+        return AuthError(text, code=code)
+    if code in THROTTLE_CODES:
+        return RateLimited(text, code=code, retry_after=1.0)
+    return ConnectorError(text, code=code)
