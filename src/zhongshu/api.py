@@ -4,6 +4,7 @@ from ninja import NinjaAPI, Router
 from ninja.errors import ValidationError
 
 from zhongshu.catalog.api import router as catalog_router
+from zhongshu.channels.api import router as channels_router
 from zhongshu.core.auth import BearerAuth
 from zhongshu.inventory.api import router as stock_router
 from zhongshu.orders.api import router as orders_router
@@ -28,7 +29,7 @@ def get_health(request):
     return {"status": "ok"}
 
 
-for r in (health, orders_router, catalog_router, stock_router):
+for r in (health, orders_router, catalog_router, stock_router, channels_router):
     api.add_router("/v1", r)
 
 _TRANSPORT = {"body", "payload", "query", "path", "filters"}

@@ -7,4 +7,5 @@ class ChannelsConfig(AppConfig):
     verbose_name = "渠道"
 
     def ready(self) -> None:
-        from zhongshu.channels import connectors  # noqa: F401  (platform connectors register themselves)
+        # platform connectors register themselves; consumers registers the stock write-back consumer
+        from zhongshu.channels import connectors, consumers  # noqa: F401

@@ -48,6 +48,7 @@ class Credentials:
     expires_at: datetime | None = None
     platform_shop_id: str = ""
     base_url: str = ""  # empty: the platform's production gateway
+    push_secret: str = ""  # signs webhooks where the shop itself pushes (the own channel)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ def connector_for(shop: Shop) -> Connector:
         expires_at=cred.expires_at,
         platform_shop_id=cred.platform_shop_id,
         base_url=cred.api_base_url,
+        push_secret=cred.push_secret,
     )
     return connector_class(shop.platform)(shop.code, creds)
 
@@ -139,18 +140,27 @@ def backfill(shop_code: str, start: datetime, end: datetime) -> SyncReport:
 
 
 def accept_push(shop_code: str, headers: dict, body: bytes) -> SyncReport:
-    """Verify a platform push (signature, replay), then take its orders in through intake."""
+    """Verify a platform push (signature, replay), then take its orders in through intake.
+
+    Orders the message only names are fetched first (no HTTP inside the transaction); the receipt
+    that refuses a replay is written in the same transaction as the intake, so a push whose
+    processing fails leaves no receipt and the platform's retry is taken.
+    """
     shop = Shop.objects.select_related("credential").get(code=shop_code)
     conn = connector_for(shop)
     result = conn.verify_push(headers, body)  # raises on a bad signature or stale timestamp
+    if PushReceipt.objects.filter(shop=shop, message_id=result.message_id).exists():
+        raise ReplayedPush(f"push message {result.message_id} was already accepted")
+    orders = result.orders + [_retrying(lambda i=i: conn.fetch_one(i)) for i in result.order_ids]
+    report = SyncReport(shop=shop_code)
     try:
         with transaction.atomic():
             PushReceipt.objects.create(shop=shop, message_id=result.message_id)
-    except IntegrityError:
-        raise ReplayedPush(f"push message {result.message_id} was already accepted") from None
-    orders = result.orders + [_retrying(lambda i=i: conn.fetch_one(i)) for i in result.order_ids]
-    report = SyncReport(shop=shop_code)
-    _take_in(shop, orders, report)
+            _take_in(shop, orders, report)
+    except IntegrityError as exc:
+        if "one_receipt_per_message" in str(exc) or "pushreceipt" in str(exc).lower():
+            raise ReplayedPush(f"push message {result.message_id} was already accepted") from None
+        raise
     return report
 
 
@@ -186,7 +196,9 @@ def _take_in(shop: Shop, orders: list[OrderIn], report: SyncReport) -> None:
 
 def _notify_rejected(shop: Shop, orders: list[OrderIn], errors: dict) -> None:
     detail = "; ".join(
-        f"{o.channel_order_id}: {e['field']} {e['msg']}" for o, errs in zip(orders, errors.values()) for e in errs
+        f"{o.channel_order_id}: {e['field']} {e['msg']}"
+        for o, errs in zip(orders, errors.values(), strict=True)
+        for e in errs
     )
     Notification.objects.get_or_create(
         dedupe_key=f"sync-rejected:{shop.code}:{','.join(sorted(o.channel_order_id for o in orders))}"[:200],
@@ -210,7 +222,9 @@ def _advance(state: SyncState, cursor: datetime, now: datetime, pulled: int) -> 
 
 
 def _failed(state: SyncState, now: datetime, exc: Exception) -> None:
-    SyncState.objects.filter(pk=state.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000], last_error_at=now)
+    SyncState.objects.filter(pk=state.pk).update(
+        last_error=f"{type(exc).__name__}: {exc}"[:2000], last_error_at=now
+    )
     log.warning("sync of shop %s failed: %s", state.shop_id, exc)
 
 

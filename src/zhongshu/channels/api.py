@@ -1,0 +1,104 @@
+"""Push receivers: `POST /api/v1/push/{shop}`. The platform's signature is the authentication.
+
+The message is verified first (401 on a bad or stale signature, nothing read further), its orders
+are checked against the contract and the catalogue (422 naming the field, nothing written), then
+`accept_push` records the message id (409 on a replay) and takes the orders in through intake.
+"""
+
+import json
+import logging
+
+from ninja import Router, Schema, Status
+from pydantic import ValidationError
+
+from zhongshu.channels.base import ConnectorError, PushResult
+from zhongshu.channels.models import Shop, ShopCredential
+from zhongshu.channels.services import ReplayedPush, accept_push, connector_for
+from zhongshu.orders.schemas import error_list
+from zhongshu.orders.services import check_references
+
+log = logging.getLogger(__name__)
+
+router = Router(tags=["channels"])
+
+
+class PushAck(Schema):
+    accepted: int
+    message_id: str
+
+
+class Message(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    loc: list
+    field: str
+    msg: str
+
+
+class FieldErrors(Schema):
+    detail: list[FieldError]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, body: dict):
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+@router.post(
+    "/push/{shop}",
+    auth=None,
+    response={200: PushAck, 401: Message, 404: Message, 409: Message, 422: FieldErrors, 502: Message},
+    summary="Push messages from a shop or platform (signed; see docs/own-shop-webhook.md)",
+)
+def post_push(request, shop: str):
+    headers, body = dict(request.headers), request.body
+    try:
+        result = _verified(shop, headers, body)
+        report = accept_push(shop, headers, body)
+    except _Refused as refused:
+        return Status(refused.status, refused.body)
+    except ReplayedPush:
+        return Status(409, {"detail": "message already accepted (replay)"})
+    except ConnectorError as exc:  # fetching pushed ids from the platform failed: it should retry
+        log.warning("push for shop %s not processed: %s", shop, type(exc).__name__)
+        return Status(502, {"detail": "push verified but not processed; send it again later"})
+    accepted = report.created + report.updated + report.unchanged
+    return Status(200, {"accepted": accepted, "message_id": result.message_id})
+
+
+def _verified(shop_code: str, headers: dict, body: bytes) -> PushResult:
+    shop = Shop.objects.select_related("credential").filter(code=shop_code, active=True).first()
+    if shop is None:
+        raise _Refused(404, {"detail": f"no active shop '{shop_code}'"})
+    try:
+        result = connector_for(shop).verify_push(headers, body)
+    except ValidationError as exc:
+        raise _Refused(422, {"detail": [_named(e) for e in error_list(exc)]}) from None
+    except (NotImplementedError, LookupError):
+        raise _Refused(404, {"detail": f"shop '{shop_code}' does not receive pushes"}) from None
+    except (ConnectorError, ShopCredential.DoesNotExist) as exc:
+        log.info("push for shop %s refused: %s", shop_code, type(exc).__name__)
+        raise _Refused(401, {"detail": "signature missing, invalid or outside the time window"}) from None
+    _check_references(result, body)
+    return result
+
+
+def _check_references(result: PushResult, body: bytes) -> None:
+    bad = check_references(result.orders)
+    if not bad:
+        return
+    data = json.loads(body)  # valid JSON: verify_push parsed it
+    batch = isinstance(data, dict) and "orders" in data
+    detail = [
+        {**e, "loc": ["orders", i, *e["loc"]], "field": f"orders[{i}].{e['field']}"} if batch else e
+        for i, errs in sorted(bad.items())
+        for e in errs
+    ]
+    raise _Refused(422, {"detail": detail})
+
+
+def _named(e: dict) -> dict:
+    return {**e, "field": e["field"] or "body"}
