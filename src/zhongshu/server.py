@@ -23,6 +23,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
 from huey.contrib.djhuey import HUEY
 
+from zhongshu.channels.tasks import run_sync_scheduler
 from zhongshu.core.tasks import run_relay_loop
 
 log = logging.getLogger("zhongshu.server")
@@ -131,7 +132,8 @@ def serve(
 
 
 def run_worker(threads: int) -> None:
-    """The huey consumer plus, in a daemon thread, the outbox relay loop; returns on SIGTERM/SIGINT."""
+    """The huey consumer plus, in daemon threads, the outbox relay loop and the shops' sync scheduler;
+    returns on SIGTERM/SIGINT."""
     autodiscover_modules("tasks")  # every app's tasks.py, as djhuey's run_huey does
     # SIGTERM (serve, systemd, docker) lets running tasks finish, up to 10 s; SIGINT stops at once.
     consumer = HUEY.create_consumer(
@@ -140,17 +142,28 @@ def run_worker(threads: int) -> None:
     stop = threading.Event()
     relay = threading.Thread(target=_relay, args=(stop,), name="outbox-relay", daemon=True)
     relay.start()
+    scheduler = threading.Thread(target=_scheduler, args=(stop,), name="sync-scheduler", daemon=True)
+    scheduler.start()
     _watch_parent(stop)
     try:
         consumer.run()
     finally:
         stop.set()
         relay.join(timeout=10)
+        scheduler.join(timeout=10)
 
 
 def _relay(stop: threading.Event) -> None:
     try:
         run_relay_loop(stop)
+    finally:
+        close_old_connections()
+        connections.close_all()
+
+
+def _scheduler(stop: threading.Event) -> None:
+    try:
+        run_sync_scheduler(stop)
     finally:
         close_old_connections()
         connections.close_all()

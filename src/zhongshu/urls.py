@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),  # language switch (zh-hans / en)
     path("admin/", admin.site.urls),
+    path("channels/", include("zhongshu.channels.urls")),  # OAuth start/callback of the shops
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -1,16 +1,302 @@
-"""Admin of the channels: shops."""
+"""Admin of the channels: shops (with their stock strategy and platform authorisation) and the sync
+state of each shop (cursor, lag, last error, pulled today; "sync now" and a back-fill range).
 
-from django.contrib import admin
+Secrets and tokens are never rendered: the credential form takes a new app secret or push secret
+write-only, and shows the token's expiry and whether the shop must be authorised again.
+"""
+
+import re
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, StackedInline
+from unfold.decorators import display
+from unfold.widgets import UnfoldAdminPasswordWidget
 
-from zhongshu.channels.models import Shop
+from zhongshu.channels.models import Shop, ShopCredential, SyncState
+from zhongshu.channels.registry import platforms
+from zhongshu.channels.tasks import PUSH_ONLY, backfill_task, sync_shop_task
+from zhongshu.core.pii import scrub
+from zhongshu.core.timeutil import local_day
+
+MAX_BACKFILL = timedelta(days=90)  # platforms keep about three months of orders behind their APIs
+LAG_WARNING = timedelta(minutes=1)
+LAG_DANGER = timedelta(minutes=15)  # the sync delay that trips the circuit breaker (R-PEAK3)
+_PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]$)", re.S)
+
+
+def _local(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} 秒"
+    if seconds < 3600:
+        return f"{seconds // 60} 分 {seconds % 60} 秒"
+    return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
+
+
+def clean_error(text: str) -> str:
+    """An error message safe to show: phone/ID numbers masked, quoted input values dropped."""
+    return scrub(_PYDANTIC_INPUT.sub("input_value=…", text or ""))
+
+
+def auth_badge(cred: ShopCredential | None, shop: Shop | None = None):
+    """(colour key, text) of a shop's authorisation."""
+    if shop is not None and shop.platform in PUSH_ONLY:
+        return "push", _("签名推送 / signed push")
+    if cred is None or not cred.access_token_enc:
+        return "none", _("未授权 / not authorised")
+    if cred.needs_reauth:
+        return "reauth", _("需要重新授权 / re-authorise")
+    if cred.expires_at and cred.expires_at <= timezone.now():
+        return "reauth", _("令牌已过期 / token expired")
+    return "ok", _("已授权 / authorised")
+
+
+AUTH_COLOURS = {"ok": "success", "reauth": "danger", "none": "warning", "push": "info"}
+
+
+def reauth_link(shop: Shop) -> str:
+    """The "去授权 / re-authorise" link (through our OAuth start view to the platform's page)."""
+    if shop.platform not in platforms() or shop.platform in PUSH_ONLY:
+        return "-"
+    url = reverse("channels:oauth-start", args=[shop.code])
+    return format_html(
+        '<a class="text-primary-600 underline" href="{}">{}</a>', url, _("去授权 / re-authorise")
+    )
+
+
+# --- shops and their credentials --------------------------------------------------------------
+
+
+class CredentialForm(forms.ModelForm):
+    """Secrets are write-only: an empty field keeps the stored value."""
+
+    api_base_url = forms.URLField(
+        label=_("接口地址"), required=False, assume_scheme="https", help_text=_("留空使用平台正式地址")
+    )
+    new_app_secret = forms.CharField(
+        label=_("App Secret"), required=False, strip=True, widget=UnfoldAdminPasswordWidget(render_value=False),
+        help_text=_("留空则保留已保存的值 / leave empty to keep the stored secret"),
+    )  # fmt: skip
+    new_push_secret = forms.CharField(
+        label=_("推送签名密钥 / push secret"), required=False, strip=True,
+        widget=UnfoldAdminPasswordWidget(render_value=False), help_text=_("留空则保留 / leave empty to keep"),
+    )  # fmt: skip
+
+    class Meta:
+        model = ShopCredential
+        fields = ("api_base_url", "app_key", "platform_shop_id")
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.app_secret_enc and not data.get("new_app_secret"):
+            self.add_error("new_app_secret", _("请填写 App Secret / the app secret is required"))
+        return data
+
+    def save(self, commit: bool = True):
+        obj = super().save(commit=False)
+        if self.cleaned_data.get("new_app_secret"):
+            obj.app_secret = self.cleaned_data["new_app_secret"]
+        if self.cleaned_data.get("new_push_secret"):
+            obj.push_secret = self.cleaned_data["new_push_secret"]
+        if commit:
+            obj.save()
+        return obj
+
+
+class CredentialInline(StackedInline):
+    model = ShopCredential
+    form = CredentialForm
+    can_delete = False
+    extra = 0
+    max_num = 1
+    verbose_name = _("平台授权 / authorisation")
+    fields = ("api_base_url", "app_key", "new_app_secret", "new_push_secret", "platform_shop_id",
+              "auth_status", "expires_local", "refresh_expires_local", "authorize")  # fmt: skip
+    readonly_fields = ("auth_status", "expires_local", "refresh_expires_local", "authorize")
+
+    @display(description=_("授权状态"), label=AUTH_COLOURS)
+    def auth_status(self, obj: ShopCredential):
+        return auth_badge(obj if obj.pk else None, obj.shop if obj.pk else None)
+
+    @display(description=_("令牌到期"))
+    def expires_local(self, obj: ShopCredential) -> str:
+        return _local(obj.expires_at)
+
+    @display(description=_("刷新令牌到期"))
+    def refresh_expires_local(self, obj: ShopCredential) -> str:
+        return _local(obj.refresh_expires_at)
+
+    @display(description=_("授权"))
+    def authorize(self, obj: ShopCredential) -> str:
+        return reauth_link(obj.shop) if obj.pk else "-"
 
 
 @admin.register(Shop)
 class ShopAdmin(ModelAdmin):
-    list_display = ("code", "name", "platform", "active", "created_at")
+    list_display = ("code", "name", "platform", "active", "auth_status", "created_at")
     list_filter = ("platform", "active")
     search_fields = ("code", "name")
     search_help_text = _("按店铺代码或名称搜索")
-    fields = ("code", "name", "platform", "active")
+    list_select_related = ("credential",)
+    fieldsets = (
+        (None, {"fields": ("code", "name", "platform", "active")}),
+        (_("库存策略 / stock strategy"), {"fields": ("stock_share_percent", "stock_buffer", "stock_cap"),
+                                          "description": _("推送数量 = min(上限, 可用 × 比例 − 保留)")}),
+    )  # fmt: skip
+    inlines = [CredentialInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code", "platform") if obj else ()  # push URLs, OAuth and orders are bound to both
+
+    @display(description=_("授权状态"), label=AUTH_COLOURS)
+    def auth_status(self, obj: Shop):
+        return auth_badge(getattr(obj, "credential", None), obj)
+
+
+# --- sync state --------------------------------------------------------------------------------
+
+
+class SyncStateForm(forms.ModelForm):
+    """Sync settings plus a back-fill range: saving a new range queues its back-fill."""
+
+    class Meta:
+        model = SyncState
+        fields = ("enabled", "interval_seconds", "backfill_from", "backfill_to")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("backfill_from"), data.get("backfill_to")
+        if (start is None) != (end is None):
+            raise forms.ValidationError(_("补拉需要起点和终点 / a back-fill needs both ends"))
+        if start and end:
+            if not start < end:
+                raise forms.ValidationError(_("补拉起点须早于终点 / the start must be before the end"))
+            if end > timezone.now() + timedelta(minutes=1):
+                raise forms.ValidationError(_("补拉终点不能在未来 / the end cannot be in the future"))
+            if end - start > MAX_BACKFILL:
+                raise forms.ValidationError(_("补拉范围最长 90 天 / at most 90 days"))
+        if data.get("interval_seconds") is not None and data["interval_seconds"] < 1:
+            self.add_error("interval_seconds", _("至少 1 秒 / at least 1 second"))
+        return data
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(ModelAdmin):
+    form = SyncStateForm
+    list_display = ("shop", "platform", "enabled", "interval_seconds", "cursor_local", "lag", "success_local",
+                    "error_short", "pulled", "auth_status", "authorize")  # fmt: skip
+    list_editable = ("enabled", "interval_seconds")
+    list_filter = ("enabled", "shop__platform")
+    list_select_related = ("shop", "shop__credential")
+    search_fields = ("shop__code", "shop__name")
+    search_help_text = _("按店铺代码或名称搜索")
+    actions = ["sync_now"]
+    fieldsets = (
+        (None, {"fields": ("shop", ("enabled", "interval_seconds"), ("auth_status", "authorize"))}),
+        (_("状态 / status"), {"fields": (("cursor_local", "lag"), ("run_local", "success_local"), "pulled",
+                                         ("error_local", "error_full"))}),
+        (_("补拉 / back-fill"), {"fields": (("backfill_from", "backfill_to"),),
+                                 "description": _("填写时间范围并保存，即在后台重新拉取该范围的订单；同步游标不会后退。"
+                                                  " / Enter a range and save: its orders are pulled again in the "
+                                                  "background; the cursor does not move back.")}),
+    )  # fmt: skip
+    readonly_fields = ("shop", "auth_status", "authorize", "cursor_local", "lag", "run_local", "success_local",
+                       "pulled", "error_local", "error_full")  # fmt: skip
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # one per shop, created when the shop is connected or first scheduled
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("立即同步 sync now"), permissions=["change"])
+    def sync_now(self, request, queryset) -> None:
+        """Queue one pull per selected shop, except those waiting for re-authorisation."""
+        queued, blocked = [], []
+        for state in queryset.select_related("shop", "shop__credential"):
+            (queued if _authorised(state) else blocked).append(state)
+        for state in queued:
+            sync_shop_task(state.shop.code)
+        if queued:
+            names = "、".join(s.shop.code for s in queued)
+            self.message_user(request, _("已提交同步 / sync queued: %s") % names, messages.SUCCESS)
+        if blocked:
+            names = "、".join(s.shop.code for s in blocked)
+            self.message_user(request, _("需先授权 / authorise first: %s") % names, messages.WARNING)
+
+    def save_model(self, request, obj: SyncState, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        fields = {"backfill_from", "backfill_to"}
+        if obj.backfill_from and obj.backfill_to and fields & set(form.changed_data):
+            code, start, end = obj.shop.code, obj.backfill_from, obj.backfill_to
+            transaction.on_commit(lambda: backfill_task(code, start, end))
+            self.message_user(
+                request,
+                _("已提交补拉 / back-fill queued: %(s)s → %(e)s") % {"s": _local(start), "e": _local(end)},
+            )
+
+    @display(description=_("平台"), ordering="shop__platform")
+    def platform(self, obj: SyncState) -> str:
+        return obj.shop.get_platform_display()
+
+    @display(description=_("同步游标"), ordering="cursor")
+    def cursor_local(self, obj: SyncState) -> str:
+        return _local(obj.cursor)
+
+    @display(description=_("延迟 / lag"), label={"ok": "success", "late": "warning", "stale": "danger"})
+    def lag(self, obj: SyncState):
+        if obj.cursor is None:
+            return "late", "-"
+        delta = timezone.now() - obj.cursor
+        key = "ok" if delta <= LAG_WARNING else "late" if delta <= LAG_DANGER else "stale"
+        return key, _duration(delta)
+
+    @display(description=_("最近运行"))
+    def run_local(self, obj: SyncState) -> str:
+        return _local(obj.last_run_at)
+
+    @display(description=_("最近成功"), ordering="last_success_at")
+    def success_local(self, obj: SyncState) -> str:
+        return _local(obj.last_success_at)
+
+    @display(description=_("最近错误"))
+    def error_short(self, obj: SyncState) -> str:
+        text = clean_error(obj.last_error)
+        return (text[:60] + "…" if len(text) > 60 else text) or "-"
+
+    @display(description=_("错误时间"))
+    def error_local(self, obj: SyncState) -> str:
+        return _local(obj.last_error_at) if obj.last_error else "-"
+
+    @display(description=_("错误详情"))
+    def error_full(self, obj: SyncState) -> str:
+        return clean_error(obj.last_error) or "-"
+
+    @display(description=_("今日拉取"))
+    def pulled(self, obj: SyncState) -> int:
+        return obj.pulled_today if obj.pulled_day == local_day(timezone.now()) else 0
+
+    @display(description=_("授权状态"), label=AUTH_COLOURS)
+    def auth_status(self, obj: SyncState):
+        return auth_badge(getattr(obj.shop, "credential", None), obj.shop)
+
+    @display(description=_("授权"))
+    def authorize(self, obj: SyncState) -> str:
+        if _authorised(obj) or not hasattr(obj.shop, "credential"):
+            return "-"
+        return reauth_link(obj.shop)
+
+
+def _authorised(state: SyncState) -> bool:
+    return auth_badge(getattr(state.shop, "credential", None), state.shop)[0] == "ok"
