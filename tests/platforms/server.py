@@ -120,6 +120,7 @@ class PlatformDouble:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
@@ -136,6 +137,10 @@ class PlatformDouble:
                 for k, v in resp.headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(resp.body)))
+                # one request per connection: a pooled keep-alive connection can never reach a
+                # double of an earlier test that is already shut down
+                self.send_header("Connection", "close")
+                self.close_connection = True
                 self.end_headers()
                 self.wfile.write(resp.body)
 

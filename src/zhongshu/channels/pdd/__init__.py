@@ -1,1 +1,3 @@
-"""pdd connector (see connector.py); registers itself with zhongshu.channels.registry."""
+"""Pinduoduo connector; importing the package registers it with zhongshu.channels.registry."""
+
+from zhongshu.channels.pdd import connector  # noqa: F401
