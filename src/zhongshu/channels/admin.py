@@ -89,8 +89,10 @@ class CredentialForm(forms.ModelForm):
         help_text=_("留空则保留已保存的值 / leave empty to keep the stored secret"),
     )  # fmt: skip
     new_push_secret = forms.CharField(
-        label=_("推送签名密钥 / push secret"), required=False, strip=True,
-        widget=UnfoldAdminPasswordWidget(render_value=False), help_text=_("留空则保留 / leave empty to keep"),
+        label=_("签名密钥 / signing secret"), required=False, strip=True,
+        widget=UnfoldAdminPasswordWidget(render_value=False),
+        help_text=_("自有商城：webhook 签名密钥；快手：signSecret。留空则保留 / own shop: webhook secret; "
+                    "Kuaishou: signSecret; leave empty to keep"),
     )  # fmt: skip
 
     class Meta:

@@ -49,7 +49,9 @@ class ShopCredential(models.Model):
     expires_at = models.DateTimeField(_("令牌到期"), null=True, blank=True)
     refresh_expires_at = models.DateTimeField(_("刷新令牌到期"), null=True, blank=True)
     needs_reauth = models.BooleanField(_("需要重新授权"), default=False)
-    push_secret_enc = models.TextField(blank=True, help_text=_("webhook signing secret"))
+    # the shop's signing secret besides the app secret: the own shop's webhook secret, or a
+    # platform's separate API signing secret (Kuaishou signSecret)
+    push_secret_enc = models.TextField(blank=True, help_text=_("signing secret (webhooks; Kuaishou signSecret)"))
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
