@@ -25,6 +25,7 @@ router = Router(tags=["channels"])
 class PushAck(Schema):
     accepted: int
     message_id: str
+    data: str = "ok"  # the acknowledgement Meituan's push expects ({"data": "ok"})
 
 
 class Message(Schema):
@@ -66,7 +67,7 @@ def post_push(request, shop: str):
         log.warning("push for shop %s not processed: %s", shop, type(exc).__name__)
         return Status(502, {"detail": "push verified but not processed; send it again later"})
     accepted = report.created + report.updated + report.unchanged
-    return Status(200, {"accepted": accepted, "message_id": result.message_id})
+    return Status(200, {"accepted": accepted, "message_id": result.message_id, "data": "ok"})
 
 
 def _verified(shop_code: str, headers: dict, body: bytes) -> PushResult:

@@ -43,7 +43,7 @@ def state():
 def test_signed_push_creates_the_order_through_intake(client, mp):
     r = push(client, example_order(), message_id="msg-1")
     assert r.status_code == 200
-    assert r.json() == {"accepted": 1, "message_id": "msg-1"}
+    assert r.json() == {"accepted": 1, "message_id": "msg-1", "data": "ok"}
     o = Order.objects.get(shop__code="mp", channel_order_id="MP202611270001")
     assert (o.status, o.warehouse.code) == ("allocated", "CD")
     assert StockLevel.objects.get(warehouse__code="CD").reserved == 2

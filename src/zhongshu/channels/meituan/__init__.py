@@ -1,1 +1,3 @@
-"""meituan connector (see connector.py); registers itself with zhongshu.channels.registry."""
+"""美团闪购/美团外卖 connector; importing the package registers it with zhongshu.channels.registry."""
+
+from zhongshu.channels.meituan import connector  # noqa: F401  (registers MeituanConnector)
