@@ -224,7 +224,9 @@ def run_child(db_url: str | None, args) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--orders", type=int, default=20_000)
-    p.add_argument("--rate", type=float, default=20.0, help="offered HTTP rate, requests/s (Double-11 peak: ~3.3/s)")
+    p.add_argument(
+        "--rate", type=float, default=20.0, help="offered HTTP rate, requests/s (Double-11 peak: ~3.3/s)"
+    )
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument(
         "--postgres", default="", help="PostgreSQL URL of a scratch database (dropped and created)"

@@ -23,6 +23,12 @@ UNFOLD = {
                 "title": _("订单"),
                 "items": [
                     _item(_("订单"), "receipt_long", "admin:orders_order_changelist"),
+                    {
+                        "title": _("异常订单"),
+                        "icon": "report",
+                        "link": reverse_lazy("exceptions:queue"),
+                        "permission": lambda request: request.user.has_perm("orders.view_order"),
+                    },
                     _item(_("调拨预警"), "swap_horiz", "admin:inventory_transferalert_changelist"),
                     _item(_("通知"), "notifications", "admin:core_notification_changelist"),
                 ],
@@ -42,6 +48,22 @@ UNFOLD = {
                     _item(_("区域路由"), "alt_route", "admin:routing_regionroute_changelist"),
                     _item(_("省份-区域"), "map", "admin:routing_provinceregion_changelist"),
                     _item(_("路由设置"), "tune", "admin:routing_routingsettings_changelist"),
+                ],
+            },
+            {
+                "title": _("规则"),
+                "items": [
+                    {
+                        "title": _("规则编辑器"),
+                        "icon": "account_tree",
+                        "link": reverse_lazy("rules_console:list"),
+                        "permission": lambda request: request.user.has_perm("rules.view_rule"),
+                    },
+                    _item(_("规则"), "rule", "admin:rules_rule_changelist"),
+                    _item(_("规则集"), "category", "admin:rules_ruleset_changelist"),
+                    _item(_("规则版本"), "history_edu", "admin:rules_ruleversion_changelist"),
+                    _item(_("规则命中"), "target", "admin:rules_rulehit_changelist"),
+                    _item(_("大促模式"), "bolt", "admin:rules_runtimestate_changelist"),
                 ],
             },
             {

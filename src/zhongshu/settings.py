@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "zhongshu.inventory",
     "zhongshu.routing",
     "zhongshu.orders",
+    "zhongshu.rules",
 ]
 
 MIDDLEWARE = [
@@ -157,7 +158,12 @@ LOGGING = {
     "filters": {"pii": {"()": "zhongshu.core.pii.PiiLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["pii"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("ZHONGSHU_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "WARNING"}},
+    # httpx logs whole URLs at INFO, and some platforms put the access token in the query string
+    "loggers": {
+        "huey": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 from zhongshu.admin_site import UNFOLD  # noqa: E402,F401  (admin look and navigation)

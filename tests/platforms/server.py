@@ -42,7 +42,9 @@ class Request:
 class Response:
     status: int = 200
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json; charset=utf-8"})
+    headers: dict[str, str] = field(
+        default_factory=lambda: {"Content-Type": "application/json; charset=utf-8"}
+    )
 
     @classmethod
     def json(cls, data, status: int = 200) -> "Response":
@@ -112,7 +114,9 @@ class PlatformDouble:
             return self.rate_limited(request)
         response = self.handle(request)
         if malformed:
-            response = Response(response.status, response.body[: max(1, len(response.body) // 2)], response.headers)
+            response = Response(
+                response.status, response.body[: max(1, len(response.body) // 2)], response.headers
+            )
         return response
 
     def __enter__(self) -> "PlatformDouble":

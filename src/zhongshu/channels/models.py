@@ -51,7 +51,9 @@ class ShopCredential(models.Model):
     needs_reauth = models.BooleanField(_("需要重新授权"), default=False)
     # the shop's signing secret besides the app secret: the own shop's webhook secret, or a
     # platform's separate API signing secret (Kuaishou signSecret)
-    push_secret_enc = models.TextField(blank=True, help_text=_("signing secret (webhooks; Kuaishou signSecret)"))
+    push_secret_enc = models.TextField(
+        blank=True, help_text=_("signing secret (webhooks; Kuaishou signSecret)")
+    )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
@@ -61,12 +63,18 @@ class ShopCredential(models.Model):
     def __str__(self) -> str:
         return f"{self.shop_id} {self.app_key}"
 
-    app_secret = property(lambda s: crypto.decrypt(s.app_secret_enc), lambda s, v: _set(s, "app_secret_enc", v))
-    access_token = property(lambda s: crypto.decrypt(s.access_token_enc), lambda s, v: _set(s, "access_token_enc", v))
+    app_secret = property(
+        lambda s: crypto.decrypt(s.app_secret_enc), lambda s, v: _set(s, "app_secret_enc", v)
+    )
+    access_token = property(
+        lambda s: crypto.decrypt(s.access_token_enc), lambda s, v: _set(s, "access_token_enc", v)
+    )
     refresh_token = property(
         lambda s: crypto.decrypt(s.refresh_token_enc), lambda s, v: _set(s, "refresh_token_enc", v)
     )
-    push_secret = property(lambda s: crypto.decrypt(s.push_secret_enc), lambda s, v: _set(s, "push_secret_enc", v))
+    push_secret = property(
+        lambda s: crypto.decrypt(s.push_secret_enc), lambda s, v: _set(s, "push_secret_enc", v)
+    )
 
 
 def _set(obj, field: str, value: str) -> None:

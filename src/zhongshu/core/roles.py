@@ -8,9 +8,10 @@ granted in the admin (角色).
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-HUB_APPS = ("core", "catalog", "channels", "inventory", "routing", "orders")
+HUB_APPS = ("core", "catalog", "channels", "inventory", "routing", "orders", "rules")
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
 
@@ -22,15 +23,24 @@ VIEW_ORDERS = (
     "orders.view_ordertransition",
 )
 
+# Acting in the exception queue (/console/exceptions/): approve, edit, cancel held orders.
+REVIEW_EXCEPTIONS = "orders.review_exceptions"
+# Permissions that are no model operation: (app label, model, codename, name); made by ensure_roles.
+CUSTOM_PERMISSIONS = (("orders", "order", "review_exceptions", "审核异常订单（放行、修改、取消）"),)
+
 ROLES: dict[str, tuple[str, ...]] = {
     OPERATIONS: (
         *VIEW_ORDERS,
+        REVIEW_EXCEPTIONS,
         "routing.view_provinceregion", "routing.change_provinceregion",
         "routing.view_regionroute", "routing.change_regionroute",
         "routing.view_routingsettings", "routing.change_routingsettings",
         "inventory.view_stocklevel",
         "inventory.view_transferalert", "inventory.change_transferalert",
         "core.view_notification",
+        # the rule builder (/console/rules/): operations change rules; versions and hits are read-only
+        "rules.view_rule", "rules.change_rule", "rules.view_ruleset",
+        "rules.view_ruleversion", "rules.view_rulehit",
     ),
     WAREHOUSE: (
         *VIEW_ORDERS,
@@ -68,6 +78,7 @@ def ensure_roles() -> dict[str, int]:
     for label in HUB_APPS:
         # normally done by migrate's post_migrate; repeated here so the roles never miss a model
         create_permissions(apps.get_app_config(label), verbosity=0)
+    ensure_custom_permissions()
     granted = {}
     for role in ROLES:
         group, _ = Group.objects.get_or_create(name=role)
@@ -75,3 +86,10 @@ def ensure_roles() -> dict[str, int]:
         group.permissions.add(*perms)
         granted[role] = len(perms)
     return granted
+
+
+def ensure_custom_permissions() -> None:
+    """Create the permissions of CUSTOM_PERMISSIONS that are missing (idempotent)."""
+    for app_label, model, codename, name in CUSTOM_PERMISSIONS:
+        ct = ContentType.objects.get_by_natural_key(app_label, model)
+        Permission.objects.get_or_create(content_type=ct, codename=codename, defaults={"name": name})

@@ -19,6 +19,7 @@ from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
 from zhongshu.orders.review import Hold, LineInfo, OrderInfo, review
+from zhongshu.orders.review import prepare as prepare_review
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
 from zhongshu.routing.address import resolve_province
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 S = OrderStatus
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+PEER_KEYS = ("id_number_hash", "receiver_phone", "receiver_address")
 ORDER_FIELDS = [
     "status", "channel_status", "warehouse", "preferred_warehouse", "placed_at", "paid_at", "channel_updated_at",
     "ship_by", "scheduled_delivery", "buyer_ref", "buyer_nick", "buyer_vip", "id_number_hash", "id_number_masked",
@@ -114,6 +116,77 @@ def retry_backorders(sku_codes: set[str], actor: str = "system", limit: int = 50
         done = sum(batch.retry_allocation(k) for k in keys if k in batch.orders)
         batch.flush()
         return done
+
+    return _atomic_with_retry(run)
+
+
+REFUND_HOLD = "refund_requested"
+# Written into OrderHold.released_by after the actor: the exception queue's monthly figures read them.
+APPROVED_MARK, EDITED_MARK, CANCELLED_MARK = "人工放行", "修改后放行", "人工取消"
+
+
+@dataclass
+class OrderEdit:
+    """A person's change to a held order: receiver address (province, city, district, address),
+    line SKU swaps {line id: SKU code}, and a warehouse to ship from (else routing decides)."""
+
+    address: dict | None = None
+    skus: dict[int, str] | None = None
+    warehouse: str | None = None
+
+
+@dataclass
+class Decisions:
+    """Order ids decided, and those left alone with the reason."""
+
+    done: list[int]
+    skipped: dict[int, str]
+
+
+def approve_orders(order_ids: list[int], actor: str, note: str = "") -> Decisions:
+    """Release the holds of these on-hold orders and route and reserve them as intake would."""
+    return _decide(order_ids, actor, set(), lambda b, k: b.approve(k, note))
+
+
+def cancel_orders(order_ids: list[int], actor: str, reason: str) -> Decisions:
+    """Cancel these on-hold orders after review (they hold no stock: nothing is released)."""
+    return _decide(order_ids, actor, set(), lambda b, k: b.cancel(k, reason))
+
+
+def edit_and_approve(order_id: int, change: OrderEdit, actor: str, note: str = "") -> Decisions:
+    """Edit a held order (address, SKUs, warehouse), then approve it; all or nothing."""
+
+    def step(batch: "_Batch", key: tuple) -> str | None:
+        refused = batch._not_decidable(key) or batch.edit(key, change)
+        return refused or batch.approve(key, note, change.warehouse, EDITED_MARK)
+
+    return _decide([order_id], actor, set((change.skus or {}).values()), step, all_or_nothing=True)
+
+
+class DecisionRefused(ValueError):
+    """An all-or-nothing decision that could not be made; nothing was written."""
+
+
+def _decide(
+    order_ids: list[int], actor: str, sku_codes: set[str], step, all_or_nothing: bool = False
+) -> Decisions:
+    rows = Order.objects.filter(pk__in=order_ids).values_list("pk", "shop__code", "channel_order_id")
+    keys = {pk: (shop, cid) for pk, shop, cid in rows}
+    skipped = {pk: "订单不存在" for pk in order_ids if pk not in keys}
+
+    def run() -> Decisions:
+        batch = _Batch(set(keys.values()), sku_codes, actor[:100])
+        done, left = [], dict(skipped)
+        for pk in sorted(keys):
+            why = step(batch, keys[pk]) if keys[pk] in batch.orders else "订单不存在"
+            if why and all_or_nothing:
+                raise DecisionRefused(why)  # rolls back whatever step changed
+            if why is None:
+                done.append(pk)
+            else:
+                left[pk] = why
+        batch.flush()
+        return Decisions(done, left)
 
     return _atomic_with_retry(run)
 
@@ -204,6 +277,10 @@ class _Batch:
         self.new_holds: list[OrderHold] = []
         self.released_holds: list[OrderHold] = []
         self.shortfalls: list = []
+        # new orders of this batch by ID-number hash / phone / address: history facts of the rules
+        # must see them before they are in the database
+        self.peers: dict[tuple[str, str], list[Order]] = defaultdict(list)
+        self.review_context: dict | None = None
         # What each order holds reserved right now: (warehouse, {sku: qty}); kept in step with deltas.
         self.held: dict[tuple, tuple[str, dict[str, int]]] = {
             k: (o.warehouse.code, _needs(self.lines[k]))
@@ -269,6 +346,8 @@ class _Batch:
             self.new_orders.append(order)
         before = _fingerprint(order, self.lines[key]) if not is_new else None
         self._apply(order, p)
+        if is_new:
+            self._index_peer(order)
         moved = not is_new and _fingerprint(order, self._payload_lines(p)) != before
         self._set_lines(key, order, p, is_new or moved)
         self._follow_channel(key, order, p, moved)
@@ -307,7 +386,9 @@ class _Batch:
             self._note(order, "收货地址或商品变更（已进入拣货，未重新路由）")
 
     def _review_and_allocate(self, key: tuple, order: Order) -> None:
-        result = review(self._info(key, order))
+        if self.review_context is None:
+            self.review_context = prepare_review()  # once per batch: the current rules
+        result = review(self._info(key, order), self.review_context)
         order.flags = sorted(set(order.flags or []) | set(result.flags))
         if result.holds:
             self._hold(key, order, result.holds)
@@ -368,6 +449,11 @@ class _Batch:
         order.remark = p.remark or ""
         order.updated_at = self.now
 
+    def _index_peer(self, order: Order) -> None:
+        for attr in PEER_KEYS:
+            if getattr(order, attr):
+                self.peers[(attr, getattr(order, attr))].append(order)
+
     def _payload_lines(self, p: OrderIn) -> list[OrderLine]:
         return [
             OrderLine(
@@ -384,6 +470,15 @@ class _Batch:
         self.replaced.add(key)
 
     def _info(self, key: tuple, order: Order) -> OrderInfo:
+        candidates = {
+            id(o): o
+            for attr in PEER_KEYS
+            for o in self.peers.get((attr, getattr(order, attr)), ())
+            if o is not order
+        }
+        peers = tuple(
+            (o.id_number_hash, o.receiver_phone, o.receiver_address, o.placed_at) for o in candidates.values()
+        )
         return OrderInfo(
             shop=order.shop.code, platform=order.shop.platform, channel_order_id=order.channel_order_id,
             placed_at=order.placed_at, paid_at=order.paid_at, ship_by=order.ship_by,
@@ -391,10 +486,13 @@ class _Batch:
             buyer_vip=order.buyer_vip, id_number_hash=order.id_number_hash,
             lines=tuple(
                 LineInfo(ln.sku.code, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount,
-                         ln.sku.cost_price, ln.sku.presale, tuple(t for t in ln.sku.tags.split(",") if t))
+                         ln.sku.cost_price, ln.sku.presale, tuple(t for t in ln.sku.tags.split(",") if t),
+                         ln.sku.supply_date)
                 for ln in self.lines[key]
             ),
             freight=order.freight, discount=order.discount, paid_amount=order.paid_amount, presale=order.presale,
+            region=self.table.province_region.get(order.receiver_province) or None, order_pk=order.pk,
+            batch_peers=peers,
         )  # fmt: skip
 
     def _move(self, order: Order, target: str, reason: str) -> None:
@@ -426,6 +524,113 @@ class _Batch:
             h.released_at, h.released_by = self.now, f"{self.actor}: {why}"
             self.released_holds.append(h)
         self.new_holds = [h for h in self.new_holds if h.order is not order]
+
+    # --- exception queue: people decide on held orders --------------------------------------------
+
+    def approve(self, key: tuple, why: str = "", warehouse: str | None = None, mark: str = "") -> str | None:
+        """Release the holds of an on-hold order, then route and reserve it as intake would (or at a
+        warehouse a person chose). None when done, else why it was left alone (approving twice
+        changes nothing)."""
+        order = self.orders[key]
+        refused = self._not_decidable(key) or (warehouse and self._cannot_ship_from(key, warehouse))
+        if refused:
+            return refused
+        self._release_holds(key, mark or APPROVED_MARK)
+        self._move(order, S.PAID, f"{mark or APPROVED_MARK}：{why}" if why else (mark or APPROVED_MARK))
+        if warehouse:
+            self._allocate_at(key, order, warehouse)
+        else:
+            self._allocate(key, order, None)
+        self.dirty.add(key)
+        return None
+
+    def cancel(self, key: tuple, why: str) -> str | None:
+        """Cancel an on-hold order after review; it holds no reservation, so nothing is given back."""
+        order = self.orders[key]
+        if order.status != S.ON_HOLD:
+            return f"状态为 {order.get_status_display()}，不在异常队列"
+        self._release_holds(key, CANCELLED_MARK)
+        self._release(key, order)  # on_hold reserves nothing: a no-op kept so cancel never double-releases
+        self._move(order, S.CANCELLED, f"{CANCELLED_MARK}：{why}" if why else CANCELLED_MARK)
+        self.dirty.add(key)
+        return None
+
+    def edit(self, key: tuple, change: "OrderEdit") -> str | None:
+        """Change the address (province parsed again) and/or swap line SKUs of an on-hold order."""
+        order = self.orders[key]
+        if order.status != S.ON_HOLD:
+            return f"状态为 {order.get_status_display()}，不在异常队列"
+        if change.address is not None:
+            self._edit_address(order, change.address)
+        if change.skus:
+            missing = self._swap_skus(key, order, change.skus)
+            if missing:
+                return missing
+        self.dirty.add(key)
+        return None
+
+    def _edit_address(self, order: Order, a: dict) -> None:
+        before = order.receiver_province or "未识别"
+        order.receiver_address = a.get("address") or order.receiver_address
+        order.receiver_city, order.receiver_district = a.get("city") or "", a.get("district") or ""
+        order.receiver_province = (
+            resolve_province(a.get("province"), a.get("city"), a.get("district"), order.receiver_address)
+            or ""
+        )
+        after = order.receiver_province or "未识别"
+        self._note(
+            order, f"人工修改收货地址（省份 {before} → {after}）"
+        )  # no address text: audit is PII-free
+
+    def _swap_skus(self, key: tuple, order: Order, skus: dict[int, str]) -> str | None:
+        lines = self.lines[key]
+        if set(skus) - {ln.pk for ln in lines}:
+            return "订单行不属于该订单"
+        if any(code not in self.skus for code in skus.values()):
+            return "未知的商品编码"
+        swapped = []
+        for ln in lines:
+            sku = self.skus[skus[ln.pk]] if ln.pk in skus else ln.sku
+            if sku != ln.sku:
+                self._note(order, f"人工换货 {ln.sku.code} → {sku.code}")
+            title = ln.title if sku == ln.sku else sku.title
+            swapped.append(
+                OrderLine(sku=sku, title=title, quantity=ln.quantity, unit_price=ln.unit_price,
+                          promo_price=ln.promo_price, paid_amount=ln.paid_amount)
+            )  # fmt: skip
+        self.lines[key] = swapped
+        self.replaced.add(key)
+        order.presale = any(ln.sku.presale for ln in swapped)
+        return None
+
+    def _not_decidable(self, key: tuple) -> str | None:
+        order = self.orders[key]
+        if order.status != S.ON_HOLD:
+            return f"状态为 {order.get_status_display()}，不在异常队列"
+        if any(h.code == REFUND_HOLD for h in self._active_holds(key)):
+            return "买家申请退款中，等待平台结果（不可放行）"
+        return None
+
+    def _cannot_ship_from(self, key: tuple, warehouse: str) -> str | None:
+        wh = self.warehouses.get(warehouse)
+        if wh is None or not wh.active:
+            return f"仓库 {warehouse} 不存在或已停用"
+        short = [
+            f"{sku}缺{qty - self.available.get((sku, warehouse), 0)}"
+            for sku, qty in _needs(self.lines[key]).items()
+            if self.available.get((sku, warehouse), 0) < qty
+        ]
+        return f"仓库 {warehouse} 库存不足（{'、'.join(short)}）" if short else None
+
+    def _allocate_at(self, key: tuple, order: Order, warehouse: str) -> None:
+        """Reserve at the warehouse a person chose (checked by _cannot_ship_from first)."""
+        needs = _needs(self.lines[key])
+        for sku, qty in needs.items():
+            self.deltas[self.stock[(sku, warehouse)].pk] += qty
+            self.available[(sku, warehouse)] -= qty
+        order.warehouse = self.warehouses[warehouse]
+        self.held[key] = (warehouse, needs)
+        self._move(order, S.ALLOCATED, f"人工指定发货仓 {warehouse}")
 
     # --- writing -------------------------------------------------------------------------------
 
