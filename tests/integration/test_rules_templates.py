@@ -254,7 +254,8 @@ def test_new_rule_on_phone_history_with_routing_and_carrier_flags(api):
 def test_list_and_fact_catalogue(api):
     codes = {r["code"] for r in api.get("/api/v1/rules").json()}
     assert codes == {"brushing", "pickup_point_review", "signature_required", "price_deviation",
-                     "presale_supply_late", "price_mismatch", "peak_manual_review"}  # fmt: skip
+                     "presale_supply_late", "price_mismatch", "peak_manual_review",
+                     "region_central_southwest_to_cd"}  # fmt: skip
     facts = {f["name"]: f for f in api.get("/api/v1/rules/facts").json()}
     assert (facts["order.paid_amount"]["zh"], facts["order.paid_amount"]["type"]) == ("实付金额", "money")
     assert facts["line.unit_price"]["scope"] == "line"

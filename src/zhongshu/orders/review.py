@@ -1,10 +1,12 @@
-"""The review hook of intake: pure checks over plain data that may hold an order before allocation.
+"""The hooks of intake: pure checks over plain data that may hold an order before allocation, and
+routers that may name the preferred warehouse of an order being allocated.
 
-The rules engine registers its evaluator here; with no checks registered every order passes.
+The rules engine registers its evaluators here; with nothing registered every order passes and the
+region table (routing.selectors.routing_table) alone chooses the warehouse.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -45,6 +47,8 @@ class OrderInfo:
     # (id_number_hash, phone, address, placed_at) of orders new in the same intake batch (not yet in
     # the database) that share this order's ID number, phone or address: history facts count them.
     batch_peers: tuple[tuple[str, str, str, datetime], ...] = ()
+    # Order.flags at allocation (e.g. route:X set by a review rule); empty while the order is reviewed
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,10 @@ class Review:
 
 
 Check = Callable[[OrderInfo, dict], Review]
+Router = Callable[[OrderInfo, dict], str | None]
 Prepare = Callable[[dict], None]
 _checks: list[Check] = []
+_routers: list[Router] = []
 _preparers: list[Prepare] = []
 
 
@@ -70,9 +76,23 @@ def register(check: Check, prepare: Prepare | None = None) -> Check:
     (e.g. the current rules) into the batch's context, which the check then receives."""
     if check not in _checks:
         _checks.append(check)
-        if prepare is not None:
-            _preparers.append(prepare)
+        _add_preparer(prepare)
     return check
+
+
+def register_router(router: Router, prepare: Prepare | None = None) -> Router:
+    """Add a router: it returns the code of the preferred warehouse of an order, or None to leave the
+    choice to the next router and finally to the region table. `prepare` as for `register` (one
+    function registered for both runs once per batch)."""
+    if router not in _routers:
+        _routers.append(router)
+        _add_preparer(prepare)
+    return router
+
+
+def _add_preparer(prepare: Prepare | None) -> None:
+    if prepare is not None and prepare not in _preparers:
+        _preparers.append(prepare)
 
 
 def prepare() -> dict:
@@ -91,3 +111,20 @@ def review(order: OrderInfo, context: dict | None = None) -> Review:
         out.holds += r.holds
         out.flags += [f for f in r.flags if f not in out.flags]
     return out
+
+
+def route(
+    order: OrderInfo, context: dict | None = None, flags: list[str] | tuple[str, ...] = ()
+) -> str | None:
+    """The preferred warehouse the first router names for an order being allocated (`flags`: the
+    order's flags so far), or None: the region table decides. Whether the warehouse exists and is
+    active is checked by routing (routing.domain.RoutingTable.candidates)."""
+    if not _routers:
+        return None
+    context = prepare() if context is None else context
+    order = replace(order, flags=tuple(flags or ()))
+    for router in _routers:
+        code = router(order, context)
+        if code:
+            return code
+    return None

@@ -18,7 +18,7 @@ from zhongshu.inventory import services as stock
 from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
-from zhongshu.orders.review import Hold, LineInfo, OrderInfo, review
+from zhongshu.orders.review import Hold, LineInfo, OrderInfo, review, route
 from zhongshu.orders.review import prepare as prepare_review
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
@@ -317,7 +317,9 @@ class _Batch:
         """Allocate a backordered order if some warehouse can now ship it; otherwise change nothing."""
         order = self.orders[key]
         needs = _needs(self.lines[key])
-        choice = choose_warehouse(self.table, order.receiver_province or None, needs, self.available)
+        choice = choose_warehouse(
+            self.table, order.receiver_province or None, needs, self.available, self._route(key, order)
+        )
         if order.status != S.BACKORDERED or choice.backordered:
             return False
         self._allocate(key, order, "补货后重新分配")
@@ -395,9 +397,18 @@ class _Batch:
         else:
             self._allocate(key, order, None)
 
+    def _route(self, key: tuple, order: Order) -> str | None:
+        """The preferred warehouse routing rules name (None: the region table decides)."""
+        if self.review_context is None:
+            self.review_context = prepare_review()  # once per batch: the current rules
+        return route(self._info(key, order), self.review_context, order.flags)
+
     def _allocate(self, key: tuple, order: Order, why: str | None) -> None:
         needs = _needs(self.lines[key])
-        choice = choose_warehouse(self.table, order.receiver_province or None, needs, self.available)
+        preferred = self._route(key, order)
+        choice = choose_warehouse(
+            self.table, order.receiver_province or None, needs, self.available, preferred
+        )
         order.preferred_warehouse = self.warehouses.get(choice.preferred)
         for sf in choice.shortfalls:
             self.shortfalls.append(

@@ -18,8 +18,10 @@ class RoutingTable:
         region = self.province_region.get(province or "")
         return self.region_warehouse.get(region or "", self.default_warehouse)
 
-    def candidates(self, province: str | None) -> list[str]:
-        first = self.preferred(province)
+    def candidates(self, province: str | None, preferred: str | None = None) -> list[str]:
+        """The preferred warehouse first, then the other active ones by priority. `preferred` (named
+        by a routing rule) wins over the region table when it is an active warehouse."""
+        first = preferred if preferred in self.warehouse_order else self.preferred(province)
         return [first] + [w for w in self.warehouse_order if w != first]
 
 
@@ -58,14 +60,16 @@ def choose_warehouse(
     province: str | None,
     needs: dict[str, int],
     available: dict[tuple[str, str], int],
+    preferred: str | None = None,
 ) -> Allocation:
     """Pick one warehouse that can ship the whole order.
 
-    The preferred warehouse of the receiver's region first; when it is short, a shortfall is
+    The preferred warehouse (`preferred` when a routing rule named an active one, else the one of
+    the receiver's region) first; when it is short, a shortfall is
     reported (for the transfer alert) and, under next_warehouse, the next warehouse that has all
     lines is taken. No warehouse able to ship it: backordered (warehouse None), never rejected.
     """
-    candidates = table.candidates(province)
+    candidates = table.candidates(province, preferred)
     preferred = candidates[0]
     missing = short_lines(needs, available, preferred)
     if not missing:

@@ -4,7 +4,7 @@
     {"type": "manual_review", "reason": "…"}               hold with code manual_review/<rule code>
     {"type": "flag", "flag": "signature_required"}         package flag on Order.flags, no hold
     {"type": "pause_shipping_and_notify", "reason": "…"}   hold <rule code> + a Notification
-    {"type": "route_to_warehouse", "warehouse": "CD"}      flag route:CD   (read by routing later)
+    {"type": "route_to_warehouse", "warehouse": "CD"}      flag route:CD   (read by routing (rules.hook.route_order))
     {"type": "choose_carrier", "carrier": "SF"}            flag carrier:SF (read by fulfilment later)
     {"type": "add_tag", "tag": "大客户"}                    flag tag:大客户
 

@@ -7,9 +7,10 @@ class RulesConfig(AppConfig):
     verbose_name = "规则"
 
     def ready(self) -> None:
-        from zhongshu.orders.review import register
-        from zhongshu.rules.hook import prepare, review_order
+        from zhongshu.orders.review import register, register_router
+        from zhongshu.rules.hook import prepare, review_order, route_order
 
-        register(
-            review_order, prepare=prepare
-        )  # intake asks the rules engine about every order it is about to allocate
+        # intake asks the rules engine about every order it is about to allocate …
+        register(review_order, prepare=prepare)
+        # … and which warehouse it prefers (routing rules; the region table is the fallback)
+        register_router(route_order, prepare=prepare)

@@ -1,5 +1,6 @@
-"""The review hook intake calls for every order before allocation: current rules, counted history,
-the pure evaluator, then the hits recorded.
+"""The hooks intake calls: `review_order` for every order before allocation (current rules, counted
+history, the pure evaluator, then the hits recorded) and `route_order` for every order being
+allocated (the preferred warehouse named by a review rule's flag route:X or by the routing rules).
 
 Rules are cached per process and reloaded when the runtime stamp (one primary-key read per intake
 batch) differs, so a change applies to the next order in every worker without a restart.
@@ -10,18 +11,28 @@ import logging
 from zhongshu.orders.review import OrderInfo, Review
 from zhongshu.rules import selectors, services
 from zhongshu.rules.engine import CompiledRule, compile_rule, evaluate, history_needs
+from zhongshu.rules.facts import History
+from zhongshu.rules.models import Stage
 
 log = logging.getLogger(__name__)
 
-_cache: tuple[str | None, tuple[CompiledRule, ...]] = (None, ())
+STAGES = (Stage.REVIEW, Stage.ROUTING)  # the stages intake evaluates
+ROUTE_FLAG = "route:"  # flag of a route_to_warehouse action of a review rule (rules.actions)
+
+_cache: tuple[str | None, dict[str, tuple[CompiledRule, ...]]] = (None, {})
 
 
-def current_rules() -> tuple[tuple[CompiledRule, ...], bool]:
-    """The compiled active review rules and the peak-mode switch."""
+def current_rules(stage: str = Stage.REVIEW) -> tuple[tuple[CompiledRule, ...], bool]:
+    """The compiled active rules of a stage and the peak-mode switch."""
+    by_stage, peak = _current()
+    return by_stage[stage], peak
+
+
+def _current() -> tuple[dict[str, tuple[CompiledRule, ...]], bool]:
     global _cache
     stamp, peak = selectors.runtime()
-    if stamp != _cache[0]:
-        _cache = (stamp, _compile(selectors.active_rules()))  # read after the stamp: never older than it
+    if stamp != _cache[0]:  # rules read after the stamp: never older than it
+        _cache = (stamp, {stage: _compile(selectors.active_rules(stage)) for stage in STAGES})
     return _cache[1], peak
 
 
@@ -38,8 +49,11 @@ def _compile(rows: list[dict]) -> tuple[CompiledRule, ...]:
 
 
 def prepare(context: dict) -> None:
-    """Once per intake batch: the current rules (one stamp read per batch, not per order)."""
-    context["rules"] = current_rules()
+    """Once per intake batch: the current review and routing rules (one stamp read per batch, not
+    per order)."""
+    by_stage, peak = _current()
+    context["rules"] = (by_stage[Stage.REVIEW], peak)
+    context["routing_rules"] = (by_stage[Stage.ROUTING], peak)
 
 
 def review_order(order: OrderInfo, context: dict | None = None) -> Review:
@@ -51,3 +65,26 @@ def review_order(order: OrderInfo, context: dict | None = None) -> Review:
     if decision.matched:
         services.record_decision(order, decision)
     return Review(holds=list(decision.outcome.holds), flags=list(decision.outcome.flags))
+
+
+def route_order(order: OrderInfo, context: dict | None = None) -> str | None:
+    """The preferred warehouse of an order being allocated, or None (the region table decides).
+
+    A review rule's route_to_warehouse (flag route:X on the order) comes first; then the routing
+    rules by priority: the first matching one (not a dry run) with a route_to_warehouse action names
+    it. Routing hits are not recorded (the allocation's transition names the warehouse)."""
+    for flag in sorted(order.flags):
+        if flag.startswith(ROUTE_FLAG) and flag[len(ROUTE_FLAG) :]:
+            return flag[len(ROUTE_FLAG) :]
+    rules, peak = (context or {}).get("routing_rules") or current_rules(Stage.ROUTING)
+    if not rules:
+        return None
+    needs = history_needs(r for r in rules if peak or not r.peak_only)
+    history = selectors.history(order, needs) if needs else History()
+    for rule in evaluate(rules, order, history, peak).matched:
+        if rule.dry_run:
+            continue
+        for action in rule.actions:
+            if action.get("type") == "route_to_warehouse":
+                return action["warehouse"]
+    return None

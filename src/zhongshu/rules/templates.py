@@ -1,7 +1,9 @@
-"""The shipped interception templates (SPEC R-RISK1–4, R-RISK6, R-ORD4, R-ORD5), enabled by default.
+"""The shipped interception templates (SPEC R-RISK1–4, R-RISK6, R-ORD4, R-ORD5), enabled by default,
+and the shipped routing rule (the foundation's default region routing, editable like any rule).
 
 Codes are stable: they appear in holds[].code (manual review as manual_review/<code>) or in flags.
-`seed` is used by the data migration with historical models, so it touches nothing but the tables.
+`seed` / `seed_routing` are used by the data migrations with historical models, so they touch
+nothing but the tables.
 """
 
 import uuid
@@ -67,6 +69,18 @@ TEMPLATES = [
     },
 ]  # fmt: skip
 
+# The routing stage: the first matching rule with route_to_warehouse names the preferred warehouse;
+# orders no rule routes fall back to the region table (routing.RegionRoute / default warehouse).
+ROUTING_TEMPLATES = [
+    {
+        "code": "region_central_southwest_to_cd", "name": "华中、西南 → 成都仓", "priority": 10,
+        "rule_set": "routing",
+        "description": "收货区域为 华中 或 西南 → 首选成都仓（CD）；未命中任何路由规则的订单按区域路由表/默认仓",
+        "condition": {"all": [_cmp("receiver.region", "in", ["华中", "西南"])]},
+        "actions": [{"type": "route_to_warehouse", "warehouse": "CD"}],
+    },
+]  # fmt: skip
+
 SNAPSHOT_FIELDS = ("name", "description", "rule_set", "condition", "actions", "priority", "enabled",
                    "dry_run", "peak_only")  # fmt: skip
 
@@ -79,21 +93,41 @@ def snapshot(data: dict) -> dict:
 
 
 def seed(RuleSet, Rule, RuleVersion, RuntimeState) -> None:  # noqa: N803 (historical models)
-    """Create the rule sets, the templates (version 1, by "system") and the runtime row; idempotent."""
+    """Create the rule sets, the templates and the routing rule (version 1, by "system") and the
+    runtime row; idempotent."""
+    sets = _sets(RuleSet)
+    _create(Rule, RuleVersion, sets, TEMPLATES + ROUTING_TEMPLATES)
+    _new_stamp(RuntimeState)
+
+
+def seed_routing(RuleSet, Rule, RuleVersion, RuntimeState) -> None:  # noqa: N803 (historical models)
+    """Only the routing rule (migration 0003, for databases seeded before it existed); idempotent."""
+    _create(Rule, RuleVersion, _sets(RuleSet), ROUTING_TEMPLATES)
+    _new_stamp(RuntimeState)
+
+
+def _sets(RuleSet) -> dict:  # noqa: N803
     sets = {}
     for s in (REVIEW_SET, ROUTING_SET, CARRIER_SET):
         sets[s["code"]], _ = RuleSet.objects.get_or_create(code=s["code"], defaults=s)
-    for t in TEMPLATES:
+    return sets
+
+
+def _create(Rule, RuleVersion, sets: dict, templates: list[dict]) -> None:  # noqa: N803
+    for t in templates:
         if Rule.objects.filter(code=t["code"]).exists():
             continue
         snap = snapshot(t)
         fields = {k: v for k, v in snap.items() if k != "rule_set"}
         rule = Rule.objects.create(
-            code=t["code"], rule_set=sets["review"], version=1, updated_by="system", **fields
+            code=t["code"], rule_set=sets[snap["rule_set"]], version=1, updated_by="system", **fields
         )
         RuleVersion.objects.create(
             rule=rule, version=1, snapshot=snap, diff=diff(None, snap), author="system", note="模板"
         )
+
+
+def _new_stamp(RuntimeState) -> None:  # noqa: N803
     # a fresh stamp: every process drops rules it cached from an earlier seeding (ids differ)
     state, _ = RuntimeState.objects.get_or_create(pk=1, defaults={"stamp": uuid.uuid4().hex})
     RuntimeState.objects.filter(pk=state.pk).update(stamp=uuid.uuid4().hex)
