@@ -22,6 +22,8 @@ class LineInfo:
     presale: bool
     tags: tuple[str, ...] = ()
     supply_date: date | None = None  # expected arrival of a presale SKU (catalog)
+    weight_g: int = 0  # per unit (catalog)
+    cold_chain: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class OrderInfo:
     batch_peers: tuple[tuple[str, str, str, datetime], ...] = ()
     # Order.flags at allocation (e.g. route:X set by a review rule); empty while the order is reviewed
     flags: tuple[str, ...] = ()
+    warehouse: str | None = None  # the warehouse it ships from, once allocated (carrier choice)
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,29 @@ def route(
     order = replace(order, flags=tuple(flags or ()))
     for router in _routers:
         code = router(order, context)
+        if code:
+            return code
+    return None
+
+
+Carrier = Callable[[OrderInfo, dict], "str | None"]
+_carriers: list[Carrier] = []
+
+
+def register_carrier(chooser: Carrier) -> Carrier:
+    """Add a carrier chooser: names the carrier of an allocated order, or None."""
+    if chooser not in _carriers:
+        _carriers.append(chooser)
+    return chooser
+
+
+def carrier(order: OrderInfo, context: dict | None = None) -> str | None:
+    """The carrier the first chooser names for an allocated order (order.warehouse set), or None."""
+    if not _carriers:
+        return None
+    context = prepare() if context is None else context
+    for chooser in _carriers:
+        code = chooser(order, context)
         if code:
             return code
     return None

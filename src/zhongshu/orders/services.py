@@ -19,6 +19,7 @@ from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
 from zhongshu.orders.review import Hold, LineInfo, OrderInfo, review, route
+from zhongshu.orders.review import carrier as choose_carrier
 from zhongshu.orders.review import prepare as prepare_review
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
@@ -31,6 +32,7 @@ S = OrderStatus
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 PEER_KEYS = ("id_number_hash", "receiver_phone", "receiver_address")
+CARRIER_FLAG = "carrier:"
 ORDER_FIELDS = [
     "status", "channel_status", "warehouse", "preferred_warehouse", "placed_at", "paid_at", "channel_updated_at",
     "ship_by", "scheduled_delivery", "buyer_ref", "buyer_nick", "buyer_vip", "id_number_hash", "id_number_masked",
@@ -425,10 +427,21 @@ class _Batch:
             self.deltas[row.pk] += qty
             self.available[(sku, choice.warehouse)] -= qty
         self.held[key] = (choice.warehouse, needs)
+        self._choose_carrier(key, order)
         detail = f"分配至 {choice.warehouse}" + (
             f"（首选 {choice.preferred} 缺货）" if choice.shortfalls else ""
         )
         self._move(order, S.ALLOCATED, f"{why}，{detail}" if why else detail)
+
+    def _choose_carrier(self, key: tuple, order: Order) -> None:
+        """Carrier rules name the carrier of the allocated order (flag carrier:Y); a carrier a
+        review rule already chose is kept."""
+        flags = [f for f in order.flags or [] if not f.startswith(CARRIER_FLAG)]
+        chosen = [f for f in order.flags or [] if f.startswith(CARRIER_FLAG)]
+        if not chosen:
+            code = choose_carrier(self._info(key, order), self.review_context)
+            chosen = [CARRIER_FLAG + code] if code else []
+        order.flags = sorted(flags + chosen)
 
     def _release(self, key: tuple, order: Order) -> None:
         """Give back whatever the order holds reserved."""
@@ -498,12 +511,12 @@ class _Batch:
             lines=tuple(
                 LineInfo(ln.sku.code, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount,
                          ln.sku.cost_price, ln.sku.presale, tuple(t for t in ln.sku.tags.split(",") if t),
-                         ln.sku.supply_date)
+                         ln.sku.supply_date, ln.sku.weight_g, ln.sku.cold_chain)
                 for ln in self.lines[key]
             ),
             freight=order.freight, discount=order.discount, paid_amount=order.paid_amount, presale=order.presale,
             region=self.table.province_region.get(order.receiver_province) or None, order_pk=order.pk,
-            batch_peers=peers,
+            batch_peers=peers, warehouse=order.warehouse.code if order.warehouse else None,
         )  # fmt: skip
 
     def _move(self, order: Order, target: str, reason: str) -> None:

@@ -5,7 +5,7 @@
     {"type": "flag", "flag": "signature_required"}         package flag on Order.flags, no hold
     {"type": "pause_shipping_and_notify", "reason": "…"}   hold <rule code> + a Notification
     {"type": "route_to_warehouse", "warehouse": "CD"}      flag route:CD   (read by routing (rules.hook.route_order))
-    {"type": "choose_carrier", "carrier": "SF"}            flag carrier:SF (read by fulfilment later)
+    {"type": "choose_carrier", "carrier": "SF"}            flag carrier:SF (carrier rules set it at allocation; fulfilment reads it)
     {"type": "add_tag", "tag": "大客户"}                    flag tag:大客户
 
 Holds go to the exception queue through intake's `_hold`; flags are merged into Order.flags. Until

@@ -58,6 +58,11 @@ class Fact:
 # --- getters -------------------------------------------------------------------------------------
 
 
+def weight_kg(order: OrderInfo) -> Decimal:
+    """Sum of quantity × catalogue weight, in kg (exact Decimal)."""
+    return Decimal(sum(ln.quantity * ln.weight_g for ln in order.lines)) / 1000
+
+
 def lines_total(o: OrderInfo) -> Decimal:
     return sum((ln.paid_amount for ln in o.lines), start=Decimal("0.00"))
 
@@ -108,6 +113,11 @@ FACTS: dict[str, Fact] = {
         Fact("order.presale", "预售订单", "Presale order", "bool", _O, lambda e: e.order.presale),
         Fact("order.ship_by", "承诺发货日", "Promised ship date", "date", _O, _ship_by),
         Fact("order.line_count", "商品行数", "Number of lines", "number", _O, lambda e: Decimal(len(e.order.lines))),
+        Fact("order.weight_kg", "包裹重量(千克)", "Parcel weight (kg)", "number", _O, lambda e: weight_kg(e.order)),
+        Fact("order.cold_chain", "冷链商品", "Cold-chain goods", "bool", _O,
+             lambda e: any(ln.cold_chain for ln in e.order.lines)),
+        Fact("order.warehouse", "发货仓", "Ships from warehouse", "text", _O, lambda e: e.order.warehouse,
+             help="只在快递选择规则中有值 / set in carrier rules only"),
         Fact("receiver.province", "收货省份", "Province", "text", _O, lambda e: e.order.province),
         Fact("receiver.region", "收货区域", "Region", "choice", _O, lambda e: e.order.region, choices=REGIONS),
         Fact("receiver.address", "收货地址", "Address", "text", _O, lambda e: e.order.address),

@@ -16,7 +16,7 @@ from zhongshu.rules.models import Stage
 
 log = logging.getLogger(__name__)
 
-STAGES = (Stage.REVIEW, Stage.ROUTING)  # the stages intake evaluates
+STAGES = (Stage.REVIEW, Stage.ROUTING, Stage.CARRIER)  # the stages intake evaluates
 ROUTE_FLAG = "route:"  # flag of a route_to_warehouse action of a review rule (rules.actions)
 
 _cache: tuple[str | None, dict[str, tuple[CompiledRule, ...]]] = (None, {})
@@ -54,6 +54,7 @@ def prepare(context: dict) -> None:
     by_stage, peak = _current()
     context["rules"] = (by_stage[Stage.REVIEW], peak)
     context["routing_rules"] = (by_stage[Stage.ROUTING], peak)
+    context["carrier_rules"] = (by_stage[Stage.CARRIER], peak)
 
 
 def review_order(order: OrderInfo, context: dict | None = None) -> Review:
@@ -87,4 +88,21 @@ def route_order(order: OrderInfo, context: dict | None = None) -> str | None:
         for action in rule.actions:
             if action.get("type") == "route_to_warehouse":
                 return action["warehouse"]
+    return None
+
+
+def carrier_for(order: OrderInfo, context: dict | None = None) -> str | None:
+    """The carrier of an allocated order (order.warehouse set): the first matching carrier rule (not
+    a dry run) by priority with a choose_carrier action names it; None when no rule matches."""
+    rules, peak = (context or {}).get("carrier_rules") or current_rules(Stage.CARRIER)
+    if not rules:
+        return None
+    needs = history_needs(r for r in rules if peak or not r.peak_only)
+    history = selectors.history(order, needs) if needs else History()
+    for rule in evaluate(rules, order, history, peak).matched:
+        if rule.dry_run:
+            continue
+        for action in rule.actions:
+            if action.get("type") == "choose_carrier":
+                return action["carrier"]
     return None
