@@ -77,24 +77,19 @@ def route_order(order: OrderInfo, context: dict | None = None) -> str | None:
     for flag in sorted(order.flags):
         if flag.startswith(ROUTE_FLAG) and flag[len(ROUTE_FLAG) :]:
             return flag[len(ROUTE_FLAG) :]
-    rules, peak = (context or {}).get("routing_rules") or current_rules(Stage.ROUTING)
-    if not rules:
-        return None
-    needs = history_needs(r for r in rules if peak or not r.peak_only)
-    history = selectors.history(order, needs) if needs else History()
-    for rule in evaluate(rules, order, history, peak).matched:
-        if rule.dry_run:
-            continue
-        for action in rule.actions:
-            if action.get("type") == "route_to_warehouse":
-                return action["warehouse"]
-    return None
+    return _first_action(order, context, Stage.ROUTING, "route_to_warehouse", "warehouse")
 
 
 def carrier_for(order: OrderInfo, context: dict | None = None) -> str | None:
     """The carrier of an allocated order (order.warehouse set): the first matching carrier rule (not
     a dry run) by priority with a choose_carrier action names it; None when no rule matches."""
-    rules, peak = (context or {}).get("carrier_rules") or current_rules(Stage.CARRIER)
+    return _first_action(order, context, Stage.CARRIER, "choose_carrier", "carrier")
+
+
+def _first_action(order: OrderInfo, context: dict | None, stage: str, kind: str, field: str) -> str | None:
+    """The `field` of the first `kind` action of the first matching rule of a stage (by priority,
+    dry runs skipped); the stage's rules come from the batch context when prepared."""
+    rules, peak = (context or {}).get(f"{stage}_rules") or current_rules(stage)
     if not rules:
         return None
     needs = history_needs(r for r in rules if peak or not r.peak_only)
@@ -103,6 +98,6 @@ def carrier_for(order: OrderInfo, context: dict | None = None) -> str | None:
         if rule.dry_run:
             continue
         for action in rule.actions:
-            if action.get("type") == "choose_carrier":
-                return action["carrier"]
+            if action.get("type") == kind:
+                return action[field]
     return None
