@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -65,24 +65,45 @@ def stock_event(row: StockLevel, reason: str, actor: str, delta: dict | None = N
 def change_reserved(
     rows: dict[int, StockLevel], deltas: dict[int, int], reason: str, actor: str
 ) -> list[OutboxEvent]:
-    """Apply reservation deltas (+ reserve, − release) to locked rows; refuses any oversell."""
-    events = []
-    for pk in sorted(deltas):
-        delta = deltas[pk]
-        if delta == 0:
-            continue
-        row = rows[pk]
-        usable = info(row).usable_in_transit
-        qs = StockLevel.objects.filter(pk=pk, reserved__gte=-delta)
-        if delta > 0:  # conditional update: never beyond supply, whatever the caller computed
-            qs = qs.filter(physical__gte=F("reserved") + delta - usable)
-        if qs.update(reserved=F("reserved") + delta) != 1:
-            raise OversellError(
-                f"stock {row.sku.code}@{row.warehouse.code}: cannot change reserved by {delta}"
+    """Apply reservation deltas (+ reserve, − release) to locked rows; refuses any oversell.
+
+    One conditional UPDATE … FROM (VALUES …) for the whole batch: a row changes only if its reserved
+    stays ≥ 0 and, when reserving, within physical + usable in-transit — whatever the caller computed.
+    Fewer rows changed than asked means an oversell: OversellError, and the transaction rolls back.
+    """
+    changes = [(pk, deltas[pk], info(rows[pk]).usable_in_transit) for pk in sorted(deltas) if deltas[pk]]
+    if not changes:
+        return []
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    row = "(CAST(%s AS integer), CAST(%s AS integer), CAST(%s AS integer))"
+    changed = 0
+    with connection.cursor() as cur:
+        for start in range(0, len(changes), _CHUNK):
+            chunk = changes[start : start + _CHUNK]
+            cur.execute(
+                f"UPDATE {table} SET reserved = {table}.reserved + d.column2"
+                f" FROM (VALUES {', '.join([row] * len(chunk))}) AS d"
+                f" WHERE {table}.id = d.column1 AND {table}.reserved + d.column2 >= 0"
+                f" AND (d.column2 <= 0 OR {table}.physical + d.column3 >= {table}.reserved + d.column2)",
+                [v for change in chunk for v in change],
             )
-        row.reserved += delta
-        events.append(stock_event(row, reason, actor, {"reserved": delta}))
+            changed += cur.rowcount
+    if changed != len(changes):
+        refused = [f"{rows[pk].sku.code}@{rows[pk].warehouse.code} {d:+d}" for pk, d, _ in changes if not _fits(rows[pk], d)]
+        raise OversellError(f"stock: cannot change reserved by {', '.join(refused) or changes} (changed by another writer?)")
+    events = []
+    for pk, delta, _ in changes:
+        rows[pk].reserved += delta
+        events.append(stock_event(rows[pk], reason, actor, {"reserved": delta}))
     return events
+
+
+def _fits(row: StockLevel, delta: int) -> bool:
+    after = row.reserved + delta
+    return after >= 0 and (delta <= 0 or after <= info(row).supply)
+
+
+_CHUNK = 5_000  # rows per UPDATE: 3 parameters each, under SQLite's bound-parameter limit
 
 
 @transaction.atomic
