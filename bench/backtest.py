@@ -12,17 +12,13 @@ ZHONGSHU_HOME.
 
 import argparse
 import json
-import os
 import random
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import common
+
 PROVINCES = [
     "四川省",
     "广东省",
@@ -117,26 +113,8 @@ def child(db: str, n_orders: int, batch: int) -> dict:
 
 
 def run_child(db_url: str | None, args) -> dict:
-    env = {**os.environ, "ZHONGSHU_HOME": tempfile.mkdtemp(prefix="zhongshu-bench-"),
-           "DJANGO_SETTINGS_MODULE": "zhongshu.settings", "PYTHONPATH": str(ROOT / "src")}  # fmt: skip
-    env.pop("ZHONGSHU_DATABASE_URL", None)
-    if db_url:
-        from urllib.parse import urlsplit, urlunsplit
-
-        import psycopg
-
-        name = urlsplit(db_url).path.lstrip("/") or "zhongshu_bench_bt"
-        admin_url = urlunsplit(urlsplit(db_url)._replace(path="/postgres"))
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
-        env["ZHONGSHU_DATABASE_URL"] = db_url
-    cmd = [sys.executable, __file__, "--child", "postgresql" if db_url else "sqlite", "--orders", str(args.orders),
-           "--batch", str(args.batch)]  # fmt: skip
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"benchmark child failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_child(__file__, ["postgresql" if db_url else "sqlite", "--orders", str(args.orders),
+                            "--batch", str(args.batch)], db_url)  # fmt: skip
 
 
 def main() -> None:
@@ -151,11 +129,9 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.orders, args.batch), ensure_ascii=False))
         return
-    results = [run_child(None, args)] + ([run_child(args.postgres, args)] if args.postgres else [])
-    print(f"{'figure':40}" + "".join(f"{r['database']:>16}" for r in results))
-    for k in results[0]:
-        if k != "database":
-            print(f"{k:40}" + "".join(f"{r[k]!s:>16}" for r in results))
+    common.print_table(
+        [run_child(None, args)] + ([run_child(args.postgres, args)] if args.postgres else []), 16
+    )
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import common
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = "bench"
@@ -151,7 +152,7 @@ def push_latency(rate: float, seconds: float) -> dict:
         server = hub_process("serve", "--port", str(port), "--workers", "2", "--no-worker", "--no-access-log")
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_http(f"{base}/api/v1/health")
+            common.wait_http(f"{base}/api/v1/health")
             if "/api/v1/push/{shop}" not in httpx.get(f"{base}/api/openapi.json", timeout=5).text:
                 stop(server)
                 return push_in_process(rate, seconds, double)
@@ -202,19 +203,6 @@ def push_in_process(rate: float, seconds: float, double) -> dict:
     lat = [(found[i] - t).total_seconds() for i, t in paid.items() if i in found]
     return {"push_mode": "in-process accept_push (no push endpoint in this hub)", "push_messages": len(paid),
             "push_orders_found": len(found), **percentiles(lat, "push_latency")}  # fmt: skip
-
-
-def _wait_http(url: str) -> None:
-    import httpx
-
-    for _ in range(150):
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def outage_backfill(per_minute: int, minutes: int = 60, outage=(25, 35)) -> dict:
@@ -295,17 +283,9 @@ def child(part: str, args) -> dict:
 
 
 def run_child(part: str, args) -> dict:
-    home = tempfile.mkdtemp(prefix=f"zhongshu-bench-{part}-")
-    env = {**os.environ, "ZHONGSHU_HOME": home, "DJANGO_SETTINGS_MODULE": "zhongshu.settings",
-           "PYTHONPATH": str(ROOT), "ZHONGSHU_LOG_LEVEL": "WARNING"}  # fmt: skip
-    for name in ("ZHONGSHU_DATABASE_URL", "ZHONGSHU_REDIS_URL", "ZHONGSHU_QUEUE_IMMEDIATE"):
-        env.pop(name, None)
-    cmd = [sys.executable, __file__, "--child", part, "--rate", str(args.rate), "--seconds", str(args.seconds),
-           "--interval", str(args.interval), "--per-minute", str(args.per_minute)]  # fmt: skip
-    out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"benchmark part '{part}' failed (logs in {home}):\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_child(__file__, [part, "--rate", str(args.rate), "--seconds", str(args.seconds),
+                            "--interval", str(args.interval), "--per-minute", str(args.per_minute)],
+                            extra_env={"ZHONGSHU_LOG_LEVEL": "WARNING"})  # fmt: skip
 
 
 def main() -> None:

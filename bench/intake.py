@@ -17,13 +17,13 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import common
+
 BIN = Path(sys.executable).parent
 PROVINCES = [
     "四川省",
@@ -146,12 +146,7 @@ def http_latency(token: str, rate: float, seconds: float) -> dict:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        common.wait_http(f"{base}/api/v1/health")
         total = int(rate * seconds)
         latencies: list[float] = []
         errors = 0
@@ -193,32 +188,8 @@ def http_latency(token: str, rate: float, seconds: float) -> dict:
 
 
 def run_child(db_url: str | None, args) -> dict:
-    home = tempfile.mkdtemp(prefix="zhongshu-bench-")
-    env = {
-        **os.environ,
-        "ZHONGSHU_HOME": home,
-        "DJANGO_SETTINGS_MODULE": "zhongshu.settings",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("ZHONGSHU_DATABASE_URL", None)
-    env.pop("ZHONGSHU_REDIS_URL", None)
-    if db_url:
-        from urllib.parse import urlsplit, urlunsplit
-
-        import psycopg
-
-        name = urlsplit(db_url).path.lstrip("/") or "zhongshu_bench"
-        admin_url = urlunsplit(urlsplit(db_url)._replace(path="/postgres"))
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
-        env["ZHONGSHU_DATABASE_URL"] = db_url
-    cmd = [sys.executable, __file__, "--child", "postgresql" if db_url else "sqlite", "--orders", str(args.orders),
-           "--rate", str(args.rate), "--seconds", str(args.seconds)]  # fmt: skip
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"benchmark child failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_child(__file__, ["postgresql" if db_url else "sqlite", "--orders", str(args.orders),
+                            "--rate", str(args.rate), "--seconds", str(args.seconds)], db_url)  # fmt: skip
 
 
 def main() -> None:
@@ -236,11 +207,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.orders, args.rate, args.seconds), ensure_ascii=False))
         return
-    results = [run_child(None, args)] + ([run_child(args.postgres, args)] if args.postgres else [])
-    keys = [k for k in results[0] if k != "database"]
-    print(f"{'figure':34}" + "".join(f"{r['database']:>22}" for r in results))
-    for k in keys:
-        print(f"{k:34}" + "".join(f"{json.dumps(r.get(k), ensure_ascii=False):>22}" for r in results))
+    common.print_table([run_child(None, args)] + ([run_child(args.postgres, args)] if args.postgres else []))
 
 
 if __name__ == "__main__":
