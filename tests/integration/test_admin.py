@@ -236,3 +236,16 @@ def test_signing_in_at_the_login_page_lands_on_the_admin_index(client, admin_use
     )
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize("model", ["provinceregion", "regionroute", "routingsettings"])
+def test_routing_table_pages_say_that_enabled_routing_rules_come_first(staff, hub, model):
+    from zhongshu.rules.models import Rule
+
+    url = reverse(f"admin:routing_{model}_changelist")
+    html = staff.get(url).content.decode()
+    assert "已启用的路由规则优先于本表" in html
+    assert reverse("rules_console:edit", args=["region_central_southwest_to_cd"]) in html
+    Rule.objects.filter(rule_set__stage="routing").update(enabled=False)
+    html = staff.get(url).content.decode()
+    assert "当前没有启用的路由规则" in html and "region_central_southwest_to_cd" not in html

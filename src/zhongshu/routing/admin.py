@@ -1,14 +1,49 @@
 """Admin of the routing tables (read per intake, so an edit takes effect without a restart)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
+
+from zhongshu.rules.models import Rule, Stage
 
 from zhongshu.routing.models import ProvinceRegion, RegionRoute, RoutingSettings
 
 
+class RulesFirstNotice:
+    """Tells on the table's pages that enabled routing rules choose the warehouse before this table."""
+
+    def changelist_view(self, request, extra_context=None):
+        self._notice(request)
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "GET":
+            self._notice(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _notice(self, request) -> None:
+        rules = Rule.objects.filter(enabled=True, rule_set__enabled=True, rule_set__stage=Stage.ROUTING)
+        rules = list(rules.order_by("priority", "code").values_list("code", "name"))
+        if not rules:
+            messages.info(request, _t("当前没有启用的路由规则：发货仓完全按本表与路由设置决定。"))
+            return
+        links = format_html_join(
+            "、", '<a class="underline" href="{}">{}</a>',
+            ((reverse("rules_console:edit", args=[code]), name or code) for code, name in rules),
+        )  # fmt: skip
+        messages.info(
+            request,
+            format_html(
+                _t("已启用的路由规则优先于本表：{}。规则未命中的订单才按本表与路由设置分仓。"), links
+            ),
+        )
+
+
 @admin.register(ProvinceRegion)
-class ProvinceRegionAdmin(ModelAdmin):
+class ProvinceRegionAdmin(RulesFirstNotice, ModelAdmin):
     list_display = ("province", "region")
     list_editable = ("region",)
     list_filter = ("region",)
@@ -18,7 +53,7 @@ class ProvinceRegionAdmin(ModelAdmin):
 
 
 @admin.register(RegionRoute)
-class RegionRouteAdmin(ModelAdmin):
+class RegionRouteAdmin(RulesFirstNotice, ModelAdmin):
     list_display = ("region", "warehouse")
     list_filter = ("warehouse",)
     search_fields = ("region",)
@@ -27,7 +62,7 @@ class RegionRouteAdmin(ModelAdmin):
 
 
 @admin.register(RoutingSettings)
-class RoutingSettingsAdmin(ModelAdmin):
+class RoutingSettingsAdmin(RulesFirstNotice, ModelAdmin):
     """A single row: it can be edited, never deleted, and a second one cannot be added."""
 
     list_display = ("__str__", "default_warehouse", "shortage_policy", "updated_at")
