@@ -13,8 +13,9 @@ import time
 
 import httpx
 
-from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
+from zhongshu.channels.base import ConnectorError, Credentials, TransientError
 from zhongshu.channels.douyin.signing import SIGN_METHOD, VERSION, param_json, sign
+from zhongshu.channels.http import json_answer, platform_error, transport_errors
 
 GATEWAY = "https://openapi-fxg.jinritemai.com"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -37,7 +38,7 @@ def call(creds: Credentials, method: str, params: dict, with_token: bool = True)
     body = param_json(params)
     query = signed_query(creds, method, body, with_token)
     url = f"{(creds.base_url or GATEWAY).rstrip('/')}/{method.replace('.', '/')}"
-    try:
+    with transport_errors(f"douyin {method}"):
         response = httpx.post(
             url,
             params=query,
@@ -45,10 +46,6 @@ def call(creds: Credentials, method: str, params: dict, with_token: bool = True)
             headers={"Content-Type": "application/json"},
             timeout=TIMEOUT,
         )
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"douyin {method}: timed out") from exc
-    except httpx.TransportError as exc:
-        raise TransientError(f"douyin {method}: {type(exc).__name__}") from exc
     return _data(method, response)
 
 
@@ -76,17 +73,7 @@ def signed_query(creds: Credentials, method: str, body: str, with_token: bool) -
 
 
 def _data(method: str, response: httpx.Response) -> dict:
-    status = response.status_code
-    if status == 429:
-        raise RateLimited(f"douyin {method}: HTTP 429", str(status))
-    if status >= 500:
-        raise TransientError(f"douyin {method}: HTTP {status}", str(status))
-    if status != 200:
-        raise ConnectorError(f"douyin {method}: HTTP {status}", str(status))
-    try:
-        envelope = response.json()
-    except ValueError as exc:
-        raise TransientError(f"douyin {method}: malformed JSON answer") from exc
+    envelope = json_answer(f"douyin {method}", response)
     if not isinstance(envelope, dict) or "code" not in envelope:
         raise TransientError(f"douyin {method}: answer without a code")
     if envelope["code"] == SUCCESS:
@@ -98,11 +85,10 @@ def error_for(method: str, envelope: dict) -> ConnectorError:
     """The connector error for a platform error answer; `.code` is the sub_code (or the code)."""
     code, sub = int(envelope.get("code") or 0), str(envelope.get("sub_code") or "")
     text = f"douyin {method}: {code} {envelope.get('msg', '')} {sub} {envelope.get('sub_msg', '')}".strip()
-    key = sub or str(code)
-    if code == THROTTLED:
-        return RateLimited(text, key, retry_after=1.0)
-    if code in TRANSIENT:
-        return TransientError(text, key)
-    if sub.startswith(AUTH_SUB_CODES):
-        return AuthError(text, key)
-    return ConnectorError(text, key)
+    return platform_error(
+        text,
+        sub or str(code),
+        throttled=code == THROTTLED,
+        transient=code in TRANSIENT,
+        auth=sub.startswith(AUTH_SUB_CODES),
+    )

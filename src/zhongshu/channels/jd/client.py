@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
+from zhongshu.channels.base import AuthError, ConnectorError, Credentials, TransientError
+from zhongshu.channels.http import json_answer, platform_error, transport_errors
 from zhongshu.channels.jd.signing import jos_time, sign
 
 GATEWAY = "https://api.jd.com/routerjson"
@@ -88,20 +89,9 @@ class JosClient:
 
     # --- transport ---
     def _send(self, verb: str, url: str, **kwargs) -> dict:
-        try:
+        with transport_errors(f"JD {verb}"):
             resp = self._client().request(verb, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"JD {verb} timed out: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"JD {verb} failed: {type(exc).__name__}") from exc
-        if resp.status_code == 429:
-            raise RateLimited("JD answered HTTP 429", code="429")
-        if resp.status_code >= 500:
-            raise TransientError(f"JD answered HTTP {resp.status_code}", code=str(resp.status_code))
-        try:
-            body = resp.json()
-        except ValueError as exc:
-            raise TransientError(f"JD answered unreadable JSON (HTTP {resp.status_code})") from exc
+        body = json_answer(f"JD {verb}", resp, only_200=False)
         if not isinstance(body, dict):
             raise TransientError("JD answered JSON that is not an object")
         return body
@@ -117,8 +107,4 @@ def gateway_error(err: dict) -> ConnectorError:
     """{error_response: {code, zh_desc, en_desc}} as the matching connector error."""
     code = str(err.get("code", ""))
     text = f"JD error {code}: {err.get('en_desc') or err.get('zh_desc') or ''}"
-    if code in AUTH_CODES:
-        return AuthError(text, code=code)
-    if code in THROTTLE_CODES:
-        return RateLimited(text, code=code, retry_after=1.0)
-    return ConnectorError(text, code=code)
+    return platform_error(text, code, throttled=code in THROTTLE_CODES, auth=code in AUTH_CODES)

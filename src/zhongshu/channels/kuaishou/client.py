@@ -17,7 +17,8 @@ import time
 
 import httpx
 
-from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
+from zhongshu.channels.base import ConnectorError, Credentials, TransientError
+from zhongshu.channels.http import json_answer, numeric_code, platform_error, transport_errors
 from zhongshu.channels.kuaishou.signing import HMAC_SHA256, VERSION, param_json, sign
 
 GATEWAY = "https://openapi.kwaixiaodian.com"
@@ -86,26 +87,12 @@ def _http() -> httpx.Client:
 
 
 def _send(verb: str, url: str, **kwargs) -> httpx.Response:
-    try:
+    with transport_errors(f"kuaishou {httpx.URL(url).path}"):
         return _http().request(verb, url, **kwargs)
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"kuaishou {httpx.URL(url).path}: timed out") from exc
-    except httpx.TransportError as exc:
-        raise TransientError(f"kuaishou: {type(exc).__name__}") from exc
 
 
 def _envelope(what: str, response: httpx.Response) -> dict:
-    status = response.status_code
-    if status == 429:
-        raise RateLimited(f"kuaishou {what}: HTTP 429", str(status))
-    if status >= 500:
-        raise TransientError(f"kuaishou {what}: HTTP {status}", str(status))
-    if status != 200:
-        raise ConnectorError(f"kuaishou {what}: HTTP {status}", str(status))
-    try:
-        envelope = response.json()
-    except ValueError as exc:
-        raise TransientError(f"kuaishou {what}: malformed JSON answer") from exc
+    envelope = json_answer(f"kuaishou {what}", response)
     if not isinstance(envelope, dict) or "result" not in envelope:
         raise TransientError(f"kuaishou {what}: answer without a result")
     return envelope
@@ -120,15 +107,12 @@ def _data(method: str, response: httpx.Response) -> dict:
 
 def error_for(what: str, envelope: dict) -> ConnectorError:
     """The connector error for an error answer; `.code` is the platform's result code."""
-    try:
-        code = int(envelope.get("result") or 0)
-    except (TypeError, ValueError):
-        code = 0
+    code = numeric_code(envelope.get("result"))
     text = f"kuaishou {what}: {code} {envelope.get('error', '')} {envelope.get('error_msg', '')}".strip()
-    if code in THROTTLED:
-        return RateLimited(text, str(code), retry_after=1.0)
-    if code == OAUTH_SERVER_ERROR:
-        return TransientError(text, str(code))
-    if code in OAUTH_ERRORS or code == SIGN_INVALID:
-        return AuthError(text, str(code))
-    return ConnectorError(text, str(code))
+    return platform_error(
+        text,
+        str(code),
+        throttled=code in THROTTLED,
+        transient=code == OAUTH_SERVER_ERROR,
+        auth=code in OAUTH_ERRORS or code == SIGN_INVALID,
+    )

@@ -21,7 +21,8 @@ from decimal import Decimal
 import httpx
 from django.conf import settings
 
-from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
+from zhongshu.channels.base import AuthError, ConnectorError, Credentials, TransientError
+from zhongshu.channels.http import json_answer, numeric_code, platform_error, transport_errors
 from zhongshu.channels.meituan.signing import sig
 
 GATEWAY = "https://waimaiopen.meituan.com"
@@ -79,48 +80,23 @@ def token_call(creds: Credentials, params: dict) -> dict:
 
 
 def _send(path: str, url: str, query: dict[str, str], post: bool):
-    try:
-        timeout = httpx.Timeout(float(getattr(settings, "MEITUAN_TIMEOUT", TIMEOUT)), connect=CONNECT_TIMEOUT)
+    timeout = httpx.Timeout(float(getattr(settings, "MEITUAN_TIMEOUT", TIMEOUT)), connect=CONNECT_TIMEOUT)
+    with transport_errors(f"meituan {path}"):
         if post:
             response = _http().post(url, data=query, timeout=timeout)
         else:
             response = _http().get(url, params=query, timeout=timeout)
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"meituan {path}: timed out") from exc
-    except httpx.TransportError as exc:
-        raise TransientError(f"meituan {path}: {type(exc).__name__}") from exc
-    return _json(path, response)
-
-
-def _json(path: str, response: httpx.Response):
-    status = response.status_code
-    if status == 429:
-        raise RateLimited(f"meituan {path}: HTTP 429", "429")
-    if status >= 500:
-        raise TransientError(f"meituan {path}: HTTP {status}", str(status))
-    if status != 200:
-        raise ConnectorError(f"meituan {path}: HTTP {status}", str(status))
-    try:
-        return json.loads(response.content, parse_float=Decimal)  # yuan stays exact
-    except ValueError as exc:
-        raise TransientError(f"meituan {path}: malformed JSON answer") from exc
+    return json_answer(f"meituan {path}", response, parse_float=Decimal)  # yuan stays exact
 
 
 def error_for(path: str, error) -> ConnectorError:
     """The connector error for a platform `error` object; `.code` is the platform's code."""
     error = error if isinstance(error, dict) else {"msg": str(error)}
-    try:
-        code = int(error.get("code") or 0)
-    except (TypeError, ValueError):
-        code = 0
+    code = numeric_code(error.get("code"))
     text = f"meituan {path}: {code} {error.get('msg', '')}".strip()
-    if code in RATE_LIMITED:
-        return RateLimited(text, str(code), retry_after=1.0)
-    if code in TRANSIENT:
-        return TransientError(text, str(code))
-    if code in AUTH_CODES:
-        return AuthError(text, str(code))
-    return ConnectorError(text, str(code))
+    return platform_error(
+        text, str(code), throttled=code in RATE_LIMITED, transient=code in TRANSIENT, auth=code in AUTH_CODES
+    )
 
 
 def _http() -> httpx.Client:

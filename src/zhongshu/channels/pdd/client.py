@@ -7,7 +7,6 @@ Every API is `POST {base}/api/router` with form parameters `type`, `client_id`, 
 The client does not retry: the sync service retries RateLimited / TransientError.
 """
 
-import json
 import logging
 import time
 from decimal import Decimal
@@ -15,6 +14,7 @@ from decimal import Decimal
 import httpx
 
 from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
+from zhongshu.channels.http import json_answer, transport_errors
 from zhongshu.channels.pdd.signing import GATEWAY_PATH, PRODUCTION_BASE, signed
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,8 @@ class PddClient:
     def call(self, api: str, params: dict | None = None, authorised: bool = True) -> dict:
         """Call `api` (e.g. pdd.order.information.get); the body of its `*_response` object."""
         wire = signed(self._common(api, authorised) | (params or {}), self.credentials.app_secret)
-        try:
+        with transport_errors(api):
             resp = _http().post(self.url, data=wire, timeout=self.timeout)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"{api}: timeout") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"{api}: {type(exc).__name__}") from exc
         return _answer(api, resp, token_call=not authorised)
 
     def _common(self, api: str, authorised: bool) -> dict:
@@ -70,14 +66,7 @@ _client: httpx.Client | None = None
 
 
 def _answer(api: str, resp: httpx.Response, token_call: bool) -> dict:
-    if resp.status_code == 429:
-        raise RateLimited(f"{api}: HTTP 429", code="429")
-    if resp.status_code >= 500:
-        raise TransientError(f"{api}: HTTP {resp.status_code}", code=str(resp.status_code))
-    try:
-        body = json.loads(resp.content, parse_float=Decimal)
-    except ValueError as exc:
-        raise TransientError(f"{api}: malformed JSON (HTTP {resp.status_code})") from exc
+    body = json_answer(api, resp, only_200=False, parse_float=Decimal)
     if not isinstance(body, dict):
         raise TransientError(f"{api}: unexpected answer")
     if "error_response" in body:

@@ -23,6 +23,7 @@ from functools import cache
 import httpx
 
 from zhongshu.channels.base import AuthError, ConnectorError, RateLimited, TransientError
+from zhongshu.channels.http import json_answer, transport_errors
 from zhongshu.channels.taobao.signing import sign
 from zhongshu.core.timeutil import SHANGHAI
 
@@ -73,20 +74,9 @@ class TopClient:
         return data.get(response_key(method)) or {}
 
     def _send(self, method: str, query: dict, body: dict) -> dict:
-        try:
+        with transport_errors(method):
             resp = _http().post(self.url, data={**query, **body})
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"{method}: timeout") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"{method}: {type(exc).__name__}") from exc
-        if resp.status_code == 429:
-            raise RateLimited(f"{method}: HTTP 429", code="429")
-        if resp.status_code >= 500:
-            raise TransientError(f"{method}: HTTP {resp.status_code}", code=str(resp.status_code))
-        try:
-            data = resp.json()
-        except ValueError as exc:
-            raise TransientError(f"{method}: malformed JSON (HTTP {resp.status_code})") from exc
+        data = json_answer(method, resp, only_200=False)
         if resp.status_code != 200 or not isinstance(data, dict):
             raise ConnectorError(f"{method}: HTTP {resp.status_code}", code=str(resp.status_code))
         return data
