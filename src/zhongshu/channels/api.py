@@ -26,6 +26,7 @@ class PushAck(Schema):
     accepted: int
     message_id: str
     data: str = "ok"  # the acknowledgement Meituan's push expects ({"data": "ok"})
+    result: int = 1  # the acknowledgement Kuaishou's message push expects ({"result": 1})
 
 
 class Message(Schema):
@@ -58,7 +59,7 @@ def post_push(request, shop: str):
     headers, body = dict(request.headers), request.body
     try:
         result = _verified(shop, headers, body)
-        report = accept_push(shop, headers, body)
+        report = accept_push(shop, headers, body, verified=result)
     except _Refused as refused:
         return Status(refused.status, refused.body)
     except ReplayedPush:
@@ -67,7 +68,7 @@ def post_push(request, shop: str):
         log.warning("push for shop %s not processed: %s", shop, type(exc).__name__)
         return Status(502, {"detail": "push verified but not processed; send it again later"})
     accepted = report.created + report.updated + report.unchanged
-    return Status(200, {"accepted": accepted, "message_id": result.message_id, "data": "ok"})
+    return Status(200, {"accepted": accepted, "message_id": result.message_id, "data": "ok", "result": 1})
 
 
 def _verified(shop_code: str, headers: dict, body: bytes) -> PushResult:

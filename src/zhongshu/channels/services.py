@@ -14,7 +14,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from zhongshu.channels.base import AuthError, Connector, Credentials, RateLimited, TokenSet, TransientError
+from zhongshu.channels.base import (
+    AuthError,
+    Connector,
+    Credentials,
+    PushResult,
+    RateLimited,
+    TokenSet,
+    TransientError,
+)
 from zhongshu.channels.models import PushReceipt, Shop, ShopCredential, SyncState
 from zhongshu.channels.registry import connector_class
 from zhongshu.core.models import Notification
@@ -139,8 +147,11 @@ def backfill(shop_code: str, start: datetime, end: datetime) -> SyncReport:
     return report
 
 
-def accept_push(shop_code: str, headers: dict, body: bytes) -> SyncReport:
+def accept_push(shop_code: str, headers: dict, body: bytes, verified: PushResult | None = None) -> SyncReport:
     """Verify a platform push (signature, replay), then take its orders in through intake.
+
+    `verified`: what the connector's verify_push already returned for this very message (the push
+    endpoint checks first to answer 401/422 precisely), so the body is not verified twice.
 
     Orders the message only names are fetched first (no HTTP inside the transaction); the receipt
     that refuses a replay is written in the same transaction as the intake, so a push whose
@@ -148,7 +159,7 @@ def accept_push(shop_code: str, headers: dict, body: bytes) -> SyncReport:
     """
     shop = Shop.objects.select_related("credential").get(code=shop_code)
     conn = connector_for(shop)
-    result = conn.verify_push(headers, body)  # raises on a bad signature or stale timestamp
+    result = verified or conn.verify_push(headers, body)  # raises on a bad signature or stale timestamp
     if PushReceipt.objects.filter(shop=shop, message_id=result.message_id).exists():
         raise ReplayedPush(f"push message {result.message_id} was already accepted")
     orders = result.orders + [_retrying(lambda i=i: conn.fetch_one(i)) for i in result.order_ids]
