@@ -124,3 +124,12 @@ def test_a_throttled_refusal_is_retried_after_one_second():
 )
 def test_numeric_code_is_zero_when_missing_or_not_a_number(value, code):
     assert numeric_code(value) == code
+
+
+def test_douyin_error_with_a_non_numeric_code_is_a_connector_error_not_a_crash():
+    from zhongshu.channels.douyin.client import error_for
+
+    err = error_for("order.searchList", {"code": "oops", "msg": "系统错误", "sub_code": ""})
+    assert type(err) is ConnectorError and err.code == "0"
+    throttled = error_for("order.searchList", {"code": "60000", "msg": "限流"})
+    assert isinstance(throttled, RateLimited)

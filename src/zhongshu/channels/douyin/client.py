@@ -15,7 +15,7 @@ import httpx
 
 from zhongshu.channels.base import ConnectorError, Credentials, TransientError
 from zhongshu.channels.douyin.signing import SIGN_METHOD, VERSION, param_json, sign
-from zhongshu.channels.http import json_answer, platform_error, transport_errors
+from zhongshu.channels.http import json_answer, numeric_code, platform_error, transport_errors
 
 GATEWAY = "https://openapi-fxg.jinritemai.com"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -39,12 +39,8 @@ def call(creds: Credentials, method: str, params: dict, with_token: bool = True)
     query = signed_query(creds, method, body, with_token)
     url = f"{(creds.base_url or GATEWAY).rstrip('/')}/{method.replace('.', '/')}"
     with transport_errors(f"douyin {method}"):
-        response = httpx.post(
-            url,
-            params=query,
-            content=body.encode(),
-            headers={"Content-Type": "application/json"},
-            timeout=TIMEOUT,
+        response = _http().post(
+            url, params=query, content=body.encode(), headers={"Content-Type": "application/json"}
         )
     return _data(method, response)
 
@@ -83,7 +79,7 @@ def _data(method: str, response: httpx.Response) -> dict:
 
 def error_for(method: str, envelope: dict) -> ConnectorError:
     """The connector error for a platform error answer; `.code` is the sub_code (or the code)."""
-    code, sub = int(envelope.get("code") or 0), str(envelope.get("sub_code") or "")
+    code, sub = numeric_code(envelope.get("code")), str(envelope.get("sub_code") or "")
     text = f"douyin {method}: {code} {envelope.get('msg', '')} {sub} {envelope.get('sub_msg', '')}".strip()
     return platform_error(
         text,
