@@ -133,3 +133,11 @@ def test_douyin_error_with_a_non_numeric_code_is_a_connector_error_not_a_crash()
     assert type(err) is ConnectorError and err.code == "0"
     throttled = error_for("order.searchList", {"code": "60000", "msg": "限流"})
     assert isinstance(throttled, RateLimited)
+
+
+def test_pdd_error_without_a_code_has_an_empty_code_not_none():
+    from zhongshu.channels.pdd.client import _error
+
+    assert _error("pdd.order.list.get", {"error_msg": "请求过于频繁"}, token_call=False).code == ""
+    assert _error("pop.auth.token.refresh", {"error_msg": "refresh_token 已过期"}, token_call=True).code == ""
+    assert isinstance(_error("pop.auth.token.refresh", {"error_msg": "x"}, token_call=True), AuthError)

@@ -82,14 +82,15 @@ def _answer(api: str, resp: httpx.Response, token_call: bool) -> dict:
 def _error(api: str, err: dict, token_call: bool) -> ConnectorError:
     code = _int(err.get("error_code"))
     text = f"{api}: {err.get('error_msg', '')} {err.get('sub_msg') or ''}".strip()
+    label = "" if code is None else str(code)
     log.info("pdd %s answered error %s (sub_code %s)", api, code, err.get("sub_code"))
     if code in THROTTLE_CODES or "频繁" in text or "rate limit" in text.lower():
-        return RateLimited(text, code=str(code), retry_after=1.0)
+        return RateLimited(text, code=label, retry_after=1.0)
     if code is not None and 50000 <= code < 60000:
-        return TransientError(text, code=str(code))  # platform system errors (系统异常)
+        return TransientError(text, code=label)  # platform system errors (系统异常)
     if code in AUTH_CODES or (token_call and code != SIGNATURE_CODE):
-        return AuthError(text, code=str(code))
-    return ConnectorError(text, code=str(code if code is not None else ""))
+        return AuthError(text, code=label)
+    return ConnectorError(text, code=label)
 
 
 def _int(value) -> int | None:
