@@ -21,38 +21,28 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from tests.platforms.server import PlatformDouble, Request, Response
+from tests.platforms.server import SHANGHAI, OAuthDouble, Request, Response, page_of
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-ACCESS_TTL = timedelta(days=7)
-REFRESH_TTL = timedelta(days=14)
 MAX_SIZE, MAX_ROWS, LOOKBACK = 100, 50_000, timedelta(days=90)
 TOKEN_METHODS = {"token.create", "token.refresh"}
+TOKEN_FAULTS = {
+    "missing": (40001, "缺少必选参数（平台校验）", "isv.access-token-missing", "access_token不能为空"),
+    "unknown": (40003, "非法的参数（平台校验）", "isv.access-token-no-existed", "access_token不存在"),
+    "expired": (40003, "非法的参数（平台校验）", "isv.access-token-expired", "access_token已过期"),
+}
 
 
-class DouyinDouble(PlatformDouble):
+class DouyinDouble(OAuthDouble):
     app_key = "7010000000000000001"
     shop_id = "4463798"
+    access_ttl, refresh_ttl = timedelta(days=7), timedelta(days=14)
 
     def __init__(
         self, app_secret: str = "dy-secret-0123456789", index_delay: timedelta = timedelta(seconds=5)
     ):
-        super().__init__()
         self.app_secret = app_secret
         self.index_delay = index_delay
-        self.now = datetime.now(SHANGHAI)
-        self.orders: dict[str, dict] = {}
-        self.plain: dict[str, str] = {}  # ciphertext → plain text
-        self.sku_ids: dict[str, int] = {}  # merchant SKU code → platform sku_id
-        self.codes: set[str] = set()
-        self.access_tokens: dict[str, datetime] = {}
-        self.refresh_tokens: dict[str, datetime] = {}
-        self.shipments: list[dict] = []
-        self.stock: list[dict] = []
-        self.decrypts: list[dict] = []
-        self.after_search: list[Callable[[DouyinDouble], None]] = []  # run after each page served
         self._handlers = {
             "token.create": self._token_create,
             "token.refresh": self._token_refresh,
@@ -62,24 +52,24 @@ class DouyinDouble(PlatformDouble):
             "order.logisticsAdd": self._ship,
             "sku.syncStock": self._sync_stock,
         }
+        super().__init__()
 
     def reset(self) -> None:
         """Forget every order, token, switch and recorded call; the server keeps running."""
-        server = self._server
-        self.__init__(self.app_secret, self.index_delay)
-        self._server = server
+        super().reset()
+        self.orders: dict[str, dict] = {}
+        self.plain: dict[str, str] = {}  # ciphertext → plain text
+        self.sku_ids: dict[str, int] = {}  # merchant SKU code → platform sku_id
+        self.shipments: list[dict] = []
+        self.stock: list[dict] = []
+        self.decrypts: list[dict] = []
+        self.after_search: list[Callable[[DouyinDouble], None]] = []  # run after each page served
 
     # --- test helpers: authorisation ---
-    def issue_code(self) -> str:
-        code = uuid.uuid4().hex
-        self.codes.add(code)
-        return code
-
     def issue_tokens(self) -> dict:
         access, refresh = f"at-{uuid.uuid4()}", f"rt-{uuid.uuid4()}"
-        self.access_tokens[access] = self.now + ACCESS_TTL
-        self.refresh_tokens[refresh] = self.now + REFRESH_TTL
-        return {"access_token": access, "refresh_token": refresh, "expires_in": int(ACCESS_TTL.total_seconds()),
+        self.grant(access, refresh)
+        return {"access_token": access, "refresh_token": refresh, "expires_in": int(self.access_ttl.total_seconds()),
                 "scope": "SCOPE", "shop_id": int(self.shop_id), "shop_name": "抖店测试旗舰店",
                 "authority_id": self.shop_id, "auth_subject_type": "MiniShop"}  # fmt: skip
 
@@ -193,37 +183,23 @@ class DouyinDouble(PlatformDouble):
         return hashlib.md5(wrapped).hexdigest()
 
     def _check_token(self, token: str) -> Response | None:
-        if not token:
-            return _envelope(
-                40001, "缺少必选参数（平台校验）", "isv.access-token-missing", "access_token不能为空"
-            )
-        if token not in self.access_tokens:
-            return _envelope(
-                40003, "非法的参数（平台校验）", "isv.access-token-no-existed", "access_token不存在"
-            )
-        if self.now >= self.access_tokens[token]:
-            return _envelope(
-                40003, "非法的参数（平台校验）", "isv.access-token-expired", "access_token已过期"
-            )
-        return None
+        fault = self.access_token_fault(token)
+        return _envelope(*TOKEN_FAULTS[fault]) if fault else None
 
     # --- methods ---
     def _token_create(self, p: dict) -> Response:
         if p.get("grant_type") != "authorization_code":
             return _token_failed("grant-type-invalid")
-        if p.get("code") not in self.codes:
+        if not self.redeem_code(p.get("code")):
             return _token_failed("code-invalid")
-        self.codes.discard(p["code"])
         return _envelope(data=self.issue_tokens())
 
     def _token_refresh(self, p: dict) -> Response:
-        token = p.get("refresh_token", "")
         if p.get("grant_type") != "refresh_token":
             return _token_failed("grant-type-invalid")
-        if token not in self.refresh_tokens:
-            return _token_failed("token-invalid")
-        if self.now >= self.refresh_tokens.pop(token):
-            return _token_failed("token-expired")
+        fault = self.spend_refresh_token(p.get("refresh_token", ""))
+        if fault:
+            return _token_failed({"unknown": "token-invalid", "expired": "token-expired"}[fault])
         return _envelope(data=self.issue_tokens())
 
     def _search(self, p: dict) -> Response:
@@ -241,11 +217,10 @@ class DouyinDouble(PlatformDouble):
             "page": page,
             "size": size,
             "total": len(rows),
-            "shop_order_list": rows[page * size : (page + 1) * size],
+            "shop_order_list": page_of(rows, page + 1, size),
         }
         response = _envelope(data=data)  # serialised now: later changes do not leak into this page
-        if self.after_search:
-            self.after_search.pop(0)(self)
+        self.run_next(self.after_search)
         return response
 
     def _window(self, start: int, end: int) -> list[dict]:

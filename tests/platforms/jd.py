@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tests.platforms.server import PlatformDouble, Request, Response
+from tests.platforms.server import PlatformDouble, Request, Response, page_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -284,7 +284,7 @@ class JdDouble(PlatformDouble):
         if refusal:
             return refusal
         rows = self._matching(q, start, end)
-        chunk = rows[(page - 1) * size : page * size]
+        chunk = page_of(rows, page, size)
         answer = {
             "orderInfoList": [self.info(o, q["optional_fields"]) for o in chunk],
             "orderTotal": len(rows),

@@ -18,12 +18,9 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from tests.platforms.server import PlatformDouble, Request, Response
+from tests.platforms.server import SHANGHAI, OAuthDouble, Request, Response, page_of
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-ACCESS_TTL, REFRESH_TTL = timedelta(hours=48), timedelta(days=180)
 MAX_SPAN, LOOKBACK, MAX_PAGE = timedelta(days=7), timedelta(days=90), 50
 SIGNED = ("access_token", "appkey", "method", "param", "signMethod", "timestamp", "version")
 ACCESS_DENIED, INVALID_GRANT, UNSUPPORTED_GRANT = 100200102, 100200105, 100200104
@@ -34,51 +31,40 @@ def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-class KuaishouDouble(PlatformDouble):
+class KuaishouDouble(OAuthDouble):
     app_key = "ks660340295617067960"
     open_id = "f18759ac87a28ea514bf5724a5df5751"
+    access_ttl, refresh_ttl = timedelta(hours=48), timedelta(days=180)
 
     def __init__(self, app_secret="ks-app-secret-0123", sign_secret="ks-sign-secret-4567",
                  index_delay=timedelta(seconds=5)):  # fmt: skip
-        super().__init__()
         self.app_secret, self.sign_secret, self.index_delay = app_secret, sign_secret, index_delay
-        self.now = datetime.now(SHANGHAI)
+        self._api = {"open.order.cursor.list": self._list, "open.order.detail": self._detail,
+                     "open.order.decrypt.batch": self._decrypt, "open.seller.order.goods.deliver": self._deliver,
+                     "open.item.list.get": self._items, "open.item.sku.stock.update": self._stock}  # fmt: skip
+        super().__init__()
+
+    def reset(self) -> None:
+        """Forget every order, token, switch and recorded call; the server keeps running."""
+        super().reset()
         self.orders: dict[str, dict] = {}
         self.plain: dict[str, str] = {}  # ciphertext → plain text
         self.skus: dict[str, dict] = {}  # merchant code → {kwaiItemId, kwaiSkuId, skuNick, skuStock}
-        self.codes: set[str] = set()
-        self.access_tokens: dict[str, datetime] = {}
-        self.refresh_tokens: dict[str, datetime] = {}
         self.shipments: list[dict] = []
         self.stock_updates: list[dict] = []
         self.decrypts: list[dict] = []
         self.after_page: list[Callable[[KuaishouDouble], None]] = []  # run after each list page served
-        self._api = {"open.order.cursor.list": self._list, "open.order.detail": self._detail,
-                     "open.order.decrypt.batch": self._decrypt, "open.seller.order.goods.deliver": self._deliver,
-                     "open.item.list.get": self._items, "open.item.sku.stock.update": self._stock}  # fmt: skip
-
-    def reset(self) -> None:
-        """Forget every order, token, switch and recorded call; the server keeps running."""
-        server = self._server
-        self.__init__(self.app_secret, self.sign_secret, self.index_delay)
-        self._server = server
 
     # --- test helpers ---
-    def issue_code(self) -> str:
-        code = uuid.uuid4().hex
-        self.codes.add(code)
-        return code
-
     def issue_tokens(self) -> dict:
         access, refresh = (
             f"ChFvYXV0aC5hY2Nlc3NUb2tlbh{uuid.uuid4().hex}",
             f"ChJvYXV0aC5yZWZyZXNo{uuid.uuid4().hex}",
         )
-        self.access_tokens[access] = self.now + ACCESS_TTL
-        self.refresh_tokens[refresh] = self.now + REFRESH_TTL
+        self.grant(access, refresh)
         return {"result": 1, "access_token": access, "refresh_token": refresh, "open_id": self.open_id,
-                "expires_in": int(ACCESS_TTL.total_seconds()),
-                "refresh_token_expires_in": int(REFRESH_TTL.total_seconds()),
+                "expires_in": int(self.access_ttl.total_seconds()),
+                "refresh_token_expires_in": int(self.refresh_ttl.total_seconds()),
                 "scopes": ["merchant_order", "merchant_item", "merchant_logistics"]}  # fmt: skip
 
     def add_order(self, n: int, at: datetime, code: str, num: int, price: int, status: int = 30,
@@ -160,8 +146,7 @@ class KuaishouDouble(PlatformDouble):
             return _error(100200101, "app非法", "unauthorized_client")
         if not hmac.compare_digest(q.get("sign", ""), self.expected_sign({**q, "param": param})):
             return _error(SIGN_INVALID, "签名校验失败")
-        expiry = self.access_tokens.get(q.get("access_token", ""))
-        if expiry is None or self.now >= expiry:
+        if self.access_token_fault(q.get("access_token", "")):
             return _error(ACCESS_DENIED, "access_token无效或已过期", "access_denied")
         return None
 
@@ -178,9 +163,8 @@ class KuaishouDouble(PlatformDouble):
             return _error(100200101, "app非法", "unauthorized_client")
         if q.get("grant_type") != "code":
             return _error(UNSUPPORTED_GRANT, "grant_type错误", "unsupported_grant_type")
-        if q.get("code") not in self.codes:
+        if not self.redeem_code(q.get("code")):
             return _error(INVALID_GRANT, "code无效", "invalid_grant")
-        self.codes.discard(q["code"])
         return Response.json(self.issue_tokens())
 
     def _refresh(self, f: dict) -> Response:
@@ -188,8 +172,7 @@ class KuaishouDouble(PlatformDouble):
             return _error(100200101, "app非法", "unauthorized_client")
         if f.get("grant_type") != "refresh_token":
             return _error(UNSUPPORTED_GRANT, "grant_type错误", "unsupported_grant_type")
-        expiry = self.refresh_tokens.pop(f.get("refresh_token", ""), None)
-        if expiry is None or self.now >= expiry:
+        if self.spend_refresh_token(f.get("refresh_token", "")):
             return _error(ACCESS_DENIED, "invalid refresh_token", "access_denied")
         return Response.json(self.issue_tokens())
 
@@ -210,8 +193,7 @@ class KuaishouDouble(PlatformDouble):
         data = {"cursor": cursor, "orderList": chunk, "pageSize": size,
                 "beginTime": p["beginTime"], "endTime": p["endTime"]}  # fmt: skip
         response = Response.json({"result": 1, "data": data})  # serialised now: later changes do not leak
-        if self.after_page:
-            self.after_page.pop(0)(self)
+        self.run_next(self.after_page)
         return response
 
     @staticmethod
@@ -264,7 +246,7 @@ class KuaishouDouble(PlatformDouble):
                  for code, s in sorted(self.skus.items())]  # fmt: skip
         total = max(1, -(-len(items) // size))
         data = {
-            "items": items[(number - 1) * size : number * size],
+            "items": page_of(items, number, size),
             "totalPage": total,
             "currentPageNumber": number,
         }
@@ -323,3 +305,6 @@ def _list_invalid(p: dict, now: datetime) -> str:
     if int(p.get("pageSize") or 0) > MAX_PAGE:
         return "每页请求数量最多50条"
     return ""
+
+
+__all__ = ["SHANGHAI", "KuaishouDouble", "ms"]

@@ -22,39 +22,23 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
-from tests.platforms.server import PlatformDouble, Request, Response
+from tests.platforms.server import SHANGHAI, OAuthDouble, Request, Response
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-ACCESS_TTL, REFRESH_TTL = timedelta(days=30), timedelta(days=60)
 SEGMENT, PHONE_LIMIT, DAYS_BACK = 100, 1000, 30
 ORDER_BASE = 270_000_000_000_000_000
 PUSH_URL = "https://hub.example/api/v1/push/{shop}"
 
 
-class MeituanDouble(PlatformDouble):
+class MeituanDouble(OAuthDouble):
     app_id = "6201"
     poi = "MT-POI-31"
+    access_ttl, refresh_ttl = timedelta(days=30), timedelta(days=60)
 
     def __init__(
         self, app_secret: str = "mt-secret-0123456789abcdef", seq_delay: timedelta = timedelta(seconds=3)
     ):
-        super().__init__()
         self.app_secret, self.seq_delay = app_secret, seq_delay
-        self.now = datetime.now(SHANGHAI)
-        self.orders: dict[str, dict] = {}
-        self.days: dict[date, list[tuple[str, datetime]]] = {}  # day → [(order id, paid at)] by day_seq
-        self.refund_records: dict[str, list[dict]] = {}
-        self.real_phones: dict[str, str] = {}
-        self.spus: dict[str, str] = {}  # merchant sku_id → app_food_code
-        self.codes: set[str] = set()
-        self.access_tokens: dict[str, datetime] = {}
-        self.refresh_tokens: dict[str, datetime] = {}
-        self.shipments: list[dict] = []
-        self.stock: list[dict] = []
-        self.phone_pulls: list[dict] = []
-        self.after_detail: list[Callable[[MeituanDouble], None]] = []  # run after each detail served
         self._handlers = {
             "oauth/token": self._token,
             "order/getOrderDetail": self._detail,
@@ -64,25 +48,27 @@ class MeituanDouble(PlatformDouble):
             "ecommerce/order/logistics/btoc/sync": self._ship,
             "retail/sku/stock": self._sku_stock,
         }
+        super().__init__()
 
     def reset(self) -> None:
         """Forget every order, token, switch and recorded call; the server keeps running."""
-        server = self._server
-        self.__init__(self.app_secret, self.seq_delay)
-        self._server = server
+        super().reset()
+        self.orders: dict[str, dict] = {}
+        self.days: dict[date, list[tuple[str, datetime]]] = {}  # day → [(order id, paid at)] by day_seq
+        self.refund_records: dict[str, list[dict]] = {}
+        self.real_phones: dict[str, str] = {}
+        self.spus: dict[str, str] = {}  # merchant sku_id → app_food_code
+        self.shipments: list[dict] = []
+        self.stock: list[dict] = []
+        self.phone_pulls: list[dict] = []
+        self.after_detail: list[Callable[[MeituanDouble], None]] = []  # run after each detail served
 
     # --- test helpers: authorisation ---
-    def issue_code(self) -> str:
-        code = uuid.uuid4().hex
-        self.codes.add(code)
-        return code
-
     def issue_tokens(self) -> dict:
         access, refresh = f"mt-at-{uuid.uuid4().hex}", f"mt-rt-{uuid.uuid4().hex}"
-        self.access_tokens[access] = self.now + ACCESS_TTL
-        self.refresh_tokens[refresh] = self.now + REFRESH_TTL
-        return {"status": 0, "access_token": access, "expires_in": int(ACCESS_TTL.total_seconds()),
-                "refresh_token": refresh, "re_expires_in": int(REFRESH_TTL.total_seconds()),
+        self.grant(access, refresh)
+        return {"status": 0, "access_token": access, "expires_in": int(self.access_ttl.total_seconds()),
+                "refresh_token": refresh, "re_expires_in": int(self.refresh_ttl.total_seconds()),
                 "app_poi_code": self.poi}  # fmt: skip
 
     # --- test helpers: orders ---
@@ -183,23 +169,17 @@ class MeituanDouble(PlatformDouble):
         ts = p.get("timestamp", "")
         if not ts.isdigit() or abs(int(ts) - time.time()) > 600:
             return _error(705, "timestamp参数错误")
-        if api == "oauth/token":
-            return None
-        token = p.get("access_token", "")
-        if token not in self.access_tokens:
-            return _error(1001, "access_token无效")
-        if self.now >= self.access_tokens[token]:
+        fault = "" if api == "oauth/token" else self.access_token_fault(p.get("access_token", ""))
+        if fault == "expired":
             return _error(1002, "access_token已过期")
-        return None
+        return _error(1001, "access_token无效") if fault else None
 
     # --- APIs ---
     def _token(self, p: dict) -> Response:
-        if p.get("grant_type") == "authorization_code" and p.get("code") in self.codes:
-            self.codes.discard(p["code"])
+        if p.get("grant_type") == "authorization_code" and self.redeem_code(p.get("code")):
             return Response.json(self.issue_tokens())
-        if p.get("grant_type") == "refresh_token" and p.get("refresh_token") in self.refresh_tokens:
-            if self.now < self.refresh_tokens.pop(p["refresh_token"]):
-                return Response.json(self.issue_tokens())
+        if p.get("grant_type") == "refresh_token" and not self.spend_refresh_token(p.get("refresh_token")):
+            return Response.json(self.issue_tokens())
         failed = 1005 if p.get("grant_type") == "authorization_code" else 1006
         return Response.json({"status": failed, "message": "code或refresh_token无效或已过期"})
 
@@ -225,8 +205,7 @@ class MeituanDouble(PlatformDouble):
         if order is None:
             return _error(808, "订单不存在")
         response = Response.json({"data": order})  # serialised now: later changes do not leak into it
-        if self.after_detail:
-            self.after_detail.pop(0)(self)
+        self.run_next(self.after_detail)
         return response
 
     def _refund_detail(self, p: dict) -> Response:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tests.platforms.server import PlatformDouble, Request, Response
+from tests.platforms.server import PlatformDouble, Request, Response, page_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -84,17 +84,6 @@ class PddDouble(PlatformDouble):
         self.increment_calls: list[tuple[int, int, int]] = []  # (start, end, page)
         self._hooks: dict[int, Callable[[], Response | None]] = {}
         self._ids = itertools.count(1000)
-
-    def __enter__(self) -> "PddDouble":
-        super().__enter__()
-        # headers and body go out in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms a call
-        self._server.RequestHandlerClass.disable_nagle_algorithm = True
-        return self
-
-    def _dispatch(self, request: Request) -> Response:
-        # no keep-alive: a pooled connection must never outlive this double and reach another test's
-        resp = super()._dispatch(request)
-        return Response(resp.status, resp.body, {**resp.headers, "Connection": "close"})
 
     # --- the test's controls ---
     def now(self) -> datetime:
@@ -231,7 +220,7 @@ class PddDouble(PlatformDouble):
         if hook is not None and (answer := hook()) is not None:
             raise _Answer(answer)
         rows = self._in_window(start, end)
-        chunk = [_wire(o) for o in rows[(page - 1) * size : page * size]]
+        chunk = [_wire(o) for o in page_of(rows, page, size)]
         return {"total_count": len(rows), "has_next": page * size < len(rows), "order_sn_list": chunk}
 
     def _in_window(self, start: int, end: int) -> list[dict]:

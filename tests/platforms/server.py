@@ -10,15 +10,25 @@ switches below, which every double honours before calling `handle`:
 - `delay_next(n, seconds)`                  the next n requests are answered after a pause (timeouts)
 - `outage(seconds)` / `end_outage()`        every request fails with 503 until it ends
 - `malformed_next(n)`                       the next n answers are cut-off JSON
-`requests` records every request (method, path, query, headers, body) for assertions.
+`requests` records every request (method, path, query, headers, body) for assertions. `reset()`
+forgets them and the switches, so one running server can serve a whole test module.
+
+`OAuthDouble` adds what the platforms that grant OAuth tokens share: a clock `now` that tests step,
+one-use authorisation codes, and access and refresh tokens that expire on that clock.
 """
 
 import json
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # every platform's clock
 
 
 @dataclass
@@ -55,14 +65,19 @@ class PlatformDouble:
     """Start with `with Double() as d:`; `d.url` is its base URL."""
 
     def __init__(self):
-        self.requests: list[Request] = []
         self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every recorded request and failure switch (a double reused across tests forgets its
+        data too); the server keeps running."""
+        self.requests: list[Request] = []
         self._fail: list[Response] = []
         self._throttle = 0
         self._delay: list[float] = []
         self._malformed = 0
         self._outage_until = 0.0
-        self._server: ThreadingHTTPServer | None = None
 
     # --- failure switches ---
     def fail_next(self, n: int = 1, status: int = 500, body: bytes = b'{"error":"internal"}') -> None:
@@ -93,6 +108,12 @@ class PlatformDouble:
 
     def rate_limited(self, request: Request) -> Response:
         return Response.json({"error": "rate limited"}, status=429)
+
+    # --- for implementations ---
+    def run_next(self, hooks: list[Callable]) -> None:
+        """Run (and drop) the first of a test's hooks, if any: what changes on the platform meanwhile."""
+        if hooks:
+            hooks.pop(0)(self)
 
     # --- plumbing ---
     def _dispatch(self, request: Request) -> Response:
@@ -167,3 +188,59 @@ class PlatformDouble:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+
+def page_of(rows: list, number: int, size: int) -> list:
+    """Page `number` (the first is 1) of `rows`, `size` rows a page."""
+    return rows[(number - 1) * size : number * size]
+
+
+class OAuthDouble(PlatformDouble):
+    """A platform that grants OAuth tokens, on its own clock `now` (tests step it): authorisation codes
+    are used once, access tokens live `access_ttl`, refresh tokens `refresh_ttl` and are spent when used."""
+
+    access_ttl = timedelta(days=1)
+    refresh_ttl = timedelta(days=30)
+
+    def reset(self) -> None:
+        super().reset()
+        self.now = datetime.now(SHANGHAI)
+        self.codes: set[str] = set()
+        self.access_tokens: dict[str, datetime] = {}
+        self.refresh_tokens: dict[str, datetime] = {}
+
+    def issue_tokens(self) -> dict:
+        """A new token pair as the platform's token API answers it (with access_token and refresh_token)."""
+        raise NotImplementedError
+
+    def issue_code(self) -> str:
+        code = uuid.uuid4().hex
+        self.codes.add(code)
+        return code
+
+    def grant(self, access: str, refresh: str) -> None:
+        """Make `access` and `refresh` valid tokens from `now` on."""
+        self.access_tokens[access] = self.now + self.access_ttl
+        self.refresh_tokens[refresh] = self.now + self.refresh_ttl
+
+    def redeem_code(self, code: str | None) -> bool:
+        """Whether `code` was issued and not used yet; it is used now."""
+        if code not in self.codes:
+            return False
+        self.codes.discard(code)
+        return True
+
+    def spend_refresh_token(self, token: str | None) -> str:
+        """'' for a refresh token that was valid (it is spent now), else 'unknown' or 'expired'."""
+        expiry = self.refresh_tokens.pop(token, None)
+        if expiry is None:
+            return "unknown"
+        return "expired" if self.now >= expiry else ""
+
+    def access_token_fault(self, token: str) -> str:
+        """'' for a valid access token, else 'missing', 'unknown' or 'expired'."""
+        if not token:
+            return "missing"
+        if token not in self.access_tokens:
+            return "unknown"
+        return "expired" if self.now >= self.access_tokens[token] else ""

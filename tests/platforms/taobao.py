@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.platforms.server import PlatformDouble, Request, Response
+from tests.platforms.server import PlatformDouble, Request, Response, page_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -191,7 +191,7 @@ class TaobaoDouble(PlatformDouble):
             raise ApiError(error(41, "Invalid arguments", "isv.invalid-parameter", "page_size 1~100"))
         with self._lock:
             rows = self._in_window(start, end)
-            chunk = rows[(page - 1) * size : page * size]
+            chunk = page_of(rows, page, size)
             body = {"trades": {"trade": [self._fields(self.trades[t], p) for t in chunk]}} if chunk else {}
             self._churn(rows)
             self.pages_served += 1

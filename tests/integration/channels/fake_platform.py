@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.platforms.server import PlatformDouble, Request, Response
+from tests.platforms.server import PlatformDouble, Request, Response, page_of
 from zhongshu.channels.base import (
     AuthError,
     Connector,
@@ -116,7 +116,7 @@ class FakeDouble(PlatformDouble):
             rows = sorted((o for o in self.orders.values() if start <= datetime.fromisoformat(o["modified"]) < end),
                           key=lambda o: (o["modified"], o["tid"]))  # fmt: skip
         page = int(request.query.get("page", "1"))
-        chunk = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        chunk = page_of(rows, page, PAGE_SIZE)
         return Response.json({"total": len(rows), "page": page, "orders": chunk})
 
 

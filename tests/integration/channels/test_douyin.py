@@ -3,53 +3,38 @@ token refresh, throttling and 5xx while paging, a 10-minute outage back-filled, 
 and push messages through the sync and push services."""
 
 import json
-import random
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from tests.factories import put_stock
+from tests.integration.channels.harness import (
+    EVERY_THREE_HOURS,
+    DayOfOrders,
+    assert_needs_reauth,
+    assert_outage_back_filled,
+    assert_refreshed,
+    authorised_shop,
+    change_credential,
+    expire_soon,
+)
 from tests.platforms.douyin import SHANGHAI, DouyinDouble
-from zhongshu.catalog.models import Sku
-from zhongshu.channels.base import AuthError, ConnectorError, TransientError
-from zhongshu.channels.models import PushReceipt, Shop, ShopCredential, SyncState
+from zhongshu.channels.base import AuthError, ConnectorError
+from zhongshu.channels.models import PushReceipt, ShopCredential
 from zhongshu.channels.services import ReplayedPush, accept_push, authorize, connector_for, sync_shop
-from zhongshu.orders.models import Order, OrderLine, OrderTransition
+from zhongshu.orders.models import Order
 
 PRICES = {"DY-TEA-250G": 5990, "DY-CUP-01": 2900, "DY-KETTLE": 15900, "DY-GIFT-BOX": 1200}
 DAY = (datetime.now(SHANGHAI) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with DouyinDouble() as d:
-        yield d
-
-
-@pytest.fixture
-def double(platform):
-    platform.reset()  # one server for the module (each shutdown waits out a 0.5 s poll)
-    return platform
+DOUBLE = DouyinDouble  # the module's `platform` (conftest)
 
 
 @pytest.fixture
 def shop(hub, double):
-    shop = Shop.objects.create(code="dy", name="抖店旗舰店", platform="douyin")
-    tokens = double.issue_tokens()
-    cred = ShopCredential(
-        shop=shop, api_base_url=double.url, app_key=double.app_key, platform_shop_id=double.shop_id
+    return authorised_shop(
+        double, "dy", "抖店旗舰店", "douyin", PRICES, app_key=double.app_key, platform_shop_id=double.shop_id
     )
-    cred.app_secret = double.app_secret
-    cred.access_token, cred.refresh_token = tokens["access_token"], tokens["refresh_token"]
-    cred.expires_at = double.now + timedelta(days=7)
-    cred.save()
-    for code in PRICES:
-        Sku.objects.create(code=code, title=code, cost_price=Decimal("10.00"))
-        put_stock(code, "CD", 100_000)
-        put_stock(code, "GZ", 100_000)
-    return shop
 
 
 def sync(double: DouyinDouble, at: datetime):
@@ -61,8 +46,12 @@ def cred() -> ShopCredential:
     return ShopCredential.objects.get(shop__code="dy")
 
 
-def methods(double: DouyinDouble) -> list[str]:
-    return [r.query.get("method") for r in double.requests]
+def oid(n: int) -> str:
+    return str(6_920_000_000_000_000_000 + n)
+
+
+def methods(requests) -> list[str]:
+    return [r.query.get("method") for r in requests]
 
 
 # --- 1. signing -------------------------------------------------------------------------------
@@ -79,125 +68,53 @@ def test_signed_calls_are_accepted_and_a_wrong_secret_is_refused_with_the_platfo
     assert search.body.decode() == json.dumps(params, sort_keys=True, separators=(",", ":"))
     assert (params["page"], params["size"], params["order_by"]) == (0, 100, "update_time")
 
-    c = cred()
-    c.app_secret = "not-the-secret"
-    c.save()
-    with pytest.raises(AuthError) as refused:
-        sync(double, at + timedelta(minutes=1))
-    assert refused.value.code == "isv.signature-invalid"
-    assert cred().needs_reauth is True
+    change_credential("dy", app_secret="not-the-secret")
+    assert_needs_reauth("dy", "isv.signature-invalid", lambda: sync(double, at + timedelta(minutes=1)))
     assert Order.objects.count() == 1
 
 
 # --- 2. a full day, exactly once ----------------------------------------------------------------
 
 
-def plan_day(double: DouyinDouble, rng: random.Random, n_orders: int) -> list[tuple[datetime, str, int]]:
-    """Events (time, kind, order number) over DAY: placements, payments, cancels, refunds, edits."""
-    events = []
-    for n in range(1, n_orders + 1):
-        placed = DAY + timedelta(seconds=rng.randrange(60, 20 * 3600))
-        later = sorted(placed + timedelta(seconds=rng.randrange(60, 3 * 3600)) for _ in range(2))
-        roll = rng.random()
-        if roll < 0.08:
-            events += [(placed, "create_pending", n)] + (
-                [(later[0], rng.choice(["pay", "cancel"]), n)] * (roll < 0.06)
-            )
-            continue
-        events.append((placed, "create", n))
-        if roll < 0.14:
-            events += [(later[0], "request_refund", n), (later[1], "refund", n)]  # modified twice
-        elif roll < 0.17:
-            events.append((later[0], "request_refund", n))
-        elif roll < 0.20:
-            events.append((later[0], "cancel", n))
-        elif roll < 0.30:
-            events += [(later[0], "edit", n), (later[1], "edit", n)]  # modified twice, same content
-    return sorted(events)
+class DouyinDay(DayOfOrders):
+    def order_id(self, n: int) -> str:
+        return oid(n)
 
-
-EXPECTED_STATUS = {"create": "paid", "create_pending": "pending_payment", "pay": "paid", "cancel": "cancelled",
-                   "request_refund": "refund_requested", "refund": "refunded", "edit": None}  # fmt: skip
-
-
-def apply(double: DouyinDouble, rng: random.Random, event, expected: dict[str, str]) -> None:
-    at, kind, n = event
-    order_id = str(6_920_000_000_000_000_000 + n)
-    if kind.startswith("create"):
+    def create(self, n: int, at: datetime, pending: bool) -> None:
+        rng = self.rng
         lines = [
             (code, rng.randint(1, 3), PRICES[code]) for code in rng.sample(sorted(PRICES), rng.randint(1, 3))
         ]
         goods = sum(q * p for _, q, p in lines)
-        double.add_order(n, at, lines, status=1 if kind == "create_pending" else 2,
-                         post_fen=rng.choice([0, 800]), promo_fen=rng.choice([0, 500, min(1000, goods // 2)]))  # fmt: skip
-    elif kind == "edit":
-        double.touch(order_id, at, buyer_words=f"备注 {at:%H:%M}")
-    else:
-        getattr(double, kind)(order_id, at)
-    expected[order_id] = EXPECTED_STATUS[kind] or expected[order_id]
+        self.double.add_order(n, at, lines, status=1 if pending else 2, post_fen=rng.choice([0, 800]),
+                              promo_fen=rng.choice([0, 500, min(1000, goods // 2)]))  # fmt: skip
 
+    def edit(self, order_id: str, at: datetime) -> None:
+        self.double.touch(order_id, at, buyer_words=f"备注 {at:%H:%M}")
 
-def churn_while_paging(expected: dict[str, str], quiet: set[str], churned: list[str]):
-    """After the 2nd and 3rd pages are served, three of the oldest orders of the window change (and leave it)."""
-
-    def mutate(d: DouyinDouble) -> None:
-        since = (d.now - timedelta(hours=3)).timestamp()
-        window = [o for o in d.orders.values() if o["update_time"] >= since and o["order_id"] in quiet]
+    def to_churn(self, quiet: set[str]) -> list[str]:
+        """The oldest paid orders of the window being paged (they leave it)."""
+        since = (self.double.now - timedelta(hours=3)).timestamp()
+        window = [
+            o for o in self.double.orders.values() if o["update_time"] >= since and o["order_id"] in quiet
+        ]
         oldest = sorted(
-            (o for o in window if expected[o["order_id"]] == "paid"), key=lambda o: o["update_time"]
+            (o for o in window if self.expected[o["order_id"]] == "paid"), key=lambda o: o["update_time"]
         )
-        for o in oldest[:3]:
-            d.request_refund(o["order_id"], d.now)
-            expected[o["order_id"]] = "refund_requested"
-            churned.append(o["order_id"])
+        return [o["order_id"] for o in oldest]
 
-    return [lambda d: None, mutate, mutate]
+    def paid(self, raw: dict) -> Decimal:
+        return Decimal(raw["pay_amount"]) / 100
+
+    def lines(self, raw: dict) -> Counter:
+        return Counter((s["code"], s["item_num"]) for s in raw["sku_order_list"])
 
 
 def test_a_full_day_arrives_exactly_once_with_status_amounts_and_skus(shop, double):
-    rng = random.Random(20261127)
-    events = plan_day(double, rng, 2050)
-    expected: dict[str, str] = {}
-    churned: list[str] = []
-    sync(double, DAY)  # sets the cursor at the start of the day
-    checkpoints = [DAY + timedelta(hours=h) for h in range(3, 25, 3)] + [DAY + timedelta(hours=24, minutes=5)]
-    pages_per_window = []
-    for i, checkpoint in enumerate(checkpoints):
-        while events and events[0][0] <= checkpoint:
-            apply(double, rng, events.pop(0), expected)
-        if i in (2, 5):  # orders keep changing while the window is paged
-            later = {str(6_920_000_000_000_000_000 + e[2]) for e in events}
-            double.after_search = churn_while_paging(expected, set(expected) - later, churned)
-        before = len(double.requests)
-        sync(double, checkpoint)
-        pages_per_window.append(methods(double)[before:].count("order.searchList"))
-    assert len(double.orders) == 2050 and not events and len(churned) == 12
-    assert max(pages_per_window) >= 5  # several pages per window (probe + pages read backwards)
-
-    assert Order.objects.filter(shop__code="dy").count() == len(double.orders)
-    assert_orders_match(double, expected)
+    served = DouyinDay(double, DAY, 2050).arrives_exactly_once("dy", sync, EVERY_THREE_HOURS, churn_at=(2, 5))
+    # several pages per window (probe + pages read backwards)
+    assert max(methods(requests).count("order.searchList") for requests in served) >= 5
     assert_sample_field_by_field(double)
-
-    counts = (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count())
-    again = sync(double, checkpoints[-1] + timedelta(minutes=1))
-    assert (again.created, again.updated) == (0, 0)
-    assert (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count()) == counts
-
-
-def assert_orders_match(double: DouyinDouble, expected: dict[str, str]) -> None:
-    hub = {o["channel_order_id"]: o for o in Order.objects.values("id", "channel_order_id", "channel_status",
-                                                                       "paid_amount")}  # fmt: skip
-    lines: dict[int, Counter] = {}
-    for order_id, code, qty in OrderLine.objects.values_list("order_id", "sku__code", "quantity"):
-        lines.setdefault(order_id, Counter())[(code, qty)] += 1
-    assert Counter(o["channel_status"] for o in hub.values()) == Counter(expected.values())
-    for order_id, raw in double.orders.items():
-        got = hub[order_id]
-        assert got["channel_status"] == expected[order_id], order_id
-        assert got["paid_amount"] == Decimal(raw["pay_amount"]) / 100, order_id
-        assert lines[got["id"]] == Counter((s["code"], s["item_num"]) for s in raw["sku_order_list"]), (
-            order_id
-        )
 
 
 def assert_sample_field_by_field(double: DouyinDouble) -> None:
@@ -228,27 +145,18 @@ def assert_sample_field_by_field(double: DouyinDouble) -> None:
 def test_a_token_close_to_expiry_is_refreshed_before_pulling(shop, double):
     at = DAY + timedelta(hours=9)
     double.add_order(7, at - timedelta(minutes=30), [("DY-CUP-01", 1, 2900)])
-    old = cred().access_token
-    ShopCredential.objects.filter(shop=shop).update(expires_at=at + timedelta(minutes=10))
-    double.access_tokens[old] = at + timedelta(minutes=10)
+    old = expire_soon(shop, double, at)
     assert sync(double, at).received == 1
-    assert methods(double)[:2] == ["token.refresh", "order.searchList"]
-    c = cred()
-    assert c.access_token != old and c.access_token in double.access_tokens
-    assert double.requests[1].query["access_token"] == c.access_token
+    assert methods(double.requests)[:2] == ["token.refresh", "order.searchList"]
+    c = assert_refreshed(shop, double, old)
     assert c.expires_at - at > timedelta(days=6) and c.needs_reauth is False
 
 
 def test_an_invalid_refresh_token_asks_for_reauthorisation(shop, double):
     at = DAY + timedelta(hours=9)
-    c = cred()
-    c.refresh_token, c.expires_at = "rt-revoked", at + timedelta(minutes=5)
-    c.save()
-    with pytest.raises(AuthError) as refused:
-        sync(double, at)
-    assert refused.value.code == "dop.token-generate-failed:token-invalid"
-    assert cred().needs_reauth is True
-    assert "order.searchList" not in methods(double)
+    change_credential("dy", refresh_token="rt-revoked", expires_at=at + timedelta(minutes=5))
+    assert_needs_reauth("dy", "dop.token-generate-failed:token-invalid", lambda: sync(double, at))
+    assert "order.searchList" not in methods(double.requests)
 
 
 def test_an_expired_access_token_is_an_auth_error_with_the_platform_code(shop, double):
@@ -282,34 +190,16 @@ def test_a_rate_limit_a_5xx_and_a_malformed_page_while_paging_are_survived(shop,
                            lambda d: d.malformed_next(1)]  # fmt: skip
     report = sync(double, at)
     assert Order.objects.filter(shop=shop).count() == 350 and report.created == 350
-    assert methods(double).count("order.searchList") >= 2 + 3 * 2  # the window was re-read after each failure
+    # the window was re-read after each failure
+    assert methods(double.requests).count("order.searchList") >= 2 + 3 * 2
 
 
 # --- 5. outage ----------------------------------------------------------------------------------
 
 
 def test_a_ten_minute_outage_is_back_filled_with_nothing_missing_or_doubled(shop, double):
-    t = DAY + timedelta(hours=10)
-    for n in range(1, 41):
-        double.add_order(n, t - timedelta(minutes=50 - n), [("DY-KETTLE", 1, 15900)])
-    sync(double, DAY + timedelta(hours=9))
-    sync(double, t)
-    cursor = SyncState.objects.get(shop=shop).cursor
-    for n in range(41, 61):
-        double.add_order(n, t + timedelta(seconds=10 * n), [("DY-CUP-01", 2, 2900)])
-    double.outage(600)
-    with pytest.raises(TransientError):
-        sync(double, t + timedelta(minutes=11))
-    state = SyncState.objects.get(shop=shop)
-    assert state.cursor == cursor and state.last_error.startswith("TransientError")
-    for n in range(61, 101):  # orders keep arriving and changing during the outage
-        double.add_order(n, t + timedelta(minutes=11, seconds=10 * (n - 60)), [("DY-GIFT-BOX", 3, 1200)])
-    double.refund(str(6_920_000_000_000_000_000 + 5), t + timedelta(minutes=15))
-    double.end_outage()
-    report = sync(double, t + timedelta(minutes=21))
-    assert report.created == 60 and report.updated == 1
-    assert Order.objects.filter(shop=shop).count() == 100 == len(double.orders)
-    assert Order.objects.get(channel_order_id=str(6_920_000_000_000_000_005)).channel_status == "refunded"
+    goods = [("DY-KETTLE", 1, 15900)], [("DY-CUP-01", 2, 2900)], [("DY-GIFT-BOX", 3, 1200)]
+    assert_outage_back_filled(shop, double, sync, DAY, double.add_order, goods, refunded=oid(5))
 
 
 # --- 6. write-back, decryption, push ----------------------------------------------------------

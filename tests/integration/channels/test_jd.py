@@ -14,13 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.factories import put_stock
+from tests.integration.channels.harness import assert_needs_reauth, change_credential, connect_shop
 from tests.platforms.jd import Consignee, JdDouble
-from zhongshu.catalog.models import Sku
 from zhongshu.channels.base import AuthError, ConnectorError, Receiver, TransientError
 from zhongshu.channels.jd.client import JosClient
 from zhongshu.channels.jd.connector import JdConnector
-from zhongshu.channels.models import Shop, ShopCredential, SyncState
+from zhongshu.channels.models import ShopCredential, SyncState
 from zhongshu.channels.services import authorize, connector_for, sync_shop
 from zhongshu.orders.models import Order, OrderLine
 
@@ -56,15 +55,11 @@ def jd():
 @pytest.fixture
 def shop(hub, jd):
     """Shop jd1 authorised on the double (token valid 30 days), SKUs in stock in GZ and CD."""
-    for code, price in SKUS:
-        Sku.objects.get_or_create(code=code, defaults={"title": code, "cost_price": Decimal(price) / 2})
-        put_stock(code, "GZ", 1_000_000)
-        put_stock(code, "CD", 1_000_000)
-    shop = Shop.objects.create(code="jd1", name="京东旗舰店", platform="jd")
     token = jd.issue_token(expires_at=DAY + timedelta(days=30))
-    cred = ShopCredential(shop=shop, api_base_url=jd.url, app_key=jd.app_key, expires_at=token.expires_at)
-    cred.app_secret, cred.access_token, cred.refresh_token = jd.app_secret, token.access, token.refresh
-    cred.save()
+    skus = {code: Decimal(price) / 2 for code, price in SKUS}
+    shop = connect_shop("jd1", "京东旗舰店", "jd", skus, physical=1_000_000, api_base_url=jd.url, app_key=jd.app_key,
+                        app_secret=jd.app_secret, access_token=token.access, refresh_token=token.refresh,
+                        expires_at=token.expires_at)  # fmt: skip
     SyncState.objects.create(shop=shop, cursor=DAY)  # the shop was connected at midnight
     return shop
 
@@ -139,9 +134,7 @@ def test_signed_requests_are_accepted_and_match_the_documented_md5(shop, jd):
 
 def test_wrong_secret_is_refused_with_the_platform_code_and_nothing_moves(shop, jd):
     jd.add_order("300000000001", DAY + timedelta(minutes=5), [("JD-TEA-250G", "39.90", 2)])
-    cred = shop.credential
-    cred.app_secret = "not-the-secret"
-    cred.save()
+    change_credential("jd1", app_secret="not-the-secret")
     with pytest.raises(ConnectorError) as exc:
         sync(jd, DAY + timedelta(minutes=30))
     assert (exc.value.code, jd.gateway_errors) == ("12", ["12"])
@@ -206,10 +199,9 @@ def _check_sample(jd: JdDouble) -> None:
 def test_token_close_to_expiry_is_refreshed_before_pulling(shop, jd, caplog):
     caplog.set_level(logging.INFO, logger="httpx")
     token = jd.issue_token(expires_at=DAY + timedelta(minutes=20))
-    ShopCredential.objects.filter(shop=shop).update(expires_at=token.expires_at)
-    cred = ShopCredential.objects.get(shop=shop)
-    cred.access_token, cred.refresh_token = token.access, token.refresh
-    cred.save()
+    change_credential(
+        "jd1", access_token=token.access, refresh_token=token.refresh, expires_at=token.expires_at
+    )
     old_refresh = token.refresh
     jd.add_order("300000000001", DAY + timedelta(minutes=1), [("JD-CUP-01", "19.90", 1)])
     report = sync(jd, DAY + timedelta(minutes=10))
@@ -225,23 +217,14 @@ def test_token_close_to_expiry_is_refreshed_before_pulling(shop, jd, caplog):
 
 
 def test_invalid_refresh_token_marks_reauth_and_raises(shop, jd):
-    ShopCredential.objects.filter(shop=shop).update(expires_at=DAY + timedelta(minutes=20))
-    cred = ShopCredential.objects.get(shop=shop)
-    cred.refresh_token = "rt-revoked"
-    cred.save()
-    with pytest.raises(AuthError) as exc:
-        sync(jd, DAY + timedelta(minutes=10))
-    assert exc.value.code == "402"
-    assert ShopCredential.objects.get(shop=shop).needs_reauth is True
+    change_credential("jd1", refresh_token="rt-revoked", expires_at=DAY + timedelta(minutes=20))
+    assert_needs_reauth("jd1", "402", lambda: sync(jd, DAY + timedelta(minutes=10)))
     assert jd.searches() == [] and cursor() == DAY
 
 
 def test_revoked_access_token_is_an_auth_error_with_code_19(shop, jd):
     jd.tokens.clear()
-    with pytest.raises(AuthError) as exc:
-        sync(jd, DAY + timedelta(minutes=10))
-    assert exc.value.code == "19"
-    assert ShopCredential.objects.get(shop=shop).needs_reauth is True
+    assert_needs_reauth("jd1", "19", lambda: sync(jd, DAY + timedelta(minutes=10)))
 
 
 def test_authorisation_code_flow(shop, jd):

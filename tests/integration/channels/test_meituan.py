@@ -5,7 +5,6 @@ privacy number, and signed pushes through the push service."""
 
 import hashlib
 import json
-import random
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,48 +12,33 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.factories import put_stock
+from tests.integration.channels.harness import (
+    DayOfOrders,
+    assert_needs_reauth,
+    assert_outage_back_filled,
+    assert_refreshed,
+    authorised_shop,
+    change_credential,
+    expire_soon,
+)
 from tests.platforms.meituan import ORDER_BASE, SHANGHAI, MeituanDouble
-from zhongshu.catalog.models import Sku
 from zhongshu.channels.base import AuthError, ConnectorError, TransientError
-from zhongshu.channels.models import PushReceipt, Shop, ShopCredential, SyncState
+from zhongshu.channels.models import PushReceipt, ShopCredential
 from zhongshu.channels.services import ReplayedPush, accept_push, authorize, connector_for, sync_shop
-from zhongshu.orders.models import Order, OrderLine, OrderTransition
+from zhongshu.orders.models import Order
 
 PRICES = {"MT-TEA-250G": "59.90", "MT-CUP-01": "29.00", "MT-KETTLE": "159.00", "MT-GIFT-BOX": "12.00"}
 DAY = (datetime.now(SHANGHAI) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+DOUBLE = MeituanDouble  # the module's `platform` (conftest)
 DETAIL = "order/getOrderDetail"
 DAY_SEQ = "ecommerce/order/getOrderIdByDaySeq"
 
 
-@pytest.fixture(scope="module")
-def platform():
-    with MeituanDouble() as d:
-        yield d
-
-
-@pytest.fixture
-def double(platform):
-    platform.reset()  # one server for the module
-    return platform
-
-
 @pytest.fixture
 def shop(hub, double):
-    shop = Shop.objects.create(code="mt", name="美团闪购店", platform="meituan")
-    tokens = double.issue_tokens()
-    cred = ShopCredential(
-        shop=shop, api_base_url=double.url, app_key=double.app_id, platform_shop_id=double.poi
+    return authorised_shop(
+        double, "mt", "美团闪购店", "meituan", PRICES, app_key=double.app_id, platform_shop_id=double.poi
     )
-    cred.app_secret = double.app_secret
-    cred.access_token, cred.refresh_token = tokens["access_token"], tokens["refresh_token"]
-    cred.expires_at = double.now + timedelta(days=30)
-    cred.save()
-    for code in PRICES:
-        Sku.objects.create(code=code, title=code, cost_price=Decimal("10.00"))
-        put_stock(code, "CD", 100_000)
-        put_stock(code, "GZ", 100_000)
-    return shop
 
 
 def sync(double: MeituanDouble, at: datetime):
@@ -66,8 +50,8 @@ def cred() -> ShopCredential:
     return ShopCredential.objects.get(shop__code="mt")
 
 
-def apis(double: MeituanDouble) -> list[str]:
-    return [r.path.removeprefix("/api/v1/") for r in double.requests]
+def apis(requests) -> list[str]:
+    return [r.path.removeprefix("/api/v1/") for r in requests]
 
 
 def oid(n: int) -> str:
@@ -93,114 +77,55 @@ def test_signed_calls_are_accepted_and_a_wrong_secret_is_refused_with_the_platfo
         "GET", double.app_id, f"{DAY:%Y%m%d}", "1", "100")  # fmt: skip
     assert q["timestamp"].isdigit() and len(q["timestamp"]) == 10 and q["access_token"] == cred().access_token
 
-    c = cred()
-    c.app_secret = "not-the-secret"
-    c.save()
-    with pytest.raises(AuthError) as refused:
-        sync(double, at + timedelta(minutes=1))
-    assert refused.value.code == "703"
-    assert cred().needs_reauth is True
+    change_credential("mt", app_secret="not-the-secret")
+    assert_needs_reauth("mt", "703", lambda: sync(double, at + timedelta(minutes=1)))
     assert Order.objects.count() == 1
 
 
 # --- 2. a full day, exactly once ----------------------------------------------------------------
 
 
-def plan_day(rng: random.Random, n_orders: int) -> list[tuple[datetime, str, int]]:
-    """Events (time, kind, order number) over DAY: payments, confirmations, cancels, refunds, edits."""
-    events = []
-    for n in range(1, n_orders + 1):
-        paid = DAY + timedelta(seconds=rng.randrange(60, 20 * 3600))
-        later = sorted(paid + timedelta(seconds=rng.randrange(60, 3 * 3600)) for _ in range(2))
-        events.append((paid, "create", n))
-        roll = rng.random()
-        if roll < 0.06:
-            events += [(later[0], "request_refund", n), (later[1], "refund", n)]  # modified twice
-        elif roll < 0.09:
-            events.append((later[0], "request_refund", n))
-        elif roll < 0.13:
-            events.append((later[0], "cancel", n))
-        elif roll < 0.40:
-            events += [(later[0], "confirm", n), (later[1], "edit", n)]  # modified twice, still paid
-    return sorted(events)
+class MeituanDay(DayOfOrders):
+    """Payments, confirmations, cancels, refunds and edits: every order is paid when it arrives."""
 
+    fates = [(0.06, ("request_refund", "refund")),  # modified twice
+             (0.09, ("request_refund",)), (0.13, ("cancel",)),
+             (0.40, ("confirm", "edit"))]  # modified twice, still paid  # fmt: skip
+    unpaid = settled = 0.0
+    churn_hook = "after_detail"
+    churn_answers = (40, 80)  # the 40th and 80th order details served
 
-EXPECTED = {"create": "paid", "confirm": "paid", "edit": None, "cancel": "cancelled",
-            "request_refund": "refund_requested", "refund": "refunded"}  # fmt: skip
+    def order_id(self, n: int) -> str:
+        return oid(n)
 
-
-def apply(double: MeituanDouble, rng: random.Random, event, expected: dict[str, str]) -> None:
-    at, kind, n = event
-    if kind == "create":
+    def create(self, n: int, at: datetime, pending: bool) -> None:
+        rng = self.rng
         lines = [(c, rng.randint(1, 3), PRICES[c]) for c in rng.sample(sorted(PRICES), rng.randint(1, 3))]
-        double.add_order(
+        self.double.add_order(
             n, at, lines, shipping=rng.choice(["0", "5.00"]), discount=rng.choice(["0", "3.50", "10"])
         )
-    elif kind == "edit":
-        double.touch(oid(n), at, caution=f"备注 {at:%H:%M}")
-    else:
-        getattr(double, kind)(oid(n), at)
-    expected[oid(n)] = EXPECTED[kind] or expected[oid(n)]
 
+    def edit(self, order_id: str, at: datetime) -> None:
+        self.double.touch(order_id, at, caution=f"备注 {at:%H:%M}")
 
-def churn_while_paging(expected: dict[str, str], quiet: set[str], churned: list[str]):
-    """After the 40th and 80th detail answers, three paid orders get a refund request (at the double's now)."""
+    def to_churn(self, quiet: set[str]) -> list[str]:
+        return sorted(i for i in quiet if self.expected[i] == "paid" and i not in self.churned)
 
-    def mutate(d: MeituanDouble) -> None:
-        paid = sorted(i for i in quiet if expected[i] == "paid" and i not in churned)
-        for order_id in paid[:3]:
-            d.request_refund(order_id, d.now)
-            expected[order_id] = "refund_requested"
-            churned.append(order_id)
+    def paid(self, raw: dict) -> Decimal:
+        return Decimal(str(raw["total"]))
 
-    noop = [lambda d: None] * 39
-    return [*noop, mutate, *noop, mutate]
+    def lines(self, raw: dict) -> Counter:
+        return Counter((d["sku_id"], d["quantity"]) for d in json.loads(raw["detail"]))
 
 
 def test_a_full_day_arrives_exactly_once_with_status_amounts_and_skus(shop, double, settings):
     settings.MEITUAN_PULL_WORKERS = 2  # a local double answers in ~2 ms: more threads only contend
-    rng = random.Random(20261127)
-    events = plan_day(rng, 2050)
-    expected: dict[str, str] = {}
-    churned: list[str] = []
-    sync(double, DAY)  # sets the cursor at the start of the day
-    checkpoints = [DAY + timedelta(hours=8), DAY + timedelta(hours=16), DAY + timedelta(hours=24, minutes=5)]
-    for i, checkpoint in enumerate(checkpoints):
-        while events and events[0][0] <= checkpoint:
-            apply(double, rng, events.pop(0), expected)
-        if i in (0, 1):  # orders keep changing while the day is paged
-            later = {oid(e[2]) for e in events}
-            double.after_detail = churn_while_paging(expected, set(expected) - later, churned)
-        before = len(double.requests)
-        sync(double, checkpoint)
-        if i == len(checkpoints) - 1:
-            assert apis(double)[before:].count(DAY_SEQ) >= 21  # 2,050 day numbers: 21 segments of 100
-    assert len(double.orders) == 2050 and not events and len(churned) == 12
-
-    assert Order.objects.filter(shop__code="mt").count() == len(double.orders)
-    assert_orders_match(double, expected)
+    day = MeituanDay(double, DAY, 2050)
+    checkpoints = [timedelta(hours=8), timedelta(hours=16), timedelta(hours=24, minutes=5)]
+    served = day.arrives_exactly_once("mt", sync, checkpoints, churn_at=(0, 1))
+    assert apis(served[-1]).count(DAY_SEQ) >= 21  # 2,050 day numbers: 21 segments of 100
+    assert set(Counter(day.expected.values())) == {"paid", "cancelled", "refund_requested", "refunded"}
     assert_sample_field_by_field(double)
-
-    counts = (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count())
-    again = sync(double, checkpoints[-1] + timedelta(minutes=1))
-    assert (again.created, again.updated) == (0, 0)
-    assert (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count()) == counts
-
-
-def assert_orders_match(double: MeituanDouble, expected: dict[str, str]) -> None:
-    hub = {o["channel_order_id"]: o for o in Order.objects.values("id", "channel_order_id", "channel_status",
-                                                                       "paid_amount")}  # fmt: skip
-    lines: dict[int, Counter] = {}
-    for order_id, code, qty in OrderLine.objects.values_list("order_id", "sku__code", "quantity"):
-        lines.setdefault(order_id, Counter())[(code, qty)] += 1
-    assert Counter(o["channel_status"] for o in hub.values()) == Counter(expected.values())
-    assert set(Counter(expected.values())) == {"paid", "cancelled", "refund_requested", "refunded"}
-    for order_id, raw in double.orders.items():
-        got = hub[order_id]
-        assert got["channel_status"] == expected[order_id], order_id
-        assert got["paid_amount"] == Decimal(str(raw["total"])), order_id
-        detail = json.loads(raw["detail"])
-        assert lines[got["id"]] == Counter((d["sku_id"], d["quantity"]) for d in detail), order_id
 
 
 def assert_sample_field_by_field(double: MeituanDouble) -> None:
@@ -232,37 +157,25 @@ def assert_sample_field_by_field(double: MeituanDouble) -> None:
 def test_a_token_close_to_expiry_is_refreshed_before_pulling(shop, double):
     at = DAY + timedelta(hours=9)
     double.add_order(7, at - timedelta(minutes=30), [("MT-CUP-01", 1, "29.00")])
-    old = cred().access_token
-    ShopCredential.objects.filter(shop=shop).update(expires_at=at + timedelta(minutes=10))
-    double.access_tokens[old] = at + timedelta(minutes=10)
+    old = expire_soon(shop, double, at)
     assert sync(double, at).received == 1
-    assert apis(double)[:2] == ["oauth/token", DAY_SEQ]
+    assert apis(double.requests)[:2] == ["oauth/token", DAY_SEQ]
     token_call = double.requests[0].form
     assert (token_call["grant_type"], double.requests[0].method) == ("refresh_token", "POST")
-    c = cred()
-    assert c.access_token != old and c.access_token in double.access_tokens
-    assert double.requests[1].query["access_token"] == c.access_token
+    c = assert_refreshed(shop, double, old)
     assert c.expires_at - at > timedelta(days=29) and c.needs_reauth is False
 
 
 def test_an_invalid_refresh_token_asks_for_reauthorisation(shop, double):
     at = DAY + timedelta(hours=9)
-    c = cred()
-    c.refresh_token, c.expires_at = "mt-rt-revoked", at + timedelta(minutes=5)
-    c.save()
-    with pytest.raises(AuthError) as refused:
-        sync(double, at)
-    assert refused.value.code == "1006"
-    assert cred().needs_reauth is True
-    assert apis(double) == ["oauth/token"]
+    change_credential("mt", refresh_token="mt-rt-revoked", expires_at=at + timedelta(minutes=5))
+    assert_needs_reauth("mt", "1006", lambda: sync(double, at))
+    assert apis(double.requests) == ["oauth/token"]
 
 
 def test_an_expired_access_token_is_an_auth_error_with_the_platform_code(shop, double):
     double.access_tokens[cred().access_token] = DAY
-    with pytest.raises(AuthError) as refused:
-        sync(double, DAY + timedelta(hours=1))
-    assert refused.value.code == "1002"
-    assert cred().needs_reauth is True
+    assert_needs_reauth("mt", "1002", lambda: sync(double, DAY + timedelta(hours=1)))
 
 
 def test_store_authorisation_code_flow(shop, double):
@@ -302,7 +215,7 @@ def test_a_rate_limit_a_5xx_a_malformed_answer_and_a_timeout_while_paging_are_su
                            *noop, lambda d: d.malformed_next(1), *noop, lambda d: d.delay_next(1, 1.0)]  # fmt: skip
     report = sync(double, at)
     assert Order.objects.filter(shop=shop).count() == 350 and report.created == 350
-    assert apis(double).count(DETAIL) >= 350 + 4 * 40  # the window was re-read after each failure
+    assert apis(double.requests).count(DETAIL) >= 350 + 4 * 40  # the window was re-read after each failure
 
 
 def test_errors_map_to_the_connector_errors(shop, double):
@@ -323,27 +236,8 @@ def test_errors_map_to_the_connector_errors(shop, double):
 
 
 def test_a_ten_minute_outage_is_back_filled_with_nothing_missing_or_doubled(shop, double):
-    t = DAY + timedelta(hours=10)
-    for n in range(1, 41):
-        double.add_order(n, t - timedelta(minutes=50 - n), [("MT-KETTLE", 1, "159.00")])
-    sync(double, DAY + timedelta(hours=9))
-    sync(double, t)
-    cursor = SyncState.objects.get(shop=shop).cursor
-    for n in range(41, 61):
-        double.add_order(n, t + timedelta(seconds=10 * n), [("MT-CUP-01", 2, "29.00")])
-    double.outage(600)
-    with pytest.raises(TransientError):
-        sync(double, t + timedelta(minutes=11))
-    state = SyncState.objects.get(shop=shop)
-    assert state.cursor == cursor and state.last_error.startswith("TransientError")
-    for n in range(61, 101):  # orders keep arriving and changing during the outage
-        double.add_order(n, t + timedelta(minutes=11, seconds=10 * (n - 60)), [("MT-GIFT-BOX", 3, "12.00")])
-    double.refund(oid(5), t + timedelta(minutes=15))
-    double.end_outage()
-    report = sync(double, t + timedelta(minutes=21))
-    assert report.created == 60 and report.updated == 1
-    assert Order.objects.filter(shop=shop).count() == 100 == len(double.orders)
-    assert Order.objects.get(channel_order_id=oid(5)).channel_status == "refunded"
+    goods = [("MT-KETTLE", 1, "159.00")], [("MT-CUP-01", 2, "29.00")], [("MT-GIFT-BOX", 3, "12.00")]
+    assert_outage_back_filled(shop, double, sync, DAY, double.add_order, goods, refunded=oid(5))
 
 
 # --- 6. write-back, real phone, pushes ------------------------------------------------------
@@ -392,7 +286,7 @@ def test_a_refund_push_fetches_the_order_and_its_refund_state(shop, double):
     report = accept_push("mt", *double.push("refund", str(raw["order_id"])))
     assert report.updated == 1
     assert Order.objects.get(channel_order_id=str(raw["order_id"])).channel_status == "refund_requested"
-    assert apis(double) == [DETAIL, "ecommerce/order/getOrderRefundDetail"]
+    assert apis(double.requests) == [DETAIL, "ecommerce/order/getOrderRefundDetail"]
 
 
 @pytest.mark.parametrize("forged", ["secret", "stale"])

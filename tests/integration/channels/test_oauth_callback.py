@@ -23,12 +23,6 @@ def double():
         yield d
 
 
-@pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def token_requests(double: FakeDouble) -> list[dict]:
     return [r.form for r in double.requests if r.path == "/oauth/token"]
 

@@ -18,9 +18,7 @@ URL = "/api/v1/push/mp"
 @pytest.fixture
 def mp(hub):
     """The hub's own shop 'mp' with a push secret; 10 dumplings in Chengdu."""
-    cred = ShopCredential(shop=Shop.objects.get(code="mp"), app_key="mp")
-    cred.push_secret = SECRET
-    cred.save()
+    cred = ShopCredential.objects.create(shop=Shop.objects.get(code="mp"), app_key="mp", push_secret=SECRET)
     put_stock("DUMPLING-500G", "CD", 10)
     return cred
 
@@ -28,6 +26,15 @@ def mp(hub):
 def push(client, payload, secret=SECRET, url=URL, **kw):
     body, headers = signed_push(secret, payload, **kw)
     return client.post(url, body, content_type="application/json", **headers)
+
+
+def post_signed(client, body: bytes, secret: str):
+    """POST raw `body` signed with `secret` just now, without a message id."""
+    ts = str(int(time.time()))
+    return client.post(
+        URL, body, content_type="application/json",
+        HTTP_X_ZHONGSHU_TIMESTAMP=ts, HTTP_X_ZHONGSHU_SIGNATURE=sign(secret, ts, body),
+    )  # fmt: skip
 
 
 def state():
@@ -43,7 +50,7 @@ def state():
 def test_signed_push_creates_the_order_through_intake(client, mp):
     r = push(client, example_order(), message_id="msg-1")
     assert r.status_code == 200
-    assert r.json() == {"accepted": 1, "message_id": "msg-1", "data": "ok"}
+    assert r.json() == {"accepted": 1, "message_id": "msg-1", "data": "ok", "result": 1}
     o = Order.objects.get(shop__code="mp", channel_order_id="MP202611270001")
     assert (o.status, o.warehouse.code) == ("allocated", "CD")
     assert StockLevel.objects.get(warehouse__code="CD").reserved == 2
@@ -96,12 +103,7 @@ def test_unsigned_push_is_refused(client, mp):
 
 def test_shop_without_a_secret_refuses_even_an_empty_key_signature(client, mp):
     ShopCredential.objects.filter(pk=mp.pk).update(push_secret_enc="")
-    ts = str(int(time.time()))
-    body = b'{"shop": "mp"}'
-    r = client.post(
-        URL, body, content_type="application/json",
-        HTTP_X_ZHONGSHU_TIMESTAMP=ts, HTTP_X_ZHONGSHU_SIGNATURE=sign("", ts, body),
-    )  # fmt: skip
+    r = post_signed(client, b'{"shop": "mp"}', secret="")
     assert r.status_code == 401
 
 
@@ -150,12 +152,7 @@ def test_unknown_sku_names_the_line_and_writes_nothing(client, mp):
 
 
 def test_malformed_json_is_named_as_the_body(client, mp):
-    ts = str(int(time.time()))
-    body = b'{"shop": "mp",'
-    r = client.post(
-        URL, body, content_type="application/json",
-        HTTP_X_ZHONGSHU_TIMESTAMP=ts, HTTP_X_ZHONGSHU_SIGNATURE=sign(SECRET, ts, body),
-    )  # fmt: skip
+    r = post_signed(client, b'{"shop": "mp",', SECRET)
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "body"
 

@@ -11,15 +11,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.factories import put_stock
+from tests.integration.channels.harness import (
+    assert_needs_reauth,
+    assert_pulling_again_changes_nothing,
+    change_credential,
+    connect_shop,
+)
 from tests.platforms.pdd import PddDouble, fmt
 from tests.platforms.server import Response
-from zhongshu.catalog.models import Sku
 from zhongshu.channels.base import AuthError, ConnectorError, RateLimited, Receiver, TransientError
 from zhongshu.channels.models import Shop, ShopCredential, SyncState
 from zhongshu.channels.pdd.connector import PddConnector
 from zhongshu.channels.services import authorize, backfill, connector_for, sync_shop
-from zhongshu.orders.models import Order, OrderLine, OrderTransition
+from zhongshu.orders.models import Order, OrderLine
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 27, tzinfo=SH)
@@ -33,20 +37,9 @@ def pdd(hub):
     with PddDouble() as double:
         double.clock = DAY
         token = double.issue_token(lifetime=timedelta(days=3))
-        shop = Shop.objects.create(code="pdd1", name="拼多多旗舰店", platform="pdd")
-        cred = ShopCredential(
-            shop=shop, api_base_url=double.url, app_key=double.client_id, expires_at=token.expires_at
-        )
-        cred.app_secret, cred.access_token, cred.refresh_token = (
-            double.client_secret,
-            token.access_token,
-            token.refresh_token,
-        )
-        cred.save()
-        for code in SKUS:
-            Sku.objects.get_or_create(code=code, defaults={"title": code, "cost_price": Decimal("10.00")})
-            put_stock(code, "CD", 100_000)
-            put_stock(code, "GZ", 100_000)
+        connect_shop("pdd1", "拼多多旗舰店", "pdd", dict.fromkeys(SKUS, Decimal("10.00")), api_base_url=double.url,
+                     app_key=double.client_id, app_secret=double.client_secret, access_token=token.access_token,
+                     refresh_token=token.refresh_token, expires_at=token.expires_at)  # fmt: skip
         yield double
 
 
@@ -93,9 +86,7 @@ def test_signed_request_is_accepted_and_a_wrong_secret_is_refused_with_the_platf
     )
     assert len(form["sign"]) == 32 and form["sign"] == form["sign"].upper()
 
-    c = cred()
-    c.app_secret = "not-the-secret"
-    c.save()
+    change_credential("pdd1", app_secret="not-the-secret")
     with pytest.raises(ConnectorError) as exc:
         connector_for(Shop.objects.get(code="pdd1")).fetch_one(sn)
     assert exc.value.code == "20004" and not isinstance(exc.value, AuthError | RateLimited | TransientError)
@@ -183,14 +174,12 @@ def test_a_full_day_arrives_exactly_once_with_status_amounts_and_skus(pdd):
     _assert_sample(pdd, got[sample])
     _assert_paged_backwards(pdd)
 
-    before = (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count())
-    again = sync(pdd, DAY + timedelta(hours=24, minutes=6))
-    refill = backfill("pdd1", DAY - timedelta(minutes=5), DAY + timedelta(hours=24))
-    assert (again.created, again.updated, refill.created, refill.updated) == (0, 0, 0, 0)
-    assert (
-        refill.received >= 2101 and refill.unchanged == refill.received
-    )  # boundary rows come twice: one order
-    assert (Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count()) == before
+    assert_pulling_again_changes_nothing(lambda: sync(pdd, DAY + timedelta(hours=24, minutes=6)))
+    refill = assert_pulling_again_changes_nothing(
+        lambda: backfill("pdd1", DAY - timedelta(minutes=5), DAY + timedelta(hours=24))
+    )
+    # boundary rows come twice: one order
+    assert refill.received >= 2101 and refill.unchanged == refill.received
 
 
 def tally(statuses: dict[str, str]) -> dict[str, int]:
@@ -233,9 +222,12 @@ def _assert_paged_backwards(double: PddDouble) -> None:
 
 def test_token_close_to_expiry_is_refreshed_before_pulling(pdd):
     short = pdd.issue_token(lifetime=timedelta(minutes=10))
-    c = cred()
-    c.access_token, c.refresh_token, c.expires_at = short.access_token, short.refresh_token, short.expires_at
-    c.save()
+    change_credential(
+        "pdd1",
+        access_token=short.access_token,
+        refresh_token=short.refresh_token,
+        expires_at=short.expires_at,
+    )
     order(pdd, 1, DAY - timedelta(minutes=30))
     report = sync(pdd, DAY)
     assert report.created == 1
@@ -248,24 +240,15 @@ def test_token_close_to_expiry_is_refreshed_before_pulling(pdd):
 
 
 def test_invalid_refresh_token_marks_the_shop_for_reauthorisation(pdd):
-    c = cred()
-    c.refresh_token, c.expires_at = "revoked-refresh-token", DAY + timedelta(minutes=5)
-    c.save()
-    with pytest.raises(AuthError) as exc:
-        sync(pdd, DAY)
-    assert exc.value.code == "10019"
-    assert cred().needs_reauth is True
+    change_credential("pdd1", refresh_token="revoked-refresh-token", expires_at=DAY + timedelta(minutes=5))
+    assert_needs_reauth("pdd1", "10019", lambda: sync(pdd, DAY))
     assert not pdd.increment_calls
 
 
 def test_expired_access_token_stops_the_sync_with_auth_error(pdd):
-    c = cred()
-    c.expires_at = None  # the hub does not know it expired: the platform says so
-    c.save()
-    pdd.tokens[c.access_token].expires_at = DAY - timedelta(seconds=1)
-    with pytest.raises(AuthError) as exc:
-        sync(pdd, DAY)
-    assert exc.value.code == "10019" and cred().needs_reauth is True
+    change_credential("pdd1", expires_at=None)  # the hub does not know it expired: the platform says so
+    pdd.tokens[cred().access_token].expires_at = DAY - timedelta(seconds=1)
+    assert_needs_reauth("pdd1", "10019", lambda: sync(pdd, DAY))
     assert SyncState.objects.get(shop__code="pdd1").cursor is None
 
 

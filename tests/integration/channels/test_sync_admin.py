@@ -24,12 +24,6 @@ def double():
 
 
 @pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def stocked(hub):
     put_stock("DUMPLING-500G", "CD", 1000)
 

@@ -7,15 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import put_stock
+from tests.integration.channels.harness import (
+    assert_needs_reauth,
+    assert_pulling_again_changes_nothing,
+    change_credential,
+    connect_shop,
+)
 from tests.platforms.taobao import SHANGHAI, TaobaoDouble
-from zhongshu.catalog.models import Sku
 from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
 from zhongshu.channels.models import Shop, ShopCredential, SyncState
 from zhongshu.channels.services import connector_for, sync_shop
 from zhongshu.channels.taobao.client import TopClient
 from zhongshu.channels.taobao.connector import PAGE_SIZE, TRADE_FIELDS, TaobaoConnector
-from zhongshu.orders.models import Order, OrderLine, OrderTransition
+from zhongshu.orders.models import Order, OrderLine
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
 DAY_END = T0 + timedelta(hours=23, minutes=59, seconds=59)
@@ -35,19 +39,10 @@ def tb(hub):
     """The double at T0, shop `tb` authorised against it, SKUs and ample stock in both warehouses."""
     with TaobaoDouble(now=T0) as double:
         token = double.issue_token()
-        shop = Shop.objects.get(code="tb")
-        cred = ShopCredential(shop=shop, api_base_url=double.url, app_key=double.app_key)
-        cred.app_secret, cred.access_token, cred.refresh_token = (
-            double.app_secret,
-            token["access_token"],
-            token["refresh_token"],
-        )
-        cred.expires_at = T0 + timedelta(days=1)
-        cred.save()
-        for code, price in [*SKUS.items(), (ITEM_ONLY, "45.00")]:
-            Sku.objects.get_or_create(code=code, defaults={"title": code, "cost_price": Decimal(price) / 2})
-            put_stock(code, "GZ", 100_000)
-            put_stock(code, "CD", 100_000)
+        skus = {code: Decimal(price) / 2 for code, price in [*SKUS.items(), (ITEM_ONLY, "45.00")]}
+        connect_shop("tb", "天猫旗舰店", "taobao", skus, api_base_url=double.url, app_key=double.app_key,
+                     app_secret=double.app_secret, access_token=token["access_token"],
+                     refresh_token=token["refresh_token"], expires_at=T0 + timedelta(days=1))  # fmt: skip
         yield double
 
 
@@ -158,10 +153,6 @@ def hub_state() -> dict[str, tuple]:
     return {cid: (status, paid, sorted(lines[pk])) for pk, cid, status, paid in rows}
 
 
-def counts() -> tuple[int, int, int]:
-    return Order.objects.count(), OrderLine.objects.count(), OrderTransition.objects.count()
-
-
 # --- 1. signing ----------------------------------------------------------------------------------
 
 
@@ -212,11 +203,9 @@ def test_a_full_day_arrives_exactly_once_with_status_amounts_and_skus(tb):
     assert Counter(s for s, _, _ in state.values()) == Counter(w["status"] for w in day.expected.values())
     assert OrderLine.objects.count() == sum(len(w["lines"]) for w in day.expected.values())
 
-    before = counts()
     SyncState.objects.update(cursor=None)  # run the whole last day again
-    again = sync(tb, T0 + timedelta(days=1, minutes=20))
-    assert again.received > 2_000 and (again.created, again.updated) == (0, 0)
-    assert counts() == before
+    again = assert_pulling_again_changes_nothing(lambda: sync(tb, T0 + timedelta(days=1, minutes=20)))
+    assert again.received > 2_000
 
 
 @pytest.mark.parametrize("place", [PLACES[0], PLACES[3]], ids=["city", "county-level-city"])
@@ -296,23 +285,17 @@ def test_token_close_to_expiry_is_refreshed_before_pulling(tb):
 
 
 def test_invalid_refresh_token_marks_reauth_and_stops(tb):
-    cred = ShopCredential.objects.get()
-    cred.refresh_token, cred.expires_at = "6201-revoked", T0 + timedelta(minutes=5)
-    cred.save()
-    with pytest.raises(AuthError) as err:
-        sync(tb, T0 + timedelta(minutes=1))
-    assert err.value.code == "15" and "isv.refresh-token-invalid" in str(err.value)
-    assert ShopCredential.objects.get().needs_reauth is True
+    change_credential("tb", refresh_token="6201-revoked", expires_at=T0 + timedelta(minutes=5))
+    err = assert_needs_reauth("tb", "15", lambda: sync(tb, T0 + timedelta(minutes=1)))
+    assert "isv.refresh-token-invalid" in str(err)
     assert tb.methods == ["taobao.top.auth.token.refresh"]  # nothing pulled with a dead token
     assert SyncState.objects.get().cursor is None
 
 
 def test_expired_session_is_an_auth_error_with_code_27(tb):
     tb.access.clear()  # the platform revoked the session although our expiry says it is fine
-    with pytest.raises(AuthError) as err:
-        sync(tb, T0 + timedelta(hours=1))
-    assert err.value.code == "27" and "invalid-sessionkey" in str(err.value)
-    assert ShopCredential.objects.get().needs_reauth is True
+    err = assert_needs_reauth("tb", "27", lambda: sync(tb, T0 + timedelta(hours=1)))
+    assert "invalid-sessionkey" in str(err)
 
 
 def test_authorisation_code_flow(tb):
