@@ -9,8 +9,8 @@ def _item(title, icon, url):
 
 
 UNFOLD = {
-    "SITE_TITLE": "中枢 zhongshu",
-    "SITE_HEADER": "中枢 · 订单中枢",
+    "SITE_TITLE": _("中枢 zhongshu"),
+    "SITE_HEADER": _("中枢 · 订单中枢"),
     "SITE_SYMBOL": "hub",
     # The language switch posts to django.conf.urls.i18n's set_language; turn it on together with
     # path("i18n/", include("django.conf.urls.i18n")) in urls.py.

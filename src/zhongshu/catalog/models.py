@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Sku(models.Model):
@@ -19,7 +20,7 @@ class Sku(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("商品 SKU")
+        verbose_name = pgettext_lazy("singular", "商品 SKU")
         verbose_name_plural = _("商品 SKU")
         ordering = ["code"]
 

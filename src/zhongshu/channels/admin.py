@@ -38,10 +38,10 @@ def _local(value) -> str:
 def _duration(delta: timedelta) -> str:
     seconds = max(0, int(delta.total_seconds()))
     if seconds < 60:
-        return f"{seconds} 秒"
+        return _("%(s)d 秒") % {"s": seconds}
     if seconds < 3600:
-        return f"{seconds // 60} 分 {seconds % 60} 秒"
-    return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
+        return _("%(m)d 分 %(s)d 秒") % {"m": seconds // 60, "s": seconds % 60}
+    return _("%(h)d 小时 %(m)d 分") % {"h": seconds // 3600, "m": seconds % 3600 // 60}
 
 
 def clean_error(text: str) -> str:

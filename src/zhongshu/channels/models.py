@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from zhongshu.core import crypto
 
@@ -28,7 +29,7 @@ class Shop(models.Model):
     stock_cap = models.PositiveIntegerField(_("推送上限"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("店铺")
+        verbose_name = pgettext_lazy("singular", "店铺")
         verbose_name_plural = _("店铺")
         ordering = ["code"]
 
@@ -57,7 +58,7 @@ class ShopCredential(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("店铺授权")
+        verbose_name = pgettext_lazy("singular", "店铺授权")
         verbose_name_plural = _("店铺授权")
 
     def __str__(self) -> str:
@@ -98,7 +99,7 @@ class SyncState(models.Model):
     backfill_to = models.DateTimeField(_("补拉终点"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("同步状态")
+        verbose_name = pgettext_lazy("singular", "同步状态")
         verbose_name_plural = _("同步状态")
 
 
@@ -112,7 +113,7 @@ class StockPush(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
-        verbose_name = _("库存推送")
+        verbose_name = pgettext_lazy("singular", "库存推送")
         verbose_name_plural = _("库存推送")
         constraints = [models.UniqueConstraint(fields=["shop", "sku"], name="one_stock_push_per_shop_sku")]
 

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from zhongshu.channels import services
@@ -59,7 +60,11 @@ def oauth_start(request: HttpRequest, shop: str) -> HttpResponse:
     try:
         return HttpResponseRedirect(authorize_url(obj, callback_uri(request, shop)))
     except (ConnectorError, LookupError) as exc:  # no connector, or a platform without OAuth
-        messages.error(request, f"店铺 {shop} 无法授权 / cannot authorise: {type(exc).__name__}")
+        messages.error(
+            request,
+            _("店铺 %(shop)s 无法授权 / cannot authorise: %(error)s")
+            % {"shop": shop, "error": type(exc).__name__},
+        )
         return HttpResponseRedirect(reverse("admin:channels_shop_change", args=[obj.pk]))
 
 
@@ -73,7 +78,11 @@ def oauth_callback(request: HttpRequest, shop: str) -> HttpResponse:
     obj = get_object_or_404(Shop.objects.select_related("credential"), code=shop, credential__isnull=False)
     back = HttpResponseRedirect(reverse("admin:channels_shop_change", args=[obj.pk]))
     if request.GET.get("error"):
-        messages.error(request, f"店铺 {shop} 未授权 / authorisation declined: {request.GET['error'][:64]}")
+        messages.error(
+            request,
+            _("店铺 %(shop)s 未授权 / authorisation declined: %(error)s")
+            % {"shop": shop, "error": request.GET["error"][:64]},
+        )
         return back
     code = request.GET.get("code", "")
     if not code:
@@ -83,10 +92,12 @@ def oauth_callback(request: HttpRequest, shop: str) -> HttpResponse:
     except ConnectorError as exc:
         log.warning("authorisation of shop %s failed: %s %s", shop, type(exc).__name__, exc.code)
         messages.error(
-            request, f"店铺 {shop} 授权失败 / authorisation failed: {type(exc).__name__} {exc.code}"
+            request,
+            _("店铺 %(shop)s 授权失败 / authorisation failed: %(error)s")
+            % {"shop": shop, "error": f"{type(exc).__name__} {exc.code}"},
         )
         return back
-    messages.success(request, f"店铺 {shop} 已授权 / authorised")
+    messages.success(request, _("店铺 %(shop)s 已授权 / authorised") % {"shop": shop})
     return back
 
 

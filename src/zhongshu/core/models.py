@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OutboxEvent(models.Model):
@@ -37,7 +38,7 @@ class TimelineEntry(models.Model):
     at = models.DateTimeField(_("时间"))
 
     class Meta:
-        verbose_name = _("审计时间线")
+        verbose_name = pgettext_lazy("singular", "审计时间线")
         verbose_name_plural = _("审计时间线")
         ordering = ["-at", "-id"]
 
@@ -60,7 +61,7 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("已读"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("通知")
+        verbose_name = pgettext_lazy("singular", "通知")
         verbose_name_plural = _("通知")
         ordering = ["-created_at"]
 
@@ -80,7 +81,7 @@ class ApiToken(models.Model):
     revoked = models.BooleanField(_("已吊销"), default=False)
 
     class Meta:
-        verbose_name = _("API 令牌")
+        verbose_name = pgettext_lazy("singular", "API 令牌")
         verbose_name_plural = _("API 令牌")
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Warehouse(models.Model):
@@ -17,7 +18,7 @@ class Warehouse(models.Model):
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
-        verbose_name = _("仓库")
+        verbose_name = pgettext_lazy("singular", "仓库")
         verbose_name_plural = _("仓库")
         ordering = ["priority", "code"]
 
@@ -32,7 +33,10 @@ class StockLevel(models.Model):
         "catalog.Sku", on_delete=models.PROTECT, related_name="stock", verbose_name=_("SKU")
     )
     warehouse = models.ForeignKey(
-        Warehouse, on_delete=models.PROTECT, related_name="stock", verbose_name=_("仓库")
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="stock",
+        verbose_name=pgettext_lazy("singular", "仓库"),
     )
     physical = models.IntegerField(_("实物库存"), default=0)
     reserved = models.IntegerField(_("已预留"), default=0)
@@ -47,7 +51,7 @@ class StockLevel(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("库存")
+        verbose_name = pgettext_lazy("singular", "库存")
         verbose_name_plural = _("库存")
         constraints = [
             models.UniqueConstraint(fields=["sku", "warehouse"], name="stock_one_row_per_sku_warehouse"),
@@ -92,7 +96,7 @@ class TransferAlert(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("调拨预警")
+        verbose_name = pgettext_lazy("singular", "调拨预警")
         verbose_name_plural = _("调拨预警")
         ordering = ["-updated_at"]
         constraints = [

@@ -89,8 +89,14 @@ def change_reserved(
             )
             changed += cur.rowcount
     if changed != len(changes):
-        refused = [f"{rows[pk].sku.code}@{rows[pk].warehouse.code} {d:+d}" for pk, d, _ in changes if not _fits(rows[pk], d)]
-        raise OversellError(f"stock: cannot change reserved by {', '.join(refused) or changes} (changed by another writer?)")
+        refused = [
+            f"{rows[pk].sku.code}@{rows[pk].warehouse.code} {d:+d}"
+            for pk, d, _ in changes
+            if not _fits(rows[pk], d)
+        ]
+        raise OversellError(
+            f"stock: cannot change reserved by {', '.join(refused) or changes} (changed by another writer?)"
+        )
     events = []
     for pk, delta, _ in changes:
         rows[pk].reserved += delta

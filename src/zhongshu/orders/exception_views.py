@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongshu.core.roles import REVIEW_EXCEPTIONS
@@ -35,6 +37,8 @@ from zhongshu.rules.services import RuleInvalid
 VIEW = "orders.view_order"
 PAGE_SIZE = 100
 ADDRESS_FIELDS = ("province", "city", "district", "address")
+APPROVED = (gettext_lazy("已放行 %(n)d 单"), gettext_lazy("订单 #%(pk)s 未放行：%(why)s"))
+CANCELLED = (gettext_lazy("已取消 %(n)d 单"), gettext_lazy("订单 #%(pk)s 未取消：%(why)s"))
 
 
 def _require(request: HttpRequest, perm: str) -> None:
@@ -73,7 +77,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return _page(
-        request, "queue.html", title="异常订单", filter=f, page=page, query=query.urlencode(),
+        request, "queue.html", title=_("异常订单"), filter=f, page=page, query=query.urlencode(),
         reasons=queue_reads.reason_counts(), totals=queue_reads.queue_totals(),
         month=queue_reads.month_figures(), shops=queue_reads.shops_in_queue(), sorts=queue_reads.SORT_LABELS,
     )  # fmt: skip
@@ -86,11 +90,12 @@ def _back(request: HttpRequest) -> str:
     return target if ok else home
 
 
-def _report(request: HttpRequest, result: Decisions, verb: str) -> None:
+def _report(request: HttpRequest, result: Decisions, texts: tuple) -> None:
+    done, skipped = texts
     if result.done:
-        messages.success(request, f"已{verb} {len(result.done)} 单")
+        messages.success(request, done % {"n": len(result.done)})
     for pk, why in sorted(result.skipped.items()):
-        messages.warning(request, f"订单 #{pk} 未{verb}：{why}")
+        messages.warning(request, skipped % {"pk": pk, "why": why})
 
 
 @require_POST
@@ -103,13 +108,13 @@ def decide(request: HttpRequest) -> HttpResponse:
     if action not in ("approve", "cancel"):
         return HttpResponseBadRequest("action must be approve or cancel")
     if not ids:
-        messages.warning(request, "请先勾选订单")
+        messages.warning(request, _("请先勾选订单"))
     elif action == "cancel" and not note:
-        messages.error(request, "取消订单需要填写原因")
+        messages.error(request, _("取消订单需要填写原因"))
     elif action == "approve":
-        _report(request, approve_orders(ids, request.user.get_username(), note), "放行")
+        _report(request, approve_orders(ids, request.user.get_username(), note), APPROVED)
     else:
-        _report(request, cancel_orders(ids, request.user.get_username(), note), "取消")
+        _report(request, cancel_orders(ids, request.user.get_username(), note), CANCELLED)
     return redirect(_back(request))
 
 
@@ -143,8 +148,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         if done:
             return redirect(_back(request))
         order = queue_reads.held_order(pk)
+    title = _("异常订单 %(order)s") % {"order": f"{order.shop.code}/{order.channel_order_id}"}
     return _page(
-        request, "detail.html", title=f"异常订单 {order.shop.code}/{order.channel_order_id}", order=order,
+        request, "detail.html", title=title, order=order,
         warehouses=queue_reads.warehouses(), sku_codes=queue_reads.sku_codes(),
     )  # fmt: skip
 
@@ -154,24 +160,24 @@ def _act_on(request: HttpRequest, order) -> bool:
     actor = request.user.get_username()
     if action == "approve":
         result = approve_orders([order.pk], actor, note)
-        _report(request, result, "放行")
+        _report(request, result, APPROVED)
         return bool(result.done)
     if action == "cancel":
         if not note:
-            messages.error(request, "取消订单需要填写原因")
+            messages.error(request, _("取消订单需要填写原因"))
             return False
         result = cancel_orders([order.pk], actor, note)
-        _report(request, result, "取消")
+        _report(request, result, CANCELLED)
         return bool(result.done)
     if action == "edit":
         try:
             edit_and_approve(order.pk, _edit_from(request.POST, order), actor, note)
         except DecisionRefused as exc:
-            messages.error(request, f"未修改：{exc}")
+            messages.error(request, _("未修改：%(why)s") % {"why": exc})
             return False
-        messages.success(request, "已修改并放行 1 单")
+        messages.success(request, _("已修改并放行 1 单"))
         return True
-    messages.error(request, "未知操作")
+    messages.error(request, _("未知操作"))
     return False
 
 
@@ -190,8 +196,8 @@ def backtest_page(request: HttpRequest) -> HttpResponse:
             condition = json.loads(raw) if raw else None
             ctx["result"] = backtest(rule, int(days) if days.isdigit() else 0, condition)
         except json.JSONDecodeError as exc:
-            ctx["errors"] = [{"path": "condition", "msg": f"不是有效的 JSON：{exc}"}]
+            ctx["errors"] = [{"path": "condition", "msg": _("不是有效的 JSON：%(why)s") % {"why": exc}}]
         except RuleInvalid as exc:
             ctx["errors"] = exc.errors
         ctx["current"] = json.dumps(rule.condition, ensure_ascii=False, indent=2)
-    return _page(request, "backtest.html", title="规则回测", **ctx)
+    return _page(request, "backtest.html", title=_("规则回测"), **ctx)

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.utils.translation import gettext_lazy as _
 
 from zhongshu.catalog.models import Sku
 from zhongshu.core.timeutil import SHANGHAI, local, now
@@ -29,8 +30,8 @@ SORTS = {
     "placed": ("placed_at", "pk"),
     "-placed": ("-placed_at", "-pk"),
 }
-SORT_LABELS = {"age": "挂起最久在前", "-age": "最新挂起在前", "-value": "金额从高到低", "value": "金额从低到高",
-               "-placed": "下单时间（新→旧）", "placed": "下单时间（旧→新）"}  # fmt: skip
+SORT_LABELS = {"age": _("挂起最久在前"), "-age": _("最新挂起在前"), "-value": _("金额从高到低"),
+               "value": _("金额从低到高"), "-placed": _("下单时间（新→旧）"), "placed": _("下单时间（旧→新）")}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from zhongshu.core.pii import mask_address, mask_name, mask_phone
 from zhongshu.orders.states import OrderStatus
@@ -10,7 +11,9 @@ M = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
 
 
 class Order(models.Model):
-    shop = models.ForeignKey("channels.Shop", on_delete=models.PROTECT, verbose_name=_("店铺"))
+    shop = models.ForeignKey(
+        "channels.Shop", on_delete=models.PROTECT, verbose_name=pgettext_lazy("singular", "店铺")
+    )
     channel_order_id = models.CharField(_("平台订单号"), max_length=64)
     status = models.CharField(_("状态"), max_length=24, choices=OrderStatus.choices, db_index=True)
     channel_status = models.CharField(_("平台状态"), max_length=32)
@@ -61,7 +64,7 @@ class Order(models.Model):
     updated_at = models.DateTimeField(_("最近处理"), auto_now=True)
 
     class Meta:
-        verbose_name = _("订单")
+        verbose_name = pgettext_lazy("singular", "订单")
         verbose_name_plural = _("订单")
         ordering = ["-placed_at", "-id"]
         constraints = [
@@ -100,7 +103,7 @@ class OrderLine(models.Model):
     paid_amount = models.DecimalField(_("实付"), **M)
 
     class Meta:
-        verbose_name = _("订单行")
+        verbose_name = pgettext_lazy("singular", "订单行")
         verbose_name_plural = _("订单行")
         ordering = ["id"]
 
@@ -133,6 +136,6 @@ class OrderHold(models.Model):
     released_by = models.CharField(_("解除人"), max_length=128, blank=True)
 
     class Meta:
-        verbose_name = _("挂起原因")
+        verbose_name = pgettext_lazy("singular", "挂起原因")
         verbose_name_plural = _("挂起原因")
         indexes = [models.Index(fields=["code", "released_at"], name="hold_code_open")]

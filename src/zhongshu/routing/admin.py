@@ -3,13 +3,12 @@
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
-from zhongshu.rules.models import Rule, Stage
-
 from zhongshu.routing.models import ProvinceRegion, RegionRoute, RoutingSettings
+from zhongshu.rules.models import Rule, Stage
 
 
 class RulesFirstNotice:
@@ -28,7 +27,7 @@ class RulesFirstNotice:
         rules = Rule.objects.filter(enabled=True, rule_set__enabled=True, rule_set__stage=Stage.ROUTING)
         rules = list(rules.order_by("priority", "code").values_list("code", "name"))
         if not rules:
-            messages.info(request, _t("当前没有启用的路由规则：发货仓完全按本表与路由设置决定。"))
+            messages.info(request, gettext("当前没有启用的路由规则：发货仓完全按本表与路由设置决定。"))
             return
         links = format_html_join(
             "、", '<a class="underline" href="{}">{}</a>',
@@ -37,7 +36,7 @@ class RulesFirstNotice:
         messages.info(
             request,
             format_html(
-                _t("已启用的路由规则优先于本表：{}。规则未命中的订单才按本表与路由设置分仓。"), links
+                gettext("已启用的路由规则优先于本表：{}。规则未命中的订单才按本表与路由设置分仓。"), links
             ),
         )
 

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RoutingConfig(AppConfig):
     name = "zhongshu.routing"
     label = "routing"
-    verbose_name = "路由"
+    verbose_name = _("路由")

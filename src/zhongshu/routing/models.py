@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ShortagePolicy(models.TextChoices):
@@ -14,7 +15,7 @@ class ProvinceRegion(models.Model):
     region = models.CharField(_("区域"), max_length=16)
 
     class Meta:
-        verbose_name = _("省份-区域")
+        verbose_name = pgettext_lazy("singular", "省份-区域")
         verbose_name_plural = _("省份-区域表")
         ordering = ["region", "province"]
 
@@ -29,7 +30,7 @@ class RegionRoute(models.Model):
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, verbose_name=_("首选仓"))
 
     class Meta:
-        verbose_name = _("区域路由")
+        verbose_name = pgettext_lazy("singular", "区域路由")
         verbose_name_plural = _("区域路由表")
         ordering = ["region"]
 
@@ -49,7 +50,7 @@ class RoutingSettings(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("路由设置")
+        verbose_name = pgettext_lazy("singular", "路由设置")
         verbose_name_plural = _("路由设置")
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ bumped); versions and hits are read-only. The condition is shown as its plain-la
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
@@ -82,14 +83,15 @@ class RuleAdmin(ModelAdmin):
 
     @display(description=_("预览"))
     def preview(self, obj):
-        return describe(obj.condition, "zh", obj.actions)
+        lang = "en" if (get_language() or "").startswith("en") else "zh"  # the page's language
+        return describe(obj.condition, lang, obj.actions)
 
     @display(description=_("规则预览"))
     def preview_full(self, obj):
         if not obj.pk:
             return "-"
-        return format_html("{}<br><span style='opacity:.7'>{}</span>", self.preview(obj),
-                           describe(obj.condition, "en", obj.actions))  # fmt: skip
+        zh, en = (describe(obj.condition, lang, obj.actions) for lang in ("zh", "en"))
+        return format_html("{}<br><span style='opacity:.7'>{}</span>", zh, en)
 
     def save_model(self, request, obj, form, change):
         data = rule_data(form.cleaned_data) | {"code": obj.code}

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RulesConfig(AppConfig):
     name = "zhongshu.rules"
     label = "rules"
-    verbose_name = "规则"
+    verbose_name = _("规则")
 
     def ready(self) -> None:
         from zhongshu.orders.review import register, register_carrier, register_router

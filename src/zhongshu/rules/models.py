@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Stage(models.TextChoices):
@@ -20,7 +21,7 @@ class RuleSet(models.Model):
     enabled = models.BooleanField(_("启用"), default=True)
 
     class Meta:
-        verbose_name = _("规则集")
+        verbose_name = pgettext_lazy("singular", "规则集")
         verbose_name_plural = _("规则集")
         ordering = ["stage", "code"]
 
@@ -34,7 +35,10 @@ class Rule(models.Model):
     Written only through rules.services.save_rule, which validates, versions and bumps the stamp."""
 
     rule_set = models.ForeignKey(
-        RuleSet, on_delete=models.PROTECT, related_name="rules", verbose_name=_("规则集")
+        RuleSet,
+        on_delete=models.PROTECT,
+        related_name="rules",
+        verbose_name=pgettext_lazy("singular", "规则集"),
     )
     code = models.CharField(_("代码"), max_length=48, unique=True)
     name = models.CharField(_("名称"), max_length=100)
@@ -50,7 +54,7 @@ class Rule(models.Model):
     updated_by = models.CharField(_("更新人"), max_length=128, blank=True)
 
     class Meta:
-        verbose_name = _("规则")
+        verbose_name = pgettext_lazy("singular", "规则")
         verbose_name_plural = _("规则")
         ordering = ["rule_set", "priority", "code"]
 
@@ -61,7 +65,12 @@ class Rule(models.Model):
 class RuleVersion(models.Model):
     """A snapshot of a rule after a change, with the diff to the previous version (read-only)."""
 
-    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions", verbose_name=_("规则"))
+    rule = models.ForeignKey(
+        Rule,
+        on_delete=models.CASCADE,
+        related_name="versions",
+        verbose_name=pgettext_lazy("singular", "规则"),
+    )
     version = models.PositiveIntegerField(_("版本"))
     snapshot = models.JSONField(_("快照"))
     diff = models.JSONField(_("差异"), default=list)
@@ -70,7 +79,7 @@ class RuleVersion(models.Model):
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("规则版本")
+        verbose_name = pgettext_lazy("singular", "规则版本")
         verbose_name_plural = _("规则版本")
         ordering = ["rule", "-version"]
         constraints = [models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")]
@@ -90,9 +99,11 @@ def _show(value) -> str:
 class RuleHit(models.Model):
     """A rule matched an order; dry_run hits only record what would have happened."""
 
-    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="hits", verbose_name=_("规则"))
-    rule_version = models.PositiveIntegerField(_("规则版本"))
-    shop_code = models.CharField(_("店铺"), max_length=64)
+    rule = models.ForeignKey(
+        Rule, on_delete=models.CASCADE, related_name="hits", verbose_name=pgettext_lazy("singular", "规则")
+    )
+    rule_version = models.PositiveIntegerField(pgettext_lazy("singular", "规则版本"))
+    shop_code = models.CharField(pgettext_lazy("singular", "店铺"), max_length=64)
     channel_order_id = models.CharField(_("平台订单号"), max_length=64)
     paid_amount = models.DecimalField(_("实付金额"), max_digits=14, decimal_places=2)
     dry_run = models.BooleanField(_("试运行"), default=False)
@@ -100,7 +111,7 @@ class RuleHit(models.Model):
     at = models.DateTimeField(_("时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("规则命中")
+        verbose_name = pgettext_lazy("singular", "规则命中")
         verbose_name_plural = _("规则命中")
         ordering = ["-at", "-id"]
         indexes = [
@@ -121,7 +132,7 @@ class RuntimeState(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("规则运行状态")
+        verbose_name = pgettext_lazy("singular", "规则运行状态")
         verbose_name_plural = _("规则运行状态")
 
     def __str__(self) -> str:

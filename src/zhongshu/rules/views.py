@@ -14,7 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.translation import get_language
+from django.utils.text import capfirst
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -213,8 +214,8 @@ def builder_catalogue() -> dict:
     ]
     return {
         "facts": facts,
-        "factGroups": [["order", _("订单")], ["receiver", _("收货信息")], ["shop", _("店铺与买家")],
-                       ["line", _("商品行")], ["history", _("历史订单")]],
+        "factGroups": [["order", capfirst(pgettext("singular", "订单"))], ["receiver", _("收货信息")],
+                       ["shop", _("店铺与买家")], ["line", _("商品行")], ["history", _("历史订单")]],
         "ops": {t: [[op, labels[op]] for op in ops] for t, ops in OPS_BY_TYPE.items()},
         "actionTypes": [["hold", _("挂起（进入异常队列）")], ["manual_review", _("人工审核")],
                         ["flag", _("包裹标记")], ["pause_shipping_and_notify", _("暂停发货并通知运营")],
