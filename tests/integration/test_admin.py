@@ -249,3 +249,13 @@ def test_routing_table_pages_say_that_enabled_routing_rules_come_first(staff, hu
     Rule.objects.filter(rule_set__stage="routing").update(enabled=False)
     html = staff.get(url).content.decode()
     assert "当前没有启用的路由规则" in html and "region_central_southwest_to_cd" not in html
+
+
+def test_shop_page_shows_the_authorisation_as_a_badge(staff, hub):
+    from zhongshu.channels.models import Shop, ShopCredential
+
+    shop = Shop.objects.get(code="tb")
+    ShopCredential.objects.create(shop=shop, app_key="k")
+    html = staff.get(reverse("admin:channels_shop_change", args=[shop.pk])).content.decode()
+    assert "未授权 / not authorised</span>" in html.replace("\n", "")
+    assert "(&#x27;none&#x27;" not in html and "bg-orange-100" in html

@@ -5,12 +5,12 @@ needs no msgfmt."""
 
 import gettext
 import html
+import json
 import re
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
 
 from tests.factories import example_order, put_stock
 from zhongshu.core.outbox import relay
@@ -48,8 +48,7 @@ def english(staff):
     response = staff.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
     assert response.status_code == 302 and response.url == "/admin/"
     assert staff.cookies["django_language"].value == "en"
-    yield staff
-    translation.deactivate()  # LocaleMiddleware leaves the last request's language active in this thread
+    return staff
 
 
 def text(response) -> str:
@@ -106,9 +105,11 @@ def test_after_the_language_switch_the_page_speaks_english(english, orders, name
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_without_a_choice_the_page_stays_chinese(staff, orders, name):
+@pytest.mark.parametrize("browser", ["", "en-US,en;q=0.9"])
+def test_without_a_choice_the_page_stays_chinese(staff, orders, name, browser):
+    """Even a browser asking for English gets Chinese until the person switches the language."""
     url, shown, gone = PAGES[name]
-    page = text(staff.get(url(orders)))
+    page = text(staff.get(url(orders), HTTP_ACCEPT_LANGUAGE=browser))
     assert [s for s in gone if s not in page] == []
     assert "Exception queue" not in page and "Rule builder" not in page
 
@@ -140,6 +141,17 @@ def test_the_rule_admin_previews_in_the_page_language(english, orders):
     page = text(english.get(reverse("admin:rules_rule_changelist")))
     assert "When (Address contains 驿站 or Address contains 代收点) and Paid amount > 500" in page
     assert "当 （收货地址" not in page
+
+
+def test_the_rule_builder_explains_facts_in_the_page_language(staff, orders):
+    url = reverse("rules_console:edit", args=["brushing"])
+    zh_help = '"help": ' + json.dumps("按上海时间自然日，所有店铺，含本单")  # as json_script writes it
+    en_help = '"help": "calendar day in Shanghai time, all shops, this order included"'
+    chinese = staff.get(url).content.decode()
+    assert zh_help in chinese and en_help not in chinese
+    staff.post("/i18n/setlang/", {"language": "en", "next": url})
+    english = staff.get(url).content.decode()
+    assert en_help in english and zh_help not in english
 
 
 def test_the_english_catalog_is_complete_and_compiled():

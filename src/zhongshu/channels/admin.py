@@ -11,6 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -127,9 +128,11 @@ class CredentialInline(StackedInline):
               "auth_status", "expires_local", "refresh_expires_local", "authorize")  # fmt: skip
     readonly_fields = ("auth_status", "expires_local", "refresh_expires_local", "authorize")
 
-    @display(description=_("授权状态"), label=AUTH_COLOURS)
-    def auth_status(self, obj: ShopCredential):
-        return auth_badge(obj if obj.pk else None, obj.shop if obj.pk else None)
+    @display(description=_("授权状态"))
+    def auth_status(self, obj: ShopCredential) -> str:
+        # a read-only field of a form: Unfold renders `label=` badges only in lists, so render it here
+        key, text = auth_badge(obj if obj.pk else None, obj.shop if obj.pk else None)
+        return render_to_string("unfold/helpers/label.html", {"type": AUTH_COLOURS[key], "text": text})
 
     @display(description=_("令牌到期"))
     def expires_local(self, obj: ShopCredential) -> str:

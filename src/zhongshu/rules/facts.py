@@ -53,6 +53,7 @@ class Fact:
     multi: bool = False  # the value is a set of texts (tags): contains = has the tag
     param: str = ""  # name of the parameter (hours) for parametrised history facts
     help: str = ""
+    help_en: str = ""
 
 
 # --- getters -------------------------------------------------------------------------------------
@@ -109,7 +110,8 @@ FACTS: dict[str, Fact] = {
         Fact("order.freight", "运费", "Freight", "money", _O, lambda e: e.order.freight),
         Fact("order.discount", "优惠", "Discount", "money", _O, lambda e: e.order.discount),
         Fact("order.price_mismatch", "金额对不上", "Price mismatch", "bool", _O, lambda e: price_mismatch(e.order),
-             help="商品实付合计 + 运费 − 优惠 ≠ 实付金额（精确到分）"),
+             help="商品实付合计 + 运费 − 优惠 ≠ 实付金额（精确到分）",
+             help_en="lines total + freight − discount ≠ paid amount (to the fen)"),
         Fact("order.presale", "预售订单", "Presale order", "bool", _O, lambda e: e.order.presale),
         Fact("order.ship_by", "承诺发货日", "Promised ship date", "date", _O, _ship_by),
         Fact("order.line_count", "商品行数", "Number of lines", "number", _O, lambda e: Decimal(len(e.order.lines))),
@@ -117,7 +119,7 @@ FACTS: dict[str, Fact] = {
         Fact("order.cold_chain", "冷链商品", "Cold-chain goods", "bool", _O,
              lambda e: any(ln.cold_chain for ln in e.order.lines)),
         Fact("order.warehouse", "发货仓", "Ships from warehouse", "text", _O, lambda e: e.order.warehouse,
-             help="只在快递选择规则中有值 / set in carrier rules only"),
+             help="只在快递选择规则中有值", help_en="set in carrier rules only"),
         Fact("receiver.province", "收货省份", "Province", "text", _O, lambda e: e.order.province),
         Fact("receiver.region", "收货区域", "Region", "choice", _O, lambda e: e.order.region, choices=REGIONS),
         Fact("receiver.address", "收货地址", "Address", "text", _O, lambda e: e.order.address),
@@ -133,20 +135,25 @@ FACTS: dict[str, Fact] = {
         Fact("line.cost_price", "成本价", "Cost price", "money", _L, lambda ln, o: ln.cost_price),
         Fact("line.paid_amount", "行实付", "Line paid amount", "money", _L, lambda ln, o: ln.paid_amount),
         Fact("line.promo_cost_deviation_percent", "促销价偏离成本", "Promo deviation from cost", "percent", _L,
-             lambda ln, o: deviation_percent(ln), help="|促销价 − 成本价| ÷ 成本价 × 100"),
+             lambda ln, o: deviation_percent(ln), help="|促销价 − 成本价| ÷ 成本价 × 100",
+             help_en="|promo price − cost price| ÷ cost price × 100"),
         Fact("line.promo_below_cost_percent", "促销价低于成本", "Promo below cost", "percent", _L,
-             lambda ln, o: below_cost_percent(ln), help="(成本价 − 促销价) ÷ 成本价 × 100，高于成本时为负"),
+             lambda ln, o: below_cost_percent(ln), help="(成本价 − 促销价) ÷ 成本价 × 100，高于成本时为负",
+             help_en="(cost price − promo price) ÷ cost price × 100; negative above cost"),
         Fact("line.presale", "预售商品", "Presale SKU", "bool", _L, lambda ln, o: ln.presale),
         Fact("line.presale_supply_date", "预售到货日", "Presale supply date", "date", _L,
              lambda ln, o: ln.supply_date if ln.presale else None),
         Fact("line.presale_supply_late", "预售到货晚于承诺发货日", "Presale supply after ship-by date", "bool",
              _L, supply_late),
         Fact("orders_same_id_number_today", "同身份证当日订单数", "Orders with this ID number today", "number",
-             _H, lambda e: e.history.same_id_number_today, help="按上海时间自然日，所有店铺，含本单"),
+             _H, lambda e: e.history.same_id_number_today, help="按上海时间自然日，所有店铺，含本单",
+             help_en="calendar day in Shanghai time, all shops, this order included"),
         Fact("orders_same_phone_hours", "同手机号近 N 小时订单数", "Orders with this phone in N hours",
-             "number", _H, lambda e, n: e.history.same_phone_hours.get(n), param="hours", help="所有店铺，含本单"),
+             "number", _H, lambda e, n: e.history.same_phone_hours.get(n), param="hours",
+             help="所有店铺，含本单", help_en="all shops, this order included"),
         Fact("orders_same_address_hours", "同地址近 N 小时订单数", "Orders to this address in N hours",
-             "number", _H, lambda e, n: e.history.same_address_hours.get(n), param="hours", help="所有店铺，含本单"),
+             "number", _H, lambda e, n: e.history.same_address_hours.get(n), param="hours",
+             help="所有店铺，含本单", help_en="all shops, this order included"),
     ]
 }  # fmt: skip
 
@@ -157,6 +164,7 @@ def catalogue() -> list[dict]:
         {
             "name": f.name, "zh": f.zh, "en": f.en, "type": f.type, "scope": f.scope,
             "choices": list(f.choices), "multi": f.multi, "param": f.param or None, "help": f.help,
+            "help_en": f.help_en,
         }
         for f in FACTS.values()
     ]  # fmt: skip

@@ -210,7 +210,13 @@ def builder_catalogue() -> dict:
     """Facts (grouped, labelled in the user's language), operators per type and the action choices."""
     lang, labels = _lang(), _op_labels()
     facts = [
-        {**f, "label": f["en"] if lang == "en" else f["zh"], "group": _fact_group(f)} for f in catalogue()
+        {
+            **f,
+            "label": f["en"] if lang == "en" else f["zh"],
+            "help": f["help_en"] if lang == "en" else f["help"],
+            "group": _fact_group(f),
+        }
+        for f in catalogue()
     ]
     return {
         "facts": facts,
