@@ -95,6 +95,12 @@ class CredentialForm(forms.ModelForm):
         help_text=_("自有商城：webhook 签名密钥；快手：signSecret。留空则保留 / own shop: webhook secret; "
                     "Kuaishou: signSecret; leave empty to keep"),
     )  # fmt: skip
+    new_message_secret = forms.CharField(
+        label=_("消息加密密钥 / message secret"), required=False, strip=True,
+        widget=UnfoldAdminPasswordWidget(render_value=False),
+        help_text=_("快手：消息推送的解密密钥。留空则保留 / Kuaishou: the key its pushed messages are "
+                    "encrypted with; leave empty to keep"),
+    )  # fmt: skip
 
     class Meta:
         model = ShopCredential
@@ -112,6 +118,8 @@ class CredentialForm(forms.ModelForm):
             obj.app_secret = self.cleaned_data["new_app_secret"]
         if self.cleaned_data.get("new_push_secret"):
             obj.push_secret = self.cleaned_data["new_push_secret"]
+        if self.cleaned_data.get("new_message_secret"):
+            obj.message_secret = self.cleaned_data["new_message_secret"]
         if commit:
             obj.save()
         return obj
@@ -124,7 +132,8 @@ class CredentialInline(StackedInline):
     extra = 0
     max_num = 1
     verbose_name = _("平台授权 / authorisation")
-    fields = ("api_base_url", "app_key", "new_app_secret", "new_push_secret", "platform_shop_id",
+    fields = ("api_base_url", "app_key", "new_app_secret", "new_push_secret", "new_message_secret",
+              "platform_shop_id",
               "auth_status", "expires_local", "refresh_expires_local", "authorize")  # fmt: skip
     readonly_fields = ("auth_status", "expires_local", "refresh_expires_local", "authorize")
 

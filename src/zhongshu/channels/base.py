@@ -49,6 +49,7 @@ class Credentials:
     platform_shop_id: str = ""
     base_url: str = ""  # empty: the platform's production gateway
     push_secret: str = ""  # signs webhooks where the shop itself pushes (the own channel)
+    message_secret: str = ""  # decrypts a platform's push messages (Kuaishou)
 
 
 @dataclass(frozen=True)

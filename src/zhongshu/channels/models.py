@@ -55,6 +55,8 @@ class ShopCredential(models.Model):
     push_secret_enc = models.TextField(
         blank=True, help_text=_("signing secret (webhooks; Kuaishou signSecret)")
     )
+    # the key a platform encrypts its push messages with (Kuaishou's message secret)
+    message_secret_enc = models.TextField(blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
@@ -75,6 +77,9 @@ class ShopCredential(models.Model):
     )
     push_secret = property(
         lambda s: crypto.decrypt(s.push_secret_enc), lambda s, v: _set(s, "push_secret_enc", v)
+    )
+    message_secret = property(
+        lambda s: crypto.decrypt(s.message_secret_enc), lambda s, v: _set(s, "message_secret_enc", v)
     )
 
 

@@ -64,6 +64,7 @@ def connector_for(shop: Shop) -> Connector:
         platform_shop_id=cred.platform_shop_id,
         base_url=cred.api_base_url,
         push_secret=cred.push_secret,
+        message_secret=cred.message_secret,
     )
     return connector_class(shop.platform)(shop.code, creds)
 

@@ -11,10 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tests.factories import put_stock
+from tests.integration.channels.harness import authorised_shop, change_credential
 from tests.platforms.kuaishou import SHANGHAI, KuaishouDouble, ms
-from zhongshu.catalog.models import Sku
-from zhongshu.channels.models import PushReceipt, Shop, ShopCredential
+from zhongshu.channels.models import PushReceipt
 from zhongshu.orders.models import Order, OrderTransition
 
 URL = "/api/v1/push/ks"
@@ -43,32 +42,14 @@ PAID_BODY = (
 )
 
 
-@pytest.fixture(scope="module")
-def platform():
-    with KuaishouDouble() as d:
-        yield d
+DOUBLE = KuaishouDouble
 
 
 @pytest.fixture
-def double(platform):
-    platform.reset()
-    return platform
-
-
-@pytest.fixture
-def shop(hub, double, settings):
-    settings.KUAISHOU_MESSAGE_SECRET = SECRET
-    shop = Shop.objects.create(code="ks", name="快手小店旗舰店", platform="kuaishou")
-    tokens = double.issue_tokens()
-    cred = ShopCredential(shop=shop, api_base_url=double.url, app_key=double.app_key,
-                          platform_shop_id=double.open_id)  # fmt: skip
-    cred.app_secret, cred.push_secret = double.app_secret, double.sign_secret
-    cred.access_token, cred.refresh_token = tokens["access_token"], tokens["refresh_token"]
-    cred.expires_at = double.now + timedelta(hours=48)
-    cred.save()
-    Sku.objects.create(code="KS-NUTS-500G", title="坚果 500g", cost_price=Decimal("10.00"))
-    put_stock("KS-NUTS-500G", "CD", 100)
-    return shop
+def shop(hub, double):
+    return authorised_shop(double, "ks", "快手小店旗舰店", "kuaishou", ["KS-NUTS-500G"], app_key=double.app_key,
+                           platform_shop_id=double.open_id, push_secret=double.sign_secret,
+                           message_secret=SECRET)  # fmt: skip
 
 
 def seal(plain: bytes, secret: str = SECRET) -> bytes:
@@ -161,9 +142,8 @@ def test_a_wrong_key_or_an_altered_body_is_401_and_writes_nothing(client, shop, 
     assert details(double) == []
 
 
-def test_without_a_message_secret_every_push_is_refused(client, shop, double, settings, monkeypatch):
-    settings.KUAISHOU_MESSAGE_SECRET = ""
-    monkeypatch.delenv("ZHONGSHU_KUAISHOU_MESSAGE_SECRET", raising=False)
+def test_without_a_message_secret_every_push_is_refused(client, shop, double):
+    change_credential("ks", message_secret="")
     double.add_order(1, AT, "KS-NUTS-500G", 2, 6800)
     assert post(client, PAID_BODY).status_code == 401
     assert state() == (0, 0, 0)

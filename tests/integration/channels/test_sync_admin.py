@@ -160,6 +160,7 @@ def test_a_new_secret_typed_into_the_shop_page_is_stored_encrypted(hub, double, 
         "credential-MAX_NUM_FORMS": "1", "credential-0-id": str(cred.pk), "credential-0-shop": str(shop.pk),
         "credential-0-api_base_url": double.url, "credential-0-app_key": "zs-app",
         "credential-0-new_app_secret": "brand-new-secret", "credential-0-platform_shop_id": "",
+        "credential-0-new_message_secret": "a3MtbXNnLXNlY3JldC0wMQ==",
     }  # fmt: skip
 
     response = staff.post(f"/admin/channels/shop/{shop.pk}/change/", form)
@@ -170,7 +171,12 @@ def test_a_new_secret_typed_into_the_shop_page_is_stored_encrypted(hub, double, 
     cred.refresh_from_db()
     shop.refresh_from_db()
     assert cred.app_secret == "brand-new-secret" and "brand-new-secret" not in cred.app_secret_enc
+    assert cred.message_secret == "a3MtbXNnLXNlY3JldC0wMQ==" and "a3Mt" not in cred.message_secret_enc
     assert (shop.stock_share_percent, shop.stock_buffer) == (80, 5)  # the stock strategy is editable
-    form["credential-0-new_app_secret"] = ""
+    form["credential-0-new_app_secret"] = form["credential-0-new_message_secret"] = ""
     assert staff.post(f"/admin/channels/shop/{shop.pk}/change/", form).status_code == 302
-    assert ShopCredential.objects.get(pk=cred.pk).app_secret == "brand-new-secret"  # empty keeps it
+    kept = ShopCredential.objects.get(pk=cred.pk)
+    assert (kept.app_secret, kept.message_secret) == (
+        "brand-new-secret",
+        "a3MtbXNnLXNlY3JldC0wMQ==",
+    )  # empty keeps

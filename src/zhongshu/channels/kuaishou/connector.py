@@ -9,10 +9,8 @@ window, or in the next one) and is never skipped; the window also ends `lag` beh
 newest version of each order is kept.
 
 Credentials: Kuaishou apps have an appSecret (OAuth), a separate signSecret (API signatures) and a
-message secret (消息推送 decryption). The credential's app secret holds the appSecret and its push
-secret the signSecret; the credential has no field left for the message secret, so it is the
-setting KUAISHOU_MESSAGE_SECRET (or ZHONGSHU_KUAISHOU_MESSAGE_SECRET in the environment): one
-Kuaishou app per hub receives pushes.
+message secret (消息推送 decryption). The credential's app secret holds the appSecret, its push
+secret the signSecret and its message secret the message secret (all encrypted at rest).
 
 Push messages (消息推送, see `push`): one AES-encrypted message per request; its appKey must be the
 shop's, msgId is the replay key, and an order or after-sale event names the order, which is then
@@ -21,7 +19,6 @@ not the shop's), a test message and any other event are acknowledged and take no
 reads every order anyway.
 """
 
-import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -111,7 +108,7 @@ class KuaishouConnector(Connector):
     # --- push messages (消息推送) ---
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> PushResult:
         """Decrypt with the message secret and check the appKey; the result names the order to fetch."""
-        message = push.parse(push.decrypt(body, _message_secret()))
+        message = push.parse(push.decrypt(body, self.credentials.message_secret))
         if message.app_key != self.credentials.app_key:
             raise ConnectorError("kuaishou push: appKey does not match", "appKey")
         open_id = self.credentials.platform_shop_id
@@ -181,12 +178,6 @@ def _tokens(data: dict) -> TokenSet:
         refresh_expires_at=now
         + (timedelta(seconds=int(refresh_life)) if refresh_life else REFRESH_TOKEN_LIFETIME),
         platform_shop_id=str(data.get("open_id") or ""),
-    )
-
-
-def _message_secret() -> str:
-    return getattr(settings, "KUAISHOU_MESSAGE_SECRET", "") or os.environ.get(
-        "ZHONGSHU_KUAISHOU_MESSAGE_SECRET", ""
     )
 
 

@@ -15,8 +15,7 @@ The contract as followed here:
   orderSuccess, orderFail, totalFeeChange, addNote, …); their `info.oid`, and the message's bizId,
   is the order id. After-sale events kwaishop_aftersales_* name the order in `info.orderId`.
   Messages carry ids only: the connector fetches the order (open.order.detail).
-- The receiver acknowledges with `{"result": 1}`; the hub's push answer (channels/api.py: HTTP 200
-  with accepted, message_id, data) does not carry `result` so far.
+- The receiver acknowledges with `{"result": 1}` (the hub's push answer, channels/api.py, carries it).
 
 Sources: kwaishopTradePlatform/kwaishop-digital-access-demo, Kuaishou's trade-platform demo
 (PlatformEventSecurityUtil: "AES/CBC/PKCS5Padding", key = Base64.decodeBase64(secret), IV = new
