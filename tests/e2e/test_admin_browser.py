@@ -1,51 +1,18 @@
-"""The admin console in a real browser: Debian's Chromium driven by Playwright against live_server.
-
-Needs /usr/bin/chromium (scripts/ensure-chromium installs it). Without it the test is skipped, except
-on CI (CI=true), where a missing browser is a failure. Screenshots go to tests/e2e/screenshots/.
-"""
-
-import os
-from pathlib import Path
+"""The admin console in a real browser (tests/e2e/conftest.py: Debian's Chromium, Playwright,
+live_server; skipped without Chromium except on CI). Screenshots go to tests/e2e/screenshots/."""
 
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.e2e.conftest import SHOTS, chinese_tab, shoot
 from tests.factories import example_order, put_stock
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
 USERNAME, PASSWORD = "chef", "e2e-password-123"
 RAW_PHONE, MASKED_PHONE = "13800138000", "138****8000"
-TIMEOUT_MS = 15_000
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (required on CI; run scripts/ensure-chromium)", pytrace=False)
-    pytest.skip(f"{reason}; run scripts/ensure-chromium")
-
-
-@pytest.fixture
-def playwright_api():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _unavailable("playwright is not installed")
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is not installed")
-    return sync_api
 
 
 @pytest.fixture
@@ -62,32 +29,9 @@ def order(hub):
 
 @pytest.fixture
 def page(playwright_api, live_server, superuser, order):
-    """A fresh Chinese-speaking browser tab; set up after the data, since Django's ORM refuses to run
-    while Playwright's event loop is active in the same thread."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        tab.failed_responses = []
-        tab.on("response", lambda r: r.status >= 400 and tab.failed_responses.append(f"{r.status} {r.url}"))
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
-
-
-def shoot(page, name: str) -> None:
-    """Screenshot of the whole page: the viewport grows to the page's height first, so the sticky
-    sidebar and submit row are drawn where a user sees them rather than half-way down."""
-    height = page.evaluate("document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": max(900, min(height, 4000))})
-    page.screenshot(path=str(SHOTS / name))
-    page.set_viewport_size({"width": 1440, "height": 900})
+    """A fresh Chinese-speaking browser tab, opened after the data is written."""
+    with chinese_tab(playwright_api) as tab:
+        yield tab
 
 
 def cells(row) -> list[str]:

@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_admin_browser import PASSWORD, USERNAME, order, page, playwright_api, shoot, superuser
+from tests.e2e.conftest import shoot, sign_in
+from tests.e2e.test_admin_browser import PASSWORD, USERNAME, order, page, superuser
 from tests.factories import example_order
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
@@ -18,7 +19,7 @@ from zhongshu.rules.models import Rule, RuleSet, RuleVersion, RuntimeState
 from zhongshu.rules.templates import seed
 
 pytestmark = pytest.mark.e2e
-__all__ = ["order", "page", "playwright_api", "superuser"]  # the fixtures, shared with the admin test
+__all__ = ["order", "page", "superuser"]  # the fixtures, shared with the admin test
 
 RULE = "pickup_point_review"
 
@@ -39,11 +40,7 @@ def test_switching_the_admin_to_english(held, page, playwright_api, live_server,
     expect = playwright_api.expect
 
     # Given a superuser signed in with a Chinese browser, the admin speaks Chinese
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", USERNAME)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form [type=submit]").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    sign_in(page, live_server.url, USERNAME, PASSWORD, "/admin/")
     sidebar = page.locator("#nav-sidebar, nav").first
     expect(sidebar).to_contain_text("异常订单")
 

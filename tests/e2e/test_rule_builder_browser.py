@@ -14,7 +14,7 @@ import httpx
 import pytest
 from django.contrib.auth.models import Group, User
 
-from tests.e2e.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, TIMEOUT_MS, playwright_api, shoot
+from tests.e2e.conftest import chinese_tab, shoot, sign_in
 from tests.factories import example_order, put_stock
 from zhongshu.core.auth import create_token
 from zhongshu.core.roles import OPERATIONS, ensure_roles
@@ -22,7 +22,6 @@ from zhongshu.rules.models import Rule, RuleSet, RuleVersion, RuntimeState
 from zhongshu.rules.templates import seed
 
 pytestmark = pytest.mark.e2e
-__all__ = ["playwright_api"]  # the fixture, shared with the admin test
 
 USERNAME, PASSWORD = "yunying", "e2e-ops-password-123"
 CODE = "pickup_point_review"
@@ -51,22 +50,8 @@ def api(live_server, token):
 
 @pytest.fixture
 def page(playwright_api, live_server, token):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        tab.failed_responses, tab.errors = [], []
-        tab.on("response", lambda r: r.status >= 400 and tab.failed_responses.append(f"{r.status} {r.url}"))
-        tab.on("pageerror", lambda e: tab.errors.append(str(e)))
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+    with chinese_tab(playwright_api) as tab:
+        yield tab
 
 
 def holds_of_pickup_order(api, n: int, paid: str) -> list[str]:
@@ -156,11 +141,7 @@ def test_operations_user_changes_a_threshold_and_rolls_it_back(page, playwright_
 def test_building_a_new_comparison_with_a_choice_and_an_action(page, playwright_api, live_server):
     """Groups, facts with choices, list operators and the warehouse select, without saving."""
     expect = playwright_api.expect
-    page.goto(f"{live_server.url}/admin/login/?next=/console/rules/{CODE}/")
-    page.fill("#id_username", USERNAME)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form [type=submit]").click()
-    page.wait_for_url(f"{live_server.url}/console/rules/{CODE}/")
+    sign_in(page, live_server.url, USERNAME, PASSWORD, f"/console/rules/{CODE}/")
 
     # a new "any" group under the root with a region comparison
     page.locator('[data-path="condition"]').get_by_role("button", name="＋ 分组").click()
