@@ -1,6 +1,7 @@
 """The exception queue: approve (allocates once), edit then approve (re-route, SKU swap, forced
 warehouse), cancel (releases nothing), bulk, audit, permissions, and the month's figures."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -224,6 +225,8 @@ def test_month_figures_count_only_this_months_held_orders(stocked, client):
 
     client.force_login(member_of(OPERATIONS, "ops"))
     page = client.get(QUEUE).content.decode()
-    assert "本月拦截 3 单，价值 183.00 元" in page
-    assert "避免损失 123.00 元" in page
+    figures = page[page.index('id="month-figures"') :]
+    assert re.search(r'data-figure="held">\s*3 单 · 183.00 元<', figures)
+    assert re.search(r'data-figure="reviewed">\s*取消 1 单 · 修改 1 单<', figures)
+    assert re.search(r'data-figure="avoided">\s*123.00 元<', figures)
     assert f"EX{kept.channel_order_id[-1]}" in page and "异常订单" in page
