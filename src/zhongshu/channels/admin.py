@@ -53,26 +53,26 @@ def clean_error(text: str) -> str:
 def auth_badge(cred: ShopCredential | None, shop: Shop | None = None):
     """(colour key, text) of a shop's authorisation."""
     if shop is not None and shop.platform in PUSH_ONLY:
-        return "push", _("签名推送 / signed push")
+        return "push", _("签名推送")
     if cred is None or not cred.access_token_enc:
-        return "none", _("未授权 / not authorised")
+        return "none", _("未授权")
     if cred.needs_reauth:
-        return "reauth", _("需要重新授权 / re-authorise")
+        return "reauth", _("需要重新授权")
     if cred.expires_at and cred.expires_at <= timezone.now():
-        return "reauth", _("令牌已过期 / token expired")
-    return "ok", _("已授权 / authorised")
+        return "reauth", _("令牌已过期")
+    return "ok", _("已授权")
 
 
 AUTH_COLOURS = {"ok": "success", "reauth": "danger", "none": "warning", "push": "info"}
 
 
 def reauth_link(shop: Shop) -> str:
-    """The "去授权 / re-authorise" link (through our OAuth start view to the platform's page)."""
+    """The "去授权" link (through our OAuth start view to the platform's page)."""
     if shop.platform not in platforms() or shop.platform in PUSH_ONLY:
         return "-"
     url = reverse("channels:oauth-start", args=[shop.code])
     return format_html(
-        '<a class="text-primary-600 underline" href="{}">{}</a>', url, _("去授权 / re-authorise")
+        '<a class="text-primary-600 underline" href="{}">{}</a>', url, _("去授权")
     )
 
 
@@ -87,19 +87,17 @@ class CredentialForm(forms.ModelForm):
     )
     new_app_secret = forms.CharField(
         label=_("App Secret"), required=False, strip=True, widget=UnfoldAdminPasswordWidget(render_value=False),
-        help_text=_("留空则保留已保存的值 / leave empty to keep the stored secret"),
+        help_text=_("留空则保留已保存的值"),
     )  # fmt: skip
     new_push_secret = forms.CharField(
-        label=_("签名密钥 / signing secret"), required=False, strip=True,
+        label=_("签名密钥"), required=False, strip=True,
         widget=UnfoldAdminPasswordWidget(render_value=False),
-        help_text=_("自有商城：webhook 签名密钥；快手：signSecret。留空则保留 / own shop: webhook secret; "
-                    "Kuaishou: signSecret; leave empty to keep"),
+        help_text=_("自有商城：webhook 签名密钥；快手：signSecret。留空则保留"),
     )  # fmt: skip
     new_message_secret = forms.CharField(
-        label=_("消息加密密钥 / message secret"), required=False, strip=True,
+        label=_("消息加密密钥"), required=False, strip=True,
         widget=UnfoldAdminPasswordWidget(render_value=False),
-        help_text=_("快手：消息推送的解密密钥。留空则保留 / Kuaishou: the key its pushed messages are "
-                    "encrypted with; leave empty to keep"),
+        help_text=_("快手：消息推送的解密密钥。留空则保留"),
     )  # fmt: skip
 
     class Meta:
@@ -109,7 +107,7 @@ class CredentialForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if not self.instance.app_secret_enc and not data.get("new_app_secret"):
-            self.add_error("new_app_secret", _("请填写 App Secret / the app secret is required"))
+            self.add_error("new_app_secret", _("请填写 App Secret"))
         return data
 
     def save(self, commit: bool = True):
@@ -131,7 +129,7 @@ class CredentialInline(StackedInline):
     can_delete = False
     extra = 0
     max_num = 1
-    verbose_name = _("平台授权 / authorisation")
+    verbose_name = _("平台授权")
     fields = ("api_base_url", "app_key", "new_app_secret", "new_push_secret", "new_message_secret",
               "platform_shop_id",
               "auth_status", "expires_local", "refresh_expires_local", "authorize")  # fmt: skip
@@ -165,7 +163,7 @@ class ShopAdmin(ModelAdmin):
     list_select_related = ("credential",)
     fieldsets = (
         (None, {"fields": ("code", "name", "platform", "active")}),
-        (_("库存策略 / stock strategy"), {"fields": ("stock_share_percent", "stock_buffer", "stock_cap"),
+        (_("库存策略"), {"fields": ("stock_share_percent", "stock_buffer", "stock_cap"),
                                           "description": _("推送数量 = min(上限, 可用 × 比例 − 保留)")}),
     )  # fmt: skip
     inlines = [CredentialInline]
@@ -192,16 +190,16 @@ class SyncStateForm(forms.ModelForm):
         data = super().clean()
         start, end = data.get("backfill_from"), data.get("backfill_to")
         if (start is None) != (end is None):
-            raise forms.ValidationError(_("补拉需要起点和终点 / a back-fill needs both ends"))
+            raise forms.ValidationError(_("补拉需要起点和终点"))
         if start and end:
             if not start < end:
-                raise forms.ValidationError(_("补拉起点须早于终点 / the start must be before the end"))
+                raise forms.ValidationError(_("补拉起点须早于终点"))
             if end > timezone.now() + timedelta(minutes=1):
-                raise forms.ValidationError(_("补拉终点不能在未来 / the end cannot be in the future"))
+                raise forms.ValidationError(_("补拉终点不能在未来"))
             if end - start > MAX_BACKFILL:
-                raise forms.ValidationError(_("补拉范围最长 90 天 / at most 90 days"))
+                raise forms.ValidationError(_("补拉范围最长 90 天"))
         if data.get("interval_seconds") is not None and data["interval_seconds"] < 1:
-            self.add_error("interval_seconds", _("至少 1 秒 / at least 1 second"))
+            self.add_error("interval_seconds", _("至少 1 秒"))
         return data
 
 
@@ -218,12 +216,10 @@ class SyncStateAdmin(ModelAdmin):
     actions = ["sync_now"]
     fieldsets = (
         (None, {"fields": ("shop", ("enabled", "interval_seconds"), ("auth_status", "authorize"))}),
-        (_("状态 / status"), {"fields": (("cursor_local", "lag"), ("run_local", "success_local"), "pulled",
+        (_("状态"), {"fields": (("cursor_local", "lag"), ("run_local", "success_local"), "pulled",
                                          ("error_local", "error_full"))}),
-        (_("补拉 / back-fill"), {"fields": (("backfill_from", "backfill_to"),),
-                                 "description": _("填写时间范围并保存，即在后台重新拉取该范围的订单；同步游标不会后退。"
-                                                  " / Enter a range and save: its orders are pulled again in the "
-                                                  "background; the cursor does not move back.")}),
+        (_("补拉"), {"fields": (("backfill_from", "backfill_to"),),
+                                 "description": _("填写时间范围并保存，即在后台重新拉取该范围的订单；同步游标不会后退。")}),
     )  # fmt: skip
     readonly_fields = ("shop", "auth_status", "authorize", "cursor_local", "lag", "run_local", "success_local",
                        "pulled", "error_local", "error_full")  # fmt: skip
@@ -244,10 +240,10 @@ class SyncStateAdmin(ModelAdmin):
             sync_shop_task(state.shop.code)
         if queued:
             names = "、".join(s.shop.code for s in queued)
-            self.message_user(request, _("已提交同步 / sync queued: %s") % names, messages.SUCCESS)
+            self.message_user(request, _("已提交同步：%s") % names, messages.SUCCESS)
         if blocked:
             names = "、".join(s.shop.code for s in blocked)
-            self.message_user(request, _("需先授权 / authorise first: %s") % names, messages.WARNING)
+            self.message_user(request, _("需先授权：%s") % names, messages.WARNING)
 
     def save_model(self, request, obj: SyncState, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -257,7 +253,7 @@ class SyncStateAdmin(ModelAdmin):
             transaction.on_commit(lambda: backfill_task(code, start, end))
             self.message_user(
                 request,
-                _("已提交补拉 / back-fill queued: %(s)s → %(e)s") % {"s": _local(start), "e": _local(end)},
+                _("已提交补拉：%(s)s → %(e)s") % {"s": _local(start), "e": _local(end)},
             )
 
     @display(description=_("平台"), ordering="shop__platform")
@@ -268,7 +264,7 @@ class SyncStateAdmin(ModelAdmin):
     def cursor_local(self, obj: SyncState) -> str:
         return _local(obj.cursor)
 
-    @display(description=_("延迟 / lag"), label={"ok": "success", "late": "warning", "stale": "danger"})
+    @display(description=_("延迟"), label={"ok": "success", "late": "warning", "stale": "danger"})
     def lag(self, obj: SyncState):
         if obj.cursor is None:
             return "late", "-"

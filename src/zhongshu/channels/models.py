@@ -40,7 +40,12 @@ class Shop(models.Model):
 class ShopCredential(models.Model):
     """A shop's platform app and authorisation; secrets and tokens are encrypted at rest."""
 
-    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="credential")
+    shop = models.OneToOneField(
+        Shop,
+        on_delete=models.CASCADE,
+        related_name="credential",
+        verbose_name=pgettext_lazy("singular", "店铺"),
+    )
     api_base_url = models.URLField(_("接口地址"), blank=True, help_text=_("留空使用平台正式地址"))
     app_key = models.CharField(_("App Key"), max_length=128)
     app_secret_enc = models.TextField(blank=True)
@@ -90,7 +95,9 @@ def _set(obj, field: str, value: str) -> None:
 class SyncState(models.Model):
     """Where a shop's incremental pull stands: the cursor and its health."""
 
-    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="sync")
+    shop = models.OneToOneField(
+        Shop, on_delete=models.CASCADE, related_name="sync", verbose_name=pgettext_lazy("singular", "店铺")
+    )
     enabled = models.BooleanField(_("自动同步"), default=True)
     interval_seconds = models.PositiveIntegerField(_("同步间隔(秒)"), default=10)
     cursor = models.DateTimeField(_("同步游标"), null=True, blank=True, help_text=_("已完整拉取到此修改时间"))
@@ -111,8 +118,13 @@ class SyncState(models.Model):
 class StockPush(models.Model):
     """The sellable quantity last pushed to a shop for a SKU (R-INV5 write-back)."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="stock_pushes")
-    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE)
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.CASCADE,
+        related_name="stock_pushes",
+        verbose_name=pgettext_lazy("singular", "店铺"),
+    )
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, verbose_name=_("SKU"))
     quantity = models.IntegerField(_("推送数量"))
     pushed_at = models.DateTimeField(_("推送时间"))
     last_error = models.TextField(blank=True)
@@ -126,7 +138,7 @@ class StockPush(models.Model):
 class PushReceipt(models.Model):
     """A push message already accepted: a replay of the same message id is refused."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE)
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, verbose_name=pgettext_lazy("singular", "店铺"))
     message_id = models.CharField(max_length=128)
     received_at = models.DateTimeField(auto_now_add=True)
 

@@ -54,7 +54,7 @@ def callback_uri(request: HttpRequest, shop_code: str) -> str:
 @require_GET
 @staff_member_required
 def oauth_start(request: HttpRequest, shop: str) -> HttpResponse:
-    """Redirect to the platform's authorisation page (the admin's "去授权 / re-authorise" link)."""
+    """Redirect to the platform's authorisation page (the admin's "去授权" link)."""
     _require_permission(request)
     obj = get_object_or_404(Shop.objects.select_related("credential"), code=shop, credential__isnull=False)
     try:
@@ -62,7 +62,7 @@ def oauth_start(request: HttpRequest, shop: str) -> HttpResponse:
     except (ConnectorError, LookupError) as exc:  # no connector, or a platform without OAuth
         messages.error(
             request,
-            _("店铺 %(shop)s 无法授权 / cannot authorise: %(error)s")
+            _("店铺 %(shop)s 无法授权：%(error)s")
             % {"shop": shop, "error": type(exc).__name__},
         )
         return HttpResponseRedirect(reverse("admin:channels_shop_change", args=[obj.pk]))
@@ -80,7 +80,7 @@ def oauth_callback(request: HttpRequest, shop: str) -> HttpResponse:
     if request.GET.get("error"):
         messages.error(
             request,
-            _("店铺 %(shop)s 未授权 / authorisation declined: %(error)s")
+            _("店铺 %(shop)s 未授权：%(error)s")
             % {"shop": shop, "error": request.GET["error"][:64]},
         )
         return back
@@ -93,11 +93,11 @@ def oauth_callback(request: HttpRequest, shop: str) -> HttpResponse:
         log.warning("authorisation of shop %s failed: %s %s", shop, type(exc).__name__, exc.code)
         messages.error(
             request,
-            _("店铺 %(shop)s 授权失败 / authorisation failed: %(error)s")
+            _("店铺 %(shop)s 授权失败：%(error)s")
             % {"shop": shop, "error": f"{type(exc).__name__} {exc.code}"},
         )
         return back
-    messages.success(request, _("店铺 %(shop)s 已授权 / authorised") % {"shop": shop})
+    messages.success(request, _("店铺 %(shop)s 已授权") % {"shop": shop})
     return back
 
 

@@ -30,7 +30,9 @@ class OutboxEvent(models.Model):
 class TimelineEntry(models.Model):
     """The audit timeline, built from outbox events by an idempotent consumer."""
 
-    event = models.OneToOneField(OutboxEvent, on_delete=models.CASCADE, related_name="timeline")
+    event = models.OneToOneField(
+        OutboxEvent, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("事件")
+    )
     subject = models.CharField(_("对象"), max_length=160, db_index=True)
     kind = models.CharField(_("类型"), max_length=64)
     summary = models.CharField(_("摘要"), max_length=400)
@@ -72,7 +74,12 @@ class Notification(models.Model):
 class ApiToken(models.Model):
     """Bearer token for the HTTP API; only its SHA-256 is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=pgettext_lazy("singular", "用户"),
+    )
     name = models.CharField(_("名称"), max_length=64, blank=True)
     prefix = models.CharField(_("前缀"), max_length=12)
     key_hash = models.CharField(max_length=64, unique=True)

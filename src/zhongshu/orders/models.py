@@ -94,7 +94,9 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", verbose_name=pgettext_lazy("singular", "订单")
+    )
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, verbose_name=_("SKU"))
     title = models.CharField(_("名称"), max_length=256, blank=True)
     quantity = models.PositiveIntegerField(_("数量"))
@@ -111,7 +113,12 @@ class OrderLine(models.Model):
 class OrderTransition(models.Model):
     """Audit of the state machine: every status change with who, when, from, to and why."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.CASCADE,
+        related_name="transitions",
+        verbose_name=pgettext_lazy("singular", "订单"),
+    )
     from_status = models.CharField(_("原状态"), max_length=24, blank=True)
     to_status = models.CharField(_("新状态"), max_length=24)
     actor = models.CharField(_("操作者"), max_length=128)
@@ -128,7 +135,9 @@ class OrderTransition(models.Model):
 class OrderHold(models.Model):
     """A reason an order is stopped; active while released_at is empty."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="holds", verbose_name=pgettext_lazy("singular", "订单")
+    )
     code = models.CharField(_("代码"), max_length=64)
     reason = models.CharField(_("原因"), max_length=400)
     created_at = models.DateTimeField(_("时间"))
