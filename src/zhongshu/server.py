@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import close_old_connections, connections
 from django.utils.module_loading import autodiscover_modules
@@ -23,6 +24,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
 from huey.contrib.djhuey import HUEY
 
+from zhongshu.channels.taobao.tmc import run_tmc
 from zhongshu.channels.tasks import run_sync_scheduler
 from zhongshu.core.tasks import run_relay_loop
 
@@ -132,41 +134,41 @@ def serve(
 
 
 def run_worker(threads: int) -> None:
-    """The huey consumer plus, in daemon threads, the outbox relay loop and the shops' sync scheduler;
-    returns on SIGTERM/SIGINT."""
+    """The huey consumer plus, in daemon threads, the outbox relay loop, the shops' sync scheduler and
+    the Taobao TMC listeners (idle without an authorised Taobao shop); returns on SIGTERM/SIGINT."""
     autodiscover_modules("tasks")  # every app's tasks.py, as djhuey's run_huey does
     # SIGTERM (serve, systemd, docker) lets running tasks finish, up to 10 s; SIGINT stops at once.
     consumer = HUEY.create_consumer(
         workers=threads, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=10
     )
     stop = threading.Event()
-    relay = threading.Thread(target=_relay, args=(stop,), name="outbox-relay", daemon=True)
-    relay.start()
-    scheduler = threading.Thread(target=_scheduler, args=(stop,), name="sync-scheduler", daemon=True)
-    scheduler.start()
+    loops = [
+        _start("outbox-relay", run_relay_loop, stop),
+        _start("sync-scheduler", run_sync_scheduler, stop),
+        _start("taobao-tmc", run_tmc, stop),
+    ]
     _watch_parent(stop)
     try:
         consumer.run()
     finally:
         stop.set()
-        relay.join(timeout=10)
-        scheduler.join(timeout=10)
+        for thread in loops:
+            thread.join(timeout=10)
 
 
-def _relay(stop: threading.Event) -> None:
-    try:
-        run_relay_loop(stop)
-    finally:
-        close_old_connections()
-        connections.close_all()
+def _start(name: str, loop: Callable[[threading.Event], None], stop: threading.Event) -> threading.Thread:
+    """`loop(stop)` in a daemon thread that closes its database connections when the loop ends."""
 
+    def run() -> None:
+        try:
+            loop(stop)
+        finally:
+            close_old_connections()
+            connections.close_all()
 
-def _scheduler(stop: threading.Event) -> None:
-    try:
-        run_sync_scheduler(stop)
-    finally:
-        close_old_connections()
-        connections.close_all()
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _watch_parent(stop: threading.Event) -> None:

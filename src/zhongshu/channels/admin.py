@@ -71,9 +71,7 @@ def reauth_link(shop: Shop) -> str:
     if shop.platform not in platforms() or shop.platform in PUSH_ONLY:
         return "-"
     url = reverse("channels:oauth-start", args=[shop.code])
-    return format_html(
-        '<a class="text-primary-600 underline" href="{}">{}</a>', url, _("去授权")
-    )
+    return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, _("去授权"))
 
 
 # --- shops and their credentials --------------------------------------------------------------

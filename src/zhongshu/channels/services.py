@@ -7,6 +7,7 @@ orders are committed, so an outage or crash resumes where it stopped (R-CH5).
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -153,25 +154,41 @@ def accept_push(shop_code: str, headers: dict, body: bytes, verified: PushResult
 
     `verified`: what the connector's verify_push already returned for this very message (the push
     endpoint checks first to answer 401/422 precisely), so the body is not verified twice.
-
-    Orders the message only names are fetched first (no HTTP inside the transaction); the receipt
-    that refuses a replay is written in the same transaction as the intake, so a push whose
-    processing fails leaves no receipt and the platform's retry is taken.
     """
     shop = Shop.objects.select_related("credential").get(code=shop_code)
     conn = connector_for(shop)
     result = verified or conn.verify_push(headers, body)  # raises on a bad signature or stale timestamp
-    if PushReceipt.objects.filter(shop=shop, message_id=result.message_id).exists():
-        raise ReplayedPush(f"push message {result.message_id} was already accepted")
-    orders = result.orders + [_retrying(lambda i=i: conn.fetch_one(i)) for i in result.order_ids]
-    report = SyncReport(shop=shop_code)
+    return accept_message(shop, result.message_id, result.orders, result.order_ids, conn)
+
+
+def accept_message(
+    shop: Shop,
+    message_id: str,
+    orders: Sequence[OrderIn] = (),
+    order_ids: Sequence[str] = (),
+    conn: Connector | None = None,
+    retry_fetch: bool = True,
+) -> SyncReport:
+    """Take in the orders of one platform message once (an HTTP push or a Taobao TMC message).
+
+    Orders the message only names are fetched first (no HTTP inside the transaction); the receipt
+    that refuses a replay is written in the same transaction as the intake, so a message whose
+    processing fails leaves no receipt and the platform's retry is taken. `retry_fetch=False` gives
+    a failed fetch straight back (for a platform that redelivers the message itself).
+    """
+    if PushReceipt.objects.filter(shop=shop, message_id=message_id).exists():
+        raise ReplayedPush(f"push message {message_id} was already accepted")
+    conn = conn or connector_for(shop)
+    fetch = (lambda i: _retrying(lambda: conn.fetch_one(i))) if retry_fetch else conn.fetch_one
+    orders = [*orders, *(fetch(i) for i in order_ids)]
+    report = SyncReport(shop=shop.code)
     try:
         with transaction.atomic():
-            PushReceipt.objects.create(shop=shop, message_id=result.message_id)
+            PushReceipt.objects.create(shop=shop, message_id=message_id)
             _take_in(shop, orders, report)
     except IntegrityError as exc:
         if "one_receipt_per_message" in str(exc) or "pushreceipt" in str(exc).lower():
-            raise ReplayedPush(f"push message {result.message_id} was already accepted") from None
+            raise ReplayedPush(f"push message {message_id} was already accepted") from None
         raise
     return report
 

@@ -62,8 +62,7 @@ def oauth_start(request: HttpRequest, shop: str) -> HttpResponse:
     except (ConnectorError, LookupError) as exc:  # no connector, or a platform without OAuth
         messages.error(
             request,
-            _("店铺 %(shop)s 无法授权：%(error)s")
-            % {"shop": shop, "error": type(exc).__name__},
+            _("店铺 %(shop)s 无法授权：%(error)s") % {"shop": shop, "error": type(exc).__name__},
         )
         return HttpResponseRedirect(reverse("admin:channels_shop_change", args=[obj.pk]))
 
@@ -80,8 +79,7 @@ def oauth_callback(request: HttpRequest, shop: str) -> HttpResponse:
     if request.GET.get("error"):
         messages.error(
             request,
-            _("店铺 %(shop)s 未授权：%(error)s")
-            % {"shop": shop, "error": request.GET["error"][:64]},
+            _("店铺 %(shop)s 未授权：%(error)s") % {"shop": shop, "error": request.GET["error"][:64]},
         )
         return back
     code = request.GET.get("code", "")

@@ -8,13 +8,14 @@
   results sorted by modified time descending. The documented way not to miss orders that change
   while paging is to page from the LAST page back to the first: first ask with use_has_next=false
   for `total_results`, then fetch pages N…1.
-- Orders are pushed by Taobao through TMC (a long-lived message connection), not HTTP webhooks,
-  so `verify_push` keeps the base behaviour.
+- Orders are pushed by Taobao through TMC (a long-lived message connection, `tmc.py`), not HTTP
+  webhooks, so `verify_push` keeps the base behaviour; `permit_messages` opens TMC for the seller
+  (`taobao.tmc.user.permit`).
 """
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -115,6 +116,15 @@ class TaobaoConnector(Connector):
             )
             raise ConnectorError(f"trade {mapping.trade_id(trade)} cannot be mapped: {fields or type(exc).__name__}",
                                  code="mapping") from None  # fmt: skip
+
+    # --- TMC messages ---
+    def permit_messages(self, topics: Iterable[str] = ()) -> None:
+        """Let TMC deliver this seller's messages (taobao.tmc.user.permit with the seller's session).
+
+        No topics: every topic the app subscribes (a list given replaces the seller's whole list)."""
+        body = self.top.call("taobao.tmc.user.permit", {"topics": ",".join(topics)})
+        if str(body.get("is_success")).lower() != "true":
+            raise ConnectorError("tmc.user.permit not successful", code="not-success")
 
     # --- write-back ---
     def confirm_shipment(self, channel_order_id: str, carrier: str, tracking_no: str) -> None:
