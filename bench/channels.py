@@ -9,13 +9,19 @@
 2. Push latency: `zhongshu serve` runs as a subprocess; signed push messages are POSTed to
    /api/v1/push/<shop> at the same rate; latency = ingested_at - paid time (and the HTTP answer time).
    If the hub has no push endpoint, `accept_push` is measured in-process instead (the output says so).
-3. Outage back-fill on simulated time: an hour of orders (some modified twice) on the double, pulled
+3. TMC latency: a Taobao shop authorised on the TOP double (tests/platforms/taobao_tmc.py, its scheduled
+   pull switched off so only TMC brings orders); `zhongshu worker` runs as a subprocess and keeps its
+   websocket to the TMC double; at the same rate a paid trade is put on the TOP double and its
+   TradeBuyerPay message sent through TMC; latency = ingested_at - paid time (the worker fetches the
+   trade from TOP over HTTP and takes it in), and the confirms the TMC double received.
+4. Outage back-fill on simulated time: an hour of orders (some modified twice) on the double, pulled
    every 10 simulated seconds, with a 10-minute platform outage in the middle; then orders expected
    vs. found, wrong statuses, and how long the catch-up took.
 
-The platform is the test platform `zstest` (tests/integration/channels/fake_platform.py: a double
+Parts 1, 2 and 4 use the test platform `zstest` (tests/integration/channels/fake_platform.py: a double
 over real HTTP with its connector), loaded into the hub's processes by a small boot line, so the
-figures measure the hub's own path: scheduler → queue → connector over HTTP → intake.
+figures measure the hub's own path: scheduler → queue → connector over HTTP → intake. Part 3 uses the
+hub's own Taobao connector and TMC listener against the Taobao doubles.
 Each part runs in a child process with its own ZHONGSHU_HOME (SQLite).
 """
 
@@ -35,6 +41,9 @@ import common
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = "bench"
+TMC_SHOP = "bench-tb"
+SKU = "DUMPLING-500G"
+PAY = "taobao_trade_TradeBuyerPay"
 BOOT = (
     "import sys, django; django.setup(); import tests.integration.channels.fake_platform; "
     "from zhongshu.cli import main; sys.argv[0] = 'zhongshu'; main()"
@@ -44,27 +53,33 @@ BOOT = (
 # --- in the child: the hub ---------------------------------------------------------------------
 
 
-def setup_hub(double, interval: int) -> None:
-    """Migrate; SKU with plenty of stock; the zstest shop connected to the double."""
+def setup_stock() -> None:
+    """Migrate; the SKU with plenty of stock in every warehouse."""
     from decimal import Decimal
 
     from django.core.management import call_command
-    from tests.integration.channels.fake_platform import make_shop
 
     from zhongshu.catalog.models import Sku
     from zhongshu.inventory.models import StockLevel, Warehouse
 
     call_command("migrate", verbosity=0)
-    sku = Sku.objects.create(code="DUMPLING-500G", title="手工水饺 500g", cost_price=Decimal("20.00"))
+    sku = Sku.objects.create(code=SKU, title="手工水饺 500g", cost_price=Decimal("20.00"))
     for wh in Warehouse.objects.all():
         StockLevel.objects.create(sku=sku, warehouse=wh, physical=10_000_000)
+
+
+def setup_hub(double, interval: int) -> None:
+    """`setup_stock`; the zstest shop connected to the double."""
+    from tests.integration.channels.fake_platform import make_shop
+
+    setup_stock()
     make_shop(double, SHOP, interval_seconds=interval, cursor=datetime.now(UTC))
 
 
-def ingested() -> dict[str, datetime]:
+def ingested(shop: str = SHOP) -> dict[str, datetime]:
     from zhongshu.orders.models import Order
 
-    return dict(Order.objects.filter(shop__code=SHOP).values_list("channel_order_id", "ingested_at"))
+    return dict(Order.objects.filter(shop__code=shop).values_list("channel_order_id", "ingested_at"))
 
 
 def percentiles(values: list[float], prefix: str) -> dict:
@@ -86,18 +101,28 @@ def steady(rate: float, seconds: float, act) -> None:
         act(n)
 
 
-def wait_for(ids: set[str], timeout: float) -> dict[str, datetime]:
+def wait_for(ids: set[str], timeout: float, shop: str = SHOP) -> dict[str, datetime]:
     deadline = time.monotonic() + timeout
-    found = ingested()
+    found = ingested(shop)
     while not ids <= found.keys() and time.monotonic() < deadline:
         time.sleep(0.2)
-        found = ingested()
+        found = ingested(shop)
     return found
 
 
-def hub_process(*argv: str) -> subprocess.Popen:
+def until(done, timeout: float) -> bool:
+    """Poll done() until it is true or `timeout` seconds have passed; its last answer."""
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(done())
+
+
+def hub_process(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`zhongshu <argv>` in a subprocess (this process's environment, plus `env`), logging to the home."""
     log = open(Path(os.environ["ZHONGSHU_HOME"]) / f"{argv[0]}.log", "w")  # noqa: SIM115 - lives with the child
-    return subprocess.Popen([sys.executable, "-c", BOOT, *argv], cwd=ROOT, stdout=log, stderr=log)
+    return subprocess.Popen([sys.executable, "-c", BOOT, *argv], cwd=ROOT, stdout=log, stderr=log,
+                            env={**os.environ, **(env or {})})  # fmt: skip
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -205,6 +230,62 @@ def push_in_process(rate: float, seconds: float, double) -> dict:
             "push_orders_found": len(found), **percentiles(lat, "push_latency")}  # fmt: skip
 
 
+def tmc_latency(rate: float, seconds: float) -> dict:
+    from django.db import connection
+    from tests.integration.channels.harness import authorised_shop
+    from tests.platforms.taobao_tmc import TaobaoTmcTop, TmcDouble
+
+    from zhongshu.channels.models import SyncState
+
+    # TMC redelivers an unconfirmed message after about five minutes: none within the run
+    with TaobaoTmcTop() as top, TmcDouble(top.app_key, top.app_secret, redeliver_after=300) as tmc:
+        setup_stock()
+        shop = authorised_shop(top, TMC_SHOP, "天猫旗舰店", "taobao", [], app_key=top.app_key,
+                               platform_shop_id=top.seller_id)  # fmt: skip
+        SyncState.objects.create(shop=shop, enabled=False)  # only TMC brings orders in
+        top.add_item(SKU, 600_000_000_001)  # listed, so the stock write-back after each order succeeds
+        connection.close()
+        worker = hub_process("worker", "--workers", "4", env={"ZHONGSHU_TAOBAO_TMC_URL": tmc.url})
+        try:
+            if not until(lambda: tmc.connections and top.permits, timeout=30):
+                raise RuntimeError("the worker's TMC listener did not connect within 30 s")
+            paid: dict[str, datetime] = {}
+
+            def pay(n: int) -> None:
+                tid, now = f"39{n:017d}", datetime.now(UTC)
+                paid[tid] = now
+                top.put_trade(taobao_trade(tid, now), RECEIVER, now)
+                message = {"tid": int(tid), "payment": "64.80", "type": "guarantee_trade"}
+                tmc.publish(PAY, message, top.seller_id)
+
+            steady(rate, seconds, pay)
+            found = wait_for(set(paid), timeout=60, shop=TMC_SHOP)
+            until(lambda: len(tmc.confirmed) >= len(found), timeout=5)  # each confirm follows its commit
+        finally:
+            stop(worker)
+    lat = [(found[i] - t).total_seconds() for i, t in paid.items() if i in found]
+    return {"tmc_scheduled_pull": "disabled (SyncState.enabled = False)", "tmc_messages_sent": len(paid),
+            "tmc_orders_found": len(found), "tmc_confirms": len(tmc.confirmed),
+            "tmc_deliveries": len(tmc.delivered), **percentiles(lat, "tmc_latency")}  # fmt: skip
+
+
+RECEIVER = {"state": "四川省", "city": "成都市", "district": "武侯区", "name": "王小明", "mobile": "13800138000",
+            "address": "天府大道北段1700号"}  # fmt: skip
+
+
+def taobao_trade(tid: str, paid: datetime) -> dict:
+    """A paid TOP trade of two SKU units, as taobao.trade.fullinfo.get returns it (before the receiver)."""
+    from tests.platforms.taobao import fmt
+
+    sub = {"oid": int(tid) * 10, "title": "手工水饺 500g", "price": "32.40", "num": 2, "payment": "64.80",
+           "total_fee": "64.80", "discount_fee": "0.00", "adjust_fee": "0.00", "outer_iid": "SPU-DUMPLING",
+           "outer_sku_id": SKU, "status": "WAIT_SELLER_SEND_GOODS", "refund_status": "NO_REFUND"}  # fmt: skip
+    return {"tid": int(tid), "status": "WAIT_SELLER_SEND_GOODS", "type": "fixed",
+            "created": fmt(paid - timedelta(minutes=1)), "pay_time": fmt(paid), "payment": "64.80",
+            "post_fee": "0.00", "total_fee": "64.80", "buyer_open_uid": "AAH12345678", "buyer_nick": "t**8",
+            "orders": {"order": [sub]}}  # fmt: skip
+
+
 def outage_backfill(per_minute: int, minutes: int = 60, outage=(25, 35)) -> dict:
     """Simulated time: pulls every 10 s, orders paid throughout, the platform down for 10 minutes."""
     from django.utils import timezone
@@ -279,6 +360,8 @@ def child(part: str, args) -> dict:
         return pull_latency(args.rate, args.seconds, args.interval)
     if part == "push":
         return push_latency(args.rate, args.seconds)
+    if part == "tmc":
+        return tmc_latency(args.rate, args.seconds)
     return outage_backfill(args.per_minute)
 
 
@@ -296,7 +379,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=30.0, help="how long orders are paid")
     p.add_argument("--interval", type=int, default=1, help="the shop's pull interval in seconds")
     p.add_argument("--per-minute", type=int, default=60, help="outage part: about this many orders a minute")
-    p.add_argument("--parts", default="pull,push,outage")
+    p.add_argument("--parts", default="pull,push,tmc,outage")
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
