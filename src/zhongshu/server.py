@@ -24,7 +24,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
 from huey.contrib.djhuey import HUEY
 
-from zhongshu.channels.taobao.tmc import run_tmc
+from zhongshu.channels.pdd.messages import PddMessageService
+from zhongshu.channels.taobao.tmc import TmcService
 from zhongshu.channels.tasks import run_sync_scheduler
 from zhongshu.core.tasks import run_relay_loop
 
@@ -134,8 +135,9 @@ def serve(
 
 
 def run_worker(threads: int) -> None:
-    """The huey consumer plus, in daemon threads, the outbox relay loop, the shops' sync scheduler and
-    the Taobao TMC listeners (idle without an authorised Taobao shop); returns on SIGTERM/SIGINT."""
+    """The huey consumer plus, in daemon threads, the outbox relay loop, the shops' sync scheduler, the
+    Taobao TMC listeners and the PDD message-service listeners (each idle without an authorised shop
+    of its platform); returns on SIGTERM/SIGINT."""
     autodiscover_modules("tasks")  # every app's tasks.py, as djhuey's run_huey does
     # SIGTERM (serve, systemd, docker) lets running tasks finish, up to 10 s; SIGINT stops at once.
     consumer = HUEY.create_consumer(
@@ -145,7 +147,8 @@ def run_worker(threads: int) -> None:
     loops = [
         _start("outbox-relay", run_relay_loop, stop),
         _start("sync-scheduler", run_sync_scheduler, stop),
-        _start("taobao-tmc", run_tmc, stop),
+        _start("taobao-tmc", TmcService.serve, stop),
+        _start("pdd-messages", PddMessageService.serve, stop),
     ]
     _watch_parent(stop)
     try:

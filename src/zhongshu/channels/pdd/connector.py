@@ -4,7 +4,8 @@ Incremental pull is pdd.order.number.list.increment.get: a window of at most 30 
 orders' modified time (start_updated_at/end_updated_at, unix seconds), ending at least 3 minutes
 behind PDD's clock, paged from the last page back to the first — the platform's documented way
 not to miss orders that change while we page. PDD pushes order messages only through its
-websocket message service, not HTTP callbacks, so `verify_push` keeps the base behaviour.
+websocket message service (`channels/pdd/messages.py`), not HTTP callbacks, so `verify_push` keeps
+the base behaviour; `permit_messages` opens that service for the shop.
 """
 
 import json
@@ -112,6 +113,14 @@ class PddConnector(Connector):
         if not info:
             raise ConnectorError(f"pdd order {order_sn} not found", code="not_found")
         return info
+
+    # --- message service ---
+    def permit_messages(self) -> None:
+        """Let the message service deliver this shop's messages (pdd.pmc.user.permit with its token).
+
+        No topics: every topic the app subscribes (PDD's advice: set them only for a subset)."""
+        if not self.client.call("pdd.pmc.user.permit").get("is_success"):
+            raise ConnectorError("pdd.pmc.user.permit not successful", code="is_success=false")
 
     # --- write-back ---
     def confirm_shipment(self, channel_order_id: str, carrier: str, tracking_no: str) -> None:

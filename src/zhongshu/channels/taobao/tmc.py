@@ -36,6 +36,8 @@ or when it is not for the hub (another topic, a seller who is no active shop of 
 fetch is not confirmed: TMC delivers the message again, and the scheduled pull reads the trade too.
 The seller is found by the message's `userid` against the credential's `platform_shop_id`, which
 the OAuth token exchange fills with `taobao_user_id`; the seller nick is not stored by the hub.
+The connection loop, the worker's listener threads and the take-in step are shared with the other
+long-connection services (`zhongshu.channels.listener`); this module is TMC's codec and handshake.
 
 Sources (read, not copied): the TOP Java SDK `com.taobao.api.internal.tmc` (TmcClient: handshake
 headers and `signTopRequestNew` md5; MessageFields, MessageKind; TmcHandler.parse: gzip content)
@@ -56,26 +58,17 @@ Not confirmed by those sources, so chosen here and to be checked against the liv
 
 import gzip
 import json
-import logging
-import os
 import struct
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 
-from django.db import close_old_connections, connections
-from websockets.exceptions import WebSocketException
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
 
-from zhongshu.channels.base import ConnectorError
-from zhongshu.channels.models import Platform, Shop
-from zhongshu.channels.services import ReplayedPush, accept_message, connector_for
+from zhongshu.channels.listener import FrameError, HandshakeRefused, Listener, ListenerService, take_in
+from zhongshu.channels.models import Platform
 from zhongshu.channels.taobao.signing import sign
-
-log = logging.getLogger(__name__)
 
 PRODUCTION_URL = "ws://mc.api.taobao.com/"
 SANDBOX_URL = "ws://mc.api.tbsandbox.com/"
@@ -84,9 +77,6 @@ SDK = "zhongshu-tmc-1"
 PROTOCOL_VERSION = 2
 ORDER_TOPICS = ("taobao_trade_", "taobao_refund_")
 PULL_INTERVAL = 30.0  # seconds between pull requests (a catch-up beside the push)
-RESCAN = 60.0  # seconds between looks for new Taobao apps and sellers to permit
-BACKOFF = (1.0, 60.0)  # first and longest wait before reconnecting
-RECV_TICK = 0.5  # how often a listener looks at the stop event while the connection is quiet
 
 
 class MessageType(IntEnum):
@@ -126,14 +116,6 @@ class Kind(IntEnum):
 
 
 FIXED = {Value.BYTE: "<B", Value.INT16: "<h", Value.INT32: "<i", Value.INT64: "<q"}
-
-
-class FrameError(ValueError):
-    """Bytes that are not a TMC frame."""
-
-
-class HandshakeRefused(ConnectionError):
-    """TMC refused the CONNECT (wrong app key or secret, clock far off)."""
 
 
 @dataclass
@@ -279,202 +261,47 @@ class TmcMessage:
                    str(c.get("userid") or ""), str(c.get("nick") or ""))  # fmt: skip
 
 
-# --- taking messages in ----------------------------------------------------------------------------
+# --- the listener ----------------------------------------------------------------------------------
 
 
-def take_in(app_key: str, message: TmcMessage) -> bool:
-    """Take one message's trade in; True when the message may be confirmed (taken in, seen before, or
-    not for the hub), False when it must come again (the trade could not be fetched)."""
-    tid = message.content.get("tid")
-    if not message.topic.startswith(ORDER_TOPICS):
-        return True
-    if not tid:
-        log.warning("TMC message %s (%s) of app %s has no tid; ignored", message.id, message.topic, app_key)
-        return True
-    shop = _shop_of(app_key, message.user_id)
-    if shop is None:
-        log.warning("TMC message %s (%s) of app %s: seller %s is no active shop; ignored",
-                    message.id, message.topic, app_key, message.user_id)  # fmt: skip
-        return True
-    try:
-        accept_message(shop, f"tmc:{message.id}", order_ids=[str(tid)], retry_fetch=False)
-    except ReplayedPush:
-        return True
-    except ConnectorError as exc:
-        log.warning("TMC message %s for shop %s not taken in (TMC delivers it again): %s %s",
-                    message.id, shop.code, type(exc).__name__, exc.code)  # fmt: skip
-        return False
-    return True
+class TmcListener(Listener):
+    """One app's TMC connection: the signed CONNECT, pull requests, data messages confirmed by id."""
+
+    service = "TMC"
+    platform = Platform.TAOBAO
+    interval = PULL_INTERVAL
+
+    def open(self, ws: ClientConnection) -> None:
+        ws.send(encode(connect_frame(self.app_key, self.secret())))
+        data = ws.recv(timeout=10)
+        ack = decode(data) if isinstance(data, bytes) else Frame(MessageType.SEND)
+        if ack.type != MessageType.CONNECTACK or ack.status_code or not ack.token:
+            raise HandshakeRefused(f"{ack.status_code} {ack.status_phrase}".strip())
+        self.token = ack.token
+
+    def periodic(self) -> bytes:
+        return encode(pull_frame(self.token))
+
+    def parse(self, data: str | bytes) -> TmcMessage | None:
+        frame = decode(data) if isinstance(data, bytes) else None
+        if frame is None or frame.type != MessageType.SEND or not {"id", "topic"} <= frame.content.keys():
+            return None  # SENDACKs, text frames: nothing to do
+        return TmcMessage.from_frame(frame)
+
+    def take_in(self, message: TmcMessage) -> bool:
+        if not message.topic.startswith(ORDER_TOPICS):
+            return True
+        return take_in(self.service, self.platform, self.app_key, f"tmc:{message.id}", message.content.get("tid"),
+                       message.user_id)  # fmt: skip
+
+    def ack(self, message: TmcMessage) -> bytes:
+        return encode(confirm_frame(self.token, message.id))
 
 
-def _shop_of(app_key: str, user_id: str) -> Shop | None:
-    if not user_id:
-        return None
-    shops = Shop.objects.select_related("credential").filter(platform=Platform.TAOBAO, active=True)
-    return shops.filter(credential__app_key=app_key, credential__platform_shop_id=user_id).first()
+class TmcService(ListenerService):
+    """A worker's TMC side: one listener per Taobao app key, taobao.tmc.user.permit once per shop."""
 
-
-def authorised_shops() -> list[Shop]:
-    """Active Taobao shops with an access token and no pending re-authorisation."""
-    shops = Shop.objects.select_related("credential").filter(
-        platform=Platform.TAOBAO, active=True, credential__needs_reauth=False
-    )
-    return [s for s in shops.order_by("pk") if s.credential.access_token]
-
-
-def app_secret(app_key: str) -> str:
-    """The app's secret as the hub holds it now, so a corrected secret is used at the next connection."""
-    return next((s.credential.app_secret for s in authorised_shops() if s.credential.app_key == app_key), "")
-
-
-# --- the connection --------------------------------------------------------------------------------
-
-Handler = Callable[[str, TmcMessage], bool]
-
-
-class Listener:
-    """One app's TMC connection: handshake, messages handled and confirmed, reconnects with backoff."""
-
-    def __init__(self, app_key: str, url: str, stop: threading.Event, handle: Handler = take_in,
-                 secret: Callable[[str], str] = app_secret, backoff: tuple[float, float] = BACKOFF,
-                 pull_interval: float = PULL_INTERVAL):  # fmt: skip
-        self.app_key, self.url, self.stop, self.handle, self.secret = app_key, url, stop, handle, secret
-        self.backoff, self.pull_interval = backoff, pull_interval
-        self.failures = 0
-
-    def run(self) -> None:
-        """Stay connected until `stop` is set; every failure is logged and waited out, never raised."""
-        while not self.stop.is_set():
-            try:
-                self._session()
-            except HandshakeRefused as exc:
-                self._failed(logging.ERROR, f"TMC refused the handshake (check app key and secret): {exc}")
-            except (OSError, WebSocketException, FrameError) as exc:  # TimeoutError is an OSError
-                self._failed(logging.WARNING, f"TMC connection lost: {type(exc).__name__} {exc}")
-            except Exception as exc:  # noqa: BLE001 - the listener must outlive any surprise
-                log.exception("app %s: TMC listener failed", self.app_key)
-                self._failed(logging.ERROR, f"TMC listener failed: {type(exc).__name__}")
-            if not self.stop.is_set():
-                first, longest = self.backoff
-                self.stop.wait(min(first * 2 ** max(self.failures - 1, 0), longest))
-
-    def _failed(self, level: int, text: str) -> None:
-        self.failures += 1
-        log.log(level, "app %s: %s (attempt %s)", self.app_key, text, self.failures)
-
-    def _session(self) -> None:
-        hello = encode(connect_frame(self.app_key, self.secret(self.app_key)))
-        with connect(self.url, open_timeout=10, close_timeout=2, compression=None) as ws:
-            ws.send(hello)
-            data = ws.recv(timeout=10)
-            ack = decode(data) if isinstance(data, bytes) else Frame(MessageType.SEND)
-            if ack.type != MessageType.CONNECTACK or ack.status_code or not ack.token:
-                raise HandshakeRefused(f"{ack.status_code} {ack.status_phrase}".strip())
-            self.failures = 0
-            log.info("app %s: TMC connected to %s", self.app_key, self.url)
-            self._receive(ws, ack.token)
-
-    def _receive(self, ws: ClientConnection, token: str) -> None:
-        next_pull = time.monotonic() + self.pull_interval
-        while not self.stop.is_set():
-            if time.monotonic() >= next_pull:
-                ws.send(encode(pull_frame(token)))
-                next_pull = time.monotonic() + self.pull_interval
-            try:
-                data = ws.recv(timeout=RECV_TICK)
-            except TimeoutError:
-                continue
-            frame = decode(data) if isinstance(data, bytes) else None
-            if frame is None or frame.type != MessageType.SEND or not {"id", "topic"} <= frame.content.keys():
-                continue  # SENDACKs, text frames: nothing to do
-            message = TmcMessage.from_frame(frame)
-            if self._handled(message):
-                ws.send(encode(confirm_frame(token, message.id)))  # after the intake committed
-
-    def _handled(self, message: TmcMessage) -> bool:
-        try:
-            return self.handle(self.app_key, message)
-        except Exception:  # noqa: BLE001 - a database hiccup: not confirmed, TMC delivers it again
-            log.exception("app %s: TMC message %s (%s) failed", self.app_key, message.id, message.topic)
-            return False
-        finally:
-            close_old_connections()
-
-
-# --- the worker's side -----------------------------------------------------------------------------
-
-
-def enabled() -> bool:
-    return os.environ.get("ZHONGSHU_TAOBAO_TMC", "1") != "0"
-
-
-def tmc_url() -> str:
-    return os.environ.get("ZHONGSHU_TAOBAO_TMC_URL") or PRODUCTION_URL
-
-
-class TmcService:
-    """A worker's TMC side: one listener thread per Taobao app key of the authorised shops, and
-    taobao.tmc.user.permit once per process for each shop (a failure is tried again next look)."""
-
-    def __init__(self, stop: threading.Event, url: str | None = None, rescan: float = RESCAN,
-                 backoff: tuple[float, float] = BACKOFF):  # fmt: skip
-        self.stop, self.url, self.rescan, self.backoff = stop, url or tmc_url(), rescan, backoff
-        self.listeners: dict[str, threading.Thread] = {}
-        self.permitted: set[str] = set()
-
-    def run(self) -> None:
-        """Look for apps and sellers every `rescan` seconds until `stop`; nothing connects without a shop."""
-        if not enabled():
-            log.info("Taobao TMC disabled (ZHONGSHU_TAOBAO_TMC=0)")
-            return
-        while not self.stop.is_set():
-            try:
-                self.look()
-            except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
-                log.exception("Taobao TMC: looking for shops failed")
-                close_old_connections()
-            self.stop.wait(self.rescan)
-        for thread in self.listeners.values():
-            thread.join(timeout=10)
-
-    def look(self) -> None:
-        shops = authorised_shops()
-        for app_key in dict.fromkeys(s.credential.app_key for s in shops):
-            if app_key not in self.listeners:
-                self._listen(app_key)
-        for shop in shops:
-            if shop.code not in self.permitted:
-                self._permit(shop)
-
-    def _listen(self, app_key: str) -> None:
-        listener = Listener(app_key, self.url, self.stop, backoff=self.backoff)
-        thread = threading.Thread(target=_closing(listener.run), name=f"taobao-tmc-{app_key}", daemon=True)
-        thread.start()
-        self.listeners[app_key] = thread
-
-    def _permit(self, shop: Shop) -> None:
-        try:
-            connector_for(shop).permit_messages()
-        except ConnectorError as exc:
-            log.warning("taobao.tmc.user.permit for shop %s failed (tried again later): %s %s",
-                        shop.code, type(exc).__name__, exc.code)  # fmt: skip
-            return
-        self.permitted.add(shop.code)
-        log.info("shop %s: Taobao TMC messages permitted", shop.code)
-
-
-def run_tmc(stop: threading.Event) -> None:
-    """The worker thread's entry point."""
-    TmcService(stop).run()
-
-
-def _closing(fn: Callable[[], None]) -> Callable[[], None]:
-    """`fn`, then this thread's database connections closed."""
-
-    def run() -> None:
-        try:
-            fn()
-        finally:
-            connections.close_all()
-
-    return run
+    listener_class = TmcListener
+    switch = "ZHONGSHU_TAOBAO_TMC"
+    production_url = PRODUCTION_URL
+    permit_api = "taobao.tmc.user.permit"
