@@ -4,13 +4,17 @@ a second pull that changes nothing, an outage back-filled, a refused token askin
 """
 
 import random
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 
 from tests.factories import put_stock
 from tests.platforms.server import OAuthDouble, PlatformDouble, Request
@@ -283,3 +287,38 @@ class DayOfOrders(ABC):
 
 def _nothing(double: PlatformDouble) -> None:
     pass
+
+
+# --- long-connection message services (TMC, PDD) --------------------------------------------------
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll until `predicate()` holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@contextmanager
+def listening(service_class, url: str, rescan: float = 0.1) -> Iterator:
+    """A worker's message service (channels.listener.ListenerService subclass) pointed at a double's
+    `url`, run in a thread as run_worker runs it; stopped after, its threads all ended."""
+    stop = threading.Event()
+    service = service_class(stop, url=url, rescan=rescan, backoff=(0.05, 0.2))
+
+    def run() -> None:
+        try:
+            service.run()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield service
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert not any(t.is_alive() for t in service.listeners.values())

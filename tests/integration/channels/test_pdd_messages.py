@@ -7,15 +7,13 @@ a dropped connection resumed, messages of unknown malls acknowledged and ignored
 import json
 import threading
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connections
 
-from tests.integration.channels.harness import change_credential, connect_shop, hub_counts
+from tests.integration.channels.harness import change_credential, connect_shop, hub_counts, listening, wait
 from tests.platforms.pdd import SHANGHAI
 from tests.platforms.pdd_messages import REFUSED, PddMessageDouble, PddMessagesPlatform
 from zhongshu.channels.listener import FrameError
@@ -100,36 +98,6 @@ def put_order(gateway: PddMessagesPlatform, sn: str = SN) -> None:
     gateway.add_order(sn, datetime.now(SHANGHAI) - timedelta(minutes=1), [(SKU, "39.90", 2)])
 
 
-def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-@contextmanager
-def listening(service: PddMessageDouble, rescan: float = 0.1):
-    """A worker's PDD message service pointed at the double, in a thread (as run_worker runs it)."""
-    stop = threading.Event()
-    worker_side = PddMessageService(stop, url=service.url, rescan=rescan, backoff=(0.05, 0.2))
-
-    def run() -> None:
-        try:
-            worker_side.run()
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield worker_side
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
-    assert not any(t.is_alive() for t in worker_side.listeners.values())
-
-
 def connected(service: PddMessageDouble, gateway: PddMessagesPlatform, times: int = 1) -> None:
     wait(lambda: service.connections >= times and gateway.permits)
 
@@ -138,7 +106,7 @@ def connected(service: PddMessageDouble, gateway: PddMessagesPlatform, times: in
 def online(shop, gateway, service):
     """Order SN on the gateway, the worker's message service connected to the double, the shop permitted."""
     put_order(gateway)
-    with listening(service):
+    with listening(PddMessageService, service.url):
         connected(service, gateway)
         yield
 
@@ -241,7 +209,7 @@ def test_a_wrong_secret_is_refused_and_the_listener_keeps_trying_without_crashin
     shop, gateway, service, caplog
 ):
     change_credential("pdd1", app_secret="not-the-secret")
-    with listening(service) as worker_side:
+    with listening(PddMessageService, service.url) as worker_side:
         wait(lambda: len(service.refused) >= 2)  # refused, waited, tried again
         assert all(t.is_alive() for t in worker_side.listeners.values())
         assert set(service.refused) == {"invalid sign"} and service.connections == 0
@@ -257,19 +225,21 @@ def test_a_wrong_secret_is_refused_and_the_listener_keeps_trying_without_crashin
 
 @live
 def test_nothing_connects_without_an_authorised_pdd_shop_or_when_disabled(hub, gateway, service, monkeypatch):
-    with listening(service) as worker_side:
+    with listening(PddMessageService, service.url) as worker_side:
         time.sleep(0.3)
     assert worker_side.listeners == {} and service.connections == 0 and service.refused == []
 
     connect_shop("pdd1", "拼多多旗舰店", "pdd", {SKU: 10}, api_base_url=gateway.url, app_key=gateway.client_id,
                  app_secret=gateway.client_secret)  # fmt: skip
-    with listening(service) as worker_side:  # a shop without a token (not authorised yet)
+    with listening(
+        PddMessageService, service.url
+    ) as worker_side:  # a shop without a token (not authorised yet)
         time.sleep(0.3)
     assert worker_side.listeners == {} and service.connections == 0
 
     authorize("pdd1", gateway.grant_code(), "https://hub.example.com/oauth/pdd")
     monkeypatch.setenv("ZHONGSHU_PDD_MESSAGES", "0")
-    with listening(service) as worker_side:
+    with listening(PddMessageService, service.url) as worker_side:
         time.sleep(0.3)
     assert worker_side.listeners == {} and service.connections == 0 and gateway.permits == []
 

@@ -6,16 +6,13 @@ failed fetches left for the redelivery, a refused handshake survived, a dropped 
 import gzip
 import hashlib
 import struct
-import threading
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connections
 
-from tests.integration.channels.harness import authorised_shop, change_credential, hub_counts
+from tests.integration.channels.harness import authorised_shop, change_credential, hub_counts, listening, wait
 from tests.platforms.taobao import fmt
 from tests.platforms.taobao_tmc import REFUSED, TaobaoTmcTop, TmcDouble
 from zhongshu.channels.models import PushReceipt, Shop
@@ -141,36 +138,6 @@ def trade_message(top: TaobaoTmcTop, tid: str = TID) -> dict:
             "payment": "118.00", "type": "guarantee_trade"}  # fmt: skip
 
 
-def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-@contextmanager
-def listening(tmc_double: TmcDouble, rescan: float = 0.1):
-    """A worker's TMC service pointed at the double, in a thread (as run_worker runs it), stopped after."""
-    stop = threading.Event()
-    service = TmcService(stop, url=tmc_double.url, rescan=rescan, backoff=(0.05, 0.2))
-
-    def run() -> None:
-        try:
-            service.run()
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield service
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
-    assert not any(t.is_alive() for t in service.listeners.values())
-
-
 def connected(tmc_double: TmcDouble, top: TaobaoTmcTop, times: int = 1) -> None:
     wait(lambda: tmc_double.connections >= times and top.permits)
 
@@ -179,7 +146,7 @@ def connected(tmc_double: TmcDouble, top: TaobaoTmcTop, times: int = 1) -> None:
 def online(shop, top, tmc_double):
     """Trade TID on TOP, the worker's TMC service connected to the double and the shop permitted."""
     put_trade(top)
-    with listening(tmc_double):
+    with listening(TmcService, tmc_double.url):
         connected(tmc_double, top)
         yield
 
@@ -271,7 +238,7 @@ def test_a_wrong_secret_is_refused_and_the_listener_keeps_trying_without_crashin
     shop, top, tmc_double, caplog
 ):
     change_credential("tb", app_secret="not-the-secret")
-    with listening(tmc_double) as service:
+    with listening(TmcService, tmc_double.url) as service:
         wait(lambda: len(tmc_double.refused) >= 2)  # refused, waited, tried again
         assert all(t.is_alive() for t in service.listeners.values())
         assert set(tmc_double.refused) == {"invalid sign"} and tmc_double.connections == 0
@@ -287,7 +254,7 @@ def test_a_wrong_secret_is_refused_and_the_listener_keeps_trying_without_crashin
 @live
 def test_a_failed_permit_is_tried_again_and_then_never_repeated(shop, top, tmc_double, caplog):
     top.fail_next(1, status=500)
-    with listening(tmc_double):
+    with listening(TmcService, tmc_double.url):
         wait(lambda: len(top.permits) == 1)
         time.sleep(0.3)  # several more looks
     assert "taobao.tmc.user.permit for shop tb failed (tried again later): TransientError 500" in caplog.text
@@ -298,7 +265,7 @@ def test_a_failed_permit_is_tried_again_and_then_never_repeated(shop, top, tmc_d
 def test_nothing_connects_without_an_authorised_taobao_shop_or_when_disabled(
     hub, top, tmc_double, monkeypatch
 ):
-    with listening(tmc_double) as service:
+    with listening(TmcService, tmc_double.url) as service:
         time.sleep(0.3)
     assert service.listeners == {} and tmc_double.connections == 0 and tmc_double.refused == []
 
@@ -306,6 +273,6 @@ def test_nothing_connects_without_an_authorised_taobao_shop_or_when_disabled(
         top, "tb", "天猫旗舰店", "taobao", [SKU], app_key=top.app_key, platform_shop_id=top.seller_id
     )
     monkeypatch.setenv("ZHONGSHU_TAOBAO_TMC", "0")
-    with listening(tmc_double) as service:
+    with listening(TmcService, tmc_double.url) as service:
         time.sleep(0.3)
     assert service.listeners == {} and tmc_double.connections == 0 and top.permits == []
