@@ -15,25 +15,16 @@ unconfirmed message again `redeliver_after` seconds later (on the same or the ne
 
 import hashlib
 import json
-import logging
 import secrets
-import socket
-import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
+from tests.platforms.message_service import REFUSED, MessageServiceDouble
 from tests.platforms.taobao import SHANGHAI, TaobaoDouble
 from zhongshu.channels.taobao.tmc import Frame, Kind, MessageType, decode, encode
-
-REFUSED = 401  # the double's status code for a refused handshake (the real one is not documented)
-TICK = 0.02
-QUIET = logging.getLogger(__name__ + ".server")  # the server's own log lines would outlive pytest's capture
-QUIET.propagate = False
-QUIET.addHandler(logging.NullHandler())
 
 
 class TaobaoTmcTop(TaobaoDouble):
@@ -64,49 +55,28 @@ def tmc_sign(app_key: str, group: str, timestamp: str, secret: str) -> str:
     return hashlib.md5(text.encode()).hexdigest().upper()
 
 
-class TmcDouble:
+class TmcDouble(MessageServiceDouble):
     """Start with `with TmcDouble(app_key, secret) as tmc:`; `tmc.url` is its ws:// address."""
 
     def __init__(self, app_key: str, app_secret: str, redeliver_after: float = 0.3):
-        self.app_key, self.app_secret, self.redeliver_after = app_key, app_secret, redeliver_after
-        self._lock = threading.Lock()
-        self._pending: dict[int, list] = {}  # message id → [frame, when it is due again]
-        self._current: ServerConnection | None = None
-        self._ids = iter(range(2_000_000_000_001, 3_000_000_000_000))
-        self.connections = 0  # handshakes accepted
-        self.refused: list[str] = []  # why each refused handshake was refused
-        self.delivered: list[int] = []  # message ids, once per delivery
+        super().__init__(iter(range(2_000_000_000_001, 3_000_000_000_000)), redeliver_after)
+        self.app_key, self.app_secret = app_key, app_secret
+        self._token = ""
         self.confirmed: list[int] = []
         self.pulls = 0
-        self.on_confirm: Callable[[int], None] | None = None  # called before a confirm is recorded
 
     # --- test helpers -------------------------------------------------------------------------
     def publish(self, topic: str, content: dict, user_id: str, nick: str = "zhongshu旗舰店",
                 message_id: int | None = None) -> int:  # fmt: skip
         """Queue a message of the seller `user_id` for delivery now; its id (`message_id`: the same again)."""
-        with self._lock:
-            message_id = message_id or next(self._ids)
-            now = datetime.now(UTC)
-            data = {
-                "__kind": Kind.DATA,
-                "id": message_id,
-                "topic": topic,
-                "time": now,
-                "outtime": now,
-                "content": json.dumps(content, ensure_ascii=False),
-                "userid": int(user_id),
-                "nick": nick,
-            }
-            frame = Frame(MessageType.SEND, data)
-            self._pending[message_id] = [frame, 0.0]
-        return message_id
 
-    def drop(self) -> None:
-        """Cut the current connection as a network failure would (no closing handshake)."""
-        with self._lock:
-            current = self._current
-        if current is not None:
-            current.socket.shutdown(socket.SHUT_RDWR)
+        def frame(mid: int) -> Frame:
+            now = datetime.now(UTC)
+            return Frame(MessageType.SEND, {"__kind": Kind.DATA, "id": mid, "topic": topic, "time": now,
+                                            "outtime": now, "content": json.dumps(content, ensure_ascii=False),
+                                            "userid": int(user_id), "nick": nick})  # fmt: skip
+
+        return self._queue(frame, message_id)
 
     # --- the service --------------------------------------------------------------------------
     def _serve(self, ws: ServerConnection) -> None:
@@ -116,23 +86,12 @@ class TmcDouble:
             return
         refusal = self._refusal(hello)
         if refusal:
-            with self._lock:
-                self.refused.append(refusal)
+            self._refuse(refusal)
             ws.send(encode(Frame(MessageType.CONNECTACK, status_code=REFUSED, status_phrase=refusal)))
             return  # the server closes the connection
-        token = secrets.token_hex(8)
-        ws.send(encode(Frame(MessageType.CONNECTACK, token=token)))
-        with self._lock:
-            self._current, self.connections = ws, self.connections + 1
-        try:
-            while True:
-                self._deliver_due(ws)
-                try:
-                    self._on_frame(decode(ws.recv(timeout=TICK)), token)
-                except TimeoutError:
-                    continue
-        except ConnectionClosed:
-            return
+        self._token = secrets.token_hex(8)
+        ws.send(encode(Frame(MessageType.CONNECTACK, token=self._token)))
+        self._pump(ws)
 
     def _refusal(self, hello: Frame) -> str:
         c = hello.content
@@ -143,18 +102,12 @@ class TmcDouble:
         want = tmc_sign(self.app_key, str(c.get("group_name")), str(c["timestamp"]), self.app_secret)
         return "" if c.get("sign") == want else "invalid sign"
 
-    def _deliver_due(self, ws: ServerConnection) -> None:
-        now = time.monotonic()
-        with self._lock:
-            due = [(mid, entry) for mid, entry in self._pending.items() if entry[1] <= now]
-            for mid, entry in due:
-                entry[1] = now + self.redeliver_after
-                self.delivered.append(mid)
-        for _, entry in due:
-            ws.send(encode(entry[0]))
+    def _encode(self, frame: Frame) -> bytes:
+        return encode(frame)
 
-    def _on_frame(self, frame: Frame, token: str) -> None:
-        if frame.type != MessageType.SEND or frame.token != token:
+    def _on_frame(self, data: bytes) -> None:
+        frame = decode(data)
+        if frame.type != MessageType.SEND or frame.token != self._token:
             return
         kind = frame.content.get("__kind")
         if kind == Kind.PULL_REQUEST:
@@ -162,21 +115,6 @@ class TmcDouble:
                 self.pulls += 1
         if kind == Kind.CONFIRM:
             message_id = frame.content["id"]
-            if self.on_confirm:
-                self.on_confirm(message_id)
+            self._acknowledged(message_id)
             with self._lock:
-                self._pending.pop(message_id, None)
                 self.confirmed.append(message_id)
-
-    def __enter__(self) -> "TmcDouble":
-        self._server = serve(self._serve, "127.0.0.1", 0, compression=None, logger=QUIET)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.socket.getsockname()[:2]
-        return f"ws://{host}:{port}/"

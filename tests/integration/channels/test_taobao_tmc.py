@@ -169,7 +169,7 @@ def test_a_paid_trade_lands_once_and_is_confirmed_after_the_commit(online, shop,
         finally:
             connections.close_all()
 
-    tmc_double.on_confirm = check
+    tmc_double.on_ack = check
     mid = pay_confirmed(tmc_double, top)
     assert committed_at_confirm == [True]
     order = Order.objects.get(shop=shop, channel_order_id=TID)
