@@ -16,9 +16,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from functools import partial
 
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.utils.module_loading import autodiscover_modules
 from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
@@ -28,6 +28,7 @@ from zhongshu.channels.pdd.messages import PddMessageService
 from zhongshu.channels.taobao.tmc import TmcService
 from zhongshu.channels.tasks import run_sync_scheduler
 from zhongshu.core.tasks import run_relay_loop
+from zhongshu.core.threads import start_daemon
 
 log = logging.getLogger("zhongshu.server")
 
@@ -145,10 +146,10 @@ def run_worker(threads: int) -> None:
     )
     stop = threading.Event()
     loops = [
-        _start("outbox-relay", run_relay_loop, stop),
-        _start("sync-scheduler", run_sync_scheduler, stop),
-        _start("taobao-tmc", TmcService.serve, stop),
-        _start("pdd-messages", PddMessageService.serve, stop),
+        start_daemon("outbox-relay", partial(run_relay_loop, stop)),
+        start_daemon("sync-scheduler", partial(run_sync_scheduler, stop)),
+        start_daemon("taobao-tmc", partial(TmcService.serve, stop)),
+        start_daemon("pdd-messages", partial(PddMessageService.serve, stop)),
     ]
     _watch_parent(stop)
     try:
@@ -157,21 +158,6 @@ def run_worker(threads: int) -> None:
         stop.set()
         for thread in loops:
             thread.join(timeout=10)
-
-
-def _start(name: str, loop: Callable[[threading.Event], None], stop: threading.Event) -> threading.Thread:
-    """`loop(stop)` in a daemon thread that closes its database connections when the loop ends."""
-
-    def run() -> None:
-        try:
-            loop(stop)
-        finally:
-            close_old_connections()
-            connections.close_all()
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-    return thread
 
 
 def _watch_parent(stop: threading.Event) -> None:

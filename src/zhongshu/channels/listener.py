@@ -19,15 +19,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from zhongshu.channels.base import ConnectorError
 from zhongshu.channels.models import Shop
 from zhongshu.channels.services import ReplayedPush, accept_message, connector_for
+from zhongshu.core.threads import start_daemon
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +252,7 @@ class ListenerService:
 
     def _listen(self, app_key: str) -> None:
         listener = self.listener_class(app_key, self.url, self.stop, backoff=self.backoff)
-        thread = threading.Thread(target=_closing(listener.run), name=f"{self.platform}-messages-{app_key}",
-                                  daemon=True)  # fmt: skip
-        thread.start()
-        self.listeners[app_key] = thread
+        self.listeners[app_key] = start_daemon(f"{self.platform}-messages-{app_key}", listener.run)
 
     def _permit(self, shop: Shop) -> None:
         try:
@@ -266,15 +263,3 @@ class ListenerService:
             return
         self.permitted.add(shop.code)
         log.info("shop %s: messages permitted (%s)", shop.code, self.permit_api)
-
-
-def _closing(fn: Callable[[], None]) -> Callable[[], None]:
-    """`fn`, then this thread's database connections closed."""
-
-    def run() -> None:
-        try:
-            fn()
-        finally:
-            connections.close_all()
-
-    return run

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from tests.factories import put_stock
 from tests.platforms.server import OAuthDouble, PlatformDouble, Request
@@ -22,6 +21,7 @@ from zhongshu.catalog.models import Sku
 from zhongshu.channels.base import AuthError, TransientError
 from zhongshu.channels.models import Shop, ShopCredential, SyncState
 from zhongshu.channels.services import SyncReport
+from zhongshu.core.threads import start_daemon
 from zhongshu.orders.models import Order, OrderLine, OrderTransition
 
 Sync = Callable[[PlatformDouble, datetime], SyncReport]  # a module's sync: steps the double's clock, pulls
@@ -306,15 +306,7 @@ def listening(service_class, url: str, rescan: float = 0.1) -> Iterator:
     `url`, run in a thread as run_worker runs it; stopped after, its threads all ended."""
     stop = threading.Event()
     service = service_class(stop, url=url, rescan=rescan, backoff=(0.05, 0.2))
-
-    def run() -> None:
-        try:
-            service.run()
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    thread = start_daemon("test-message-service", service.run)
     try:
         yield service
     finally:
