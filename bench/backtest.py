@@ -19,18 +19,7 @@ from decimal import Decimal
 
 import common
 
-PROVINCES = [
-    "四川省",
-    "广东省",
-    "湖北省",
-    "浙江省",
-    "北京市",
-    "重庆市",
-    "湖南省",
-    "江苏省",
-    "云南省",
-    "山东省",
-]
+PROVINCES = common.PROVINCES
 ADDRESSES = ["人民路{}号", "菜鸟驿站{}号柜", "丰巢代收点{}", "科技园{}栋"]
 SKUS = [f"BT-{i:03d}" for i in range(50)]
 ID_NUMBERS = [f"5101071990030{i:04d}X"[:17] + "X" for i in range(30)]

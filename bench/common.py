@@ -10,6 +10,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# receivers' provinces of the generated orders: both warehouses' regions, some 华中/西南 (→ CD)
+PROVINCES = [
+    "四川省",
+    "广东省",
+    "湖北省",
+    "浙江省",
+    "北京市",
+    "重庆市",
+    "湖南省",
+    "江苏省",
+    "云南省",
+    "山东省",
+]
 
 
 def run_child(

@@ -25,18 +25,7 @@ from pathlib import Path
 import common
 
 BIN = Path(sys.executable).parent
-PROVINCES = [
-    "四川省",
-    "广东省",
-    "湖北省",
-    "浙江省",
-    "北京市",
-    "重庆市",
-    "湖南省",
-    "江苏省",
-    "云南省",
-    "山东省",
-]
+PROVINCES = common.PROVINCES
 SKUS = [f"BENCH-{i:03d}" for i in range(50)]
 TZ = timezone(timedelta(hours=8))
 
