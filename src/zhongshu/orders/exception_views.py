@@ -148,7 +148,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         if done:
             return redirect(_back(request))
         order = queue_reads.held_order(pk)
-    title = _("异常订单 %(order)s") % {"order": f"{order.shop.code}/{order.channel_order_id}"}
+    title = _("异常订单 %(order)s") % {"order": order}
     return _page(
         request, "detail.html", title=title, order=order,
         warehouses=queue_reads.warehouses(), sku_codes=queue_reads.sku_codes(),
