@@ -13,33 +13,13 @@ from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.routing import defaults
 from zhongshu.routing.models import ProvinceRegion, RegionRoute, RoutingSettings
 
-CONTRACT = Path(__file__).resolve().parents[1].parent / "shared" / "contracts" / "order.schema.json"
-
-EXAMPLE_ORDER = {
-    "shop": "mp",
-    "channel_order_id": "MP202611270001",
-    "status": "paid",
-    "created_at": "2026-11-27T20:15:03+08:00",
-    "paid_at": "2026-11-27T20:16:00+08:00",
-    "updated_at": "2026-11-27T20:16:00+08:00",
-    "buyer": {"id": "u889", "nick": "小王", "vip": False},
-    "receiver": {"name": "王小明", "phone": "13800138000", "province": "四川省", "city": "成都市",
-                 "district": "武侯区", "address": "天府大道北段1700号"},
-    "lines": [{"sku": "DUMPLING-500G", "title": "手工水饺 500g", "quantity": 2, "unit_price": "39.90",
-               "promo_price": "34.90", "paid_amount": "69.80"}],
-    "freight": "0.00",
-    "discount": "5.00",
-    "paid_amount": "64.80",
-    "presale": False,
-}  # fmt: skip
+# The order contract shipped with the package (also served at /api/v1/contract/order.schema.json).
+CONTRACT = Path(__file__).resolve().parents[1] / "src" / "zhongshu" / "orders" / "order.schema.json"
 
 
 def example_order(**changes) -> dict:
-    """The contract's example order (from shared/contracts when present), with top-level changes."""
-    base = EXAMPLE_ORDER
-    if CONTRACT.exists():
-        base = json.loads(CONTRACT.read_text())["examples"][0]
-    order = copy.deepcopy(base)
+    """The contract's example order, with top-level changes."""
+    order = copy.deepcopy(json.loads(CONTRACT.read_text(encoding="utf-8"))["examples"][0])
     order.update(changes)
     return order
 

@@ -1,5 +1,8 @@
 """The HTTP API: /api/v1/…, OpenAPI docs at /api/docs, bearer tokens on everything but health."""
 
+from importlib.resources import files
+
+from django.http import HttpResponse
 from ninja import NinjaAPI, Router
 from ninja.errors import ValidationError
 
@@ -28,6 +31,13 @@ health = Router(tags=["system"])
 @health.get("/health", auth=None, summary="Liveness")
 def get_health(request):
     return {"status": "ok"}
+
+
+@health.get("/contract/order.schema.json", auth=None, summary="The order intake contract (JSON Schema)")
+def get_order_contract(request):
+    """The JSON Schema every order sent to POST /api/v1/orders (and each JSON Lines import line) follows."""
+    body = files("zhongshu.orders").joinpath("order.schema.json").read_bytes()
+    return HttpResponse(body, content_type="application/schema+json; charset=utf-8")
 
 
 for r in (health, orders_router, catalog_router, stock_router, channels_router, rules_router):

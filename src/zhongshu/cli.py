@@ -121,7 +121,7 @@ def import_orders(
     file: Annotated[
         Path,
         typer.Argument(
-            help="JSON Lines (.jsonl: one order of shared/contracts/order.schema.json a line) or a "
+            help="JSON Lines (.jsonl: one order of src/zhongshu/orders/order.schema.json a line) or a "
             "platform's order export as downloaded from its seller centre (.csv/.xlsx: Taobao/Tmall, "
             "Pinduoduo, Douyin; detected by its header)."
         ),

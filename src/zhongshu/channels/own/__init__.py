@@ -1,4 +1,4 @@
-"""The hub's own channel: orders in the JSON contract (shared/contracts/order.schema.json).
+"""The hub's own channel: orders in the JSON contract (src/zhongshu/orders/order.schema.json).
 
 `connector` speaks the own shop's signed webhooks and registers itself; `jsonl` imports files.
 """
