@@ -1,0 +1,310 @@
+"""The machinery every order use case shares: one transaction that locks the orders and stock rows
+it touches, decides in memory (route, reserve, release, move status) and writes once (flush)."""
+
+import logging
+import time
+from collections import defaultdict
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from zhongshu.catalog.models import Sku
+from zhongshu.channels.models import Shop
+from zhongshu.core import bulk, outbox
+from zhongshu.inventory import services as stock
+from zhongshu.inventory.models import Warehouse
+from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
+from zhongshu.orders.review import Hold, LineInfo, OrderInfo, route
+from zhongshu.orders.review import carrier as choose_carrier
+from zhongshu.orders.review import prepare as prepare_review
+from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
+from zhongshu.routing.domain import choose_warehouse
+from zhongshu.routing.selectors import routing_table
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+
+PEER_KEYS = ("id_number_hash", "receiver_phone", "receiver_address")
+CARRIER_FLAG = "carrier:"
+ORDER_FIELDS = [
+    "status", "channel_status", "warehouse", "preferred_warehouse", "placed_at", "paid_at", "channel_updated_at",
+    "ship_by", "scheduled_delivery", "buyer_ref", "buyer_nick", "buyer_vip", "id_number_hash", "id_number_masked",
+    "receiver_name", "receiver_phone", "receiver_province", "receiver_city", "receiver_district",
+    "receiver_address", "lines_amount", "freight", "discount", "paid_amount", "presale", "remark", "flags",
+    "updated_at",
+]  # fmt: skip
+
+
+def atomic_with_retry(fn, attempts: int = 5):
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return fn()
+        except (IntegrityError, OperationalError) as exc:
+            # A concurrent intake created the same order, or PostgreSQL broke a deadlock: start over;
+            # the next attempt sees the other transaction's rows.
+            if attempt == attempts - 1 or not _retryable(exc):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _retryable(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return (
+        "order_unique_per_shop" in text
+        or "unique" in text
+        or "deadlock" in text
+        or "could not serialize" in text
+    )
+
+
+class Batch:
+    """The state of one transaction: loaded rows, in-memory decisions, then one flush."""
+
+    def __init__(self, keys: set[tuple[str, str]], sku_codes: set[str], actor: str):
+        self.actor = actor
+        self.now = timezone.now()
+        self.shops = {s.code: s for s in Shop.objects.filter(code__in={k[0] for k in keys}, active=True)}
+        self.orders = self._load_orders(keys)
+        self.lines: dict[tuple, list[OrderLine]] = defaultdict(list)
+        self.holds: dict[tuple, list[OrderHold]] = defaultdict(list)
+        if self.orders:
+            by_id = {o.pk: k for k, o in self.orders.items()}
+            for ln in OrderLine.objects.filter(order_id__in=list(by_id)).select_related("sku"):
+                self.lines[by_id[ln.order_id]].append(ln)
+            for h in OrderHold.objects.filter(order_id__in=list(by_id), released_at__isnull=True):
+                self.holds[by_id[h.order_id]].append(h)
+        sku_codes = sku_codes | {ln.sku.code for lns in self.lines.values() for ln in lns}
+        self.skus = {s.code: s for s in Sku.objects.filter(code__in=sku_codes)}
+        self.warehouses = {w.code: w for w in Warehouse.objects.all()}
+        self.table = routing_table(list(self.warehouses.values()))
+        self.stock = stock.lock_stock({s.pk for s in self.skus.values()})
+        self.rows_by_pk = {r.pk: r for r in self.stock.values()}
+        self.available = {k: stock.info(r).available for k, r in self.stock.items()}
+        self.deltas: dict[int, int] = defaultdict(int)
+        self.new_orders: list[Order] = []
+        self.dirty: set[tuple] = set()
+        self.replaced: set[tuple] = set()
+        self.transitions: list[tuple[Order, str, str, str]] = []
+        self.new_holds: list[OrderHold] = []
+        self.released_holds: list[OrderHold] = []
+        self.shortfalls: list = []
+        # new orders of this batch by ID-number hash / phone / address: history facts of the rules
+        # must see them before they are in the database
+        self.peers: dict[tuple[str, str], list[Order]] = defaultdict(list)
+        self.review_context: dict | None = None
+        # What each order holds reserved right now: (warehouse, {sku: qty}); kept in step with deltas.
+        self.held: dict[tuple, tuple[str, dict[str, int]]] = {
+            k: (o.warehouse.code, sku_needs(self.lines[k]))
+            for k, o in self.orders.items()
+            if o.status in RESERVING and o.warehouse is not None
+        }
+
+    def _load_orders(self, keys: set[tuple[str, str]]) -> dict[tuple, Order]:
+        ids_by_shop = defaultdict(set)
+        for shop, cid in keys:
+            ids_by_shop[shop].add(cid)
+        out = {}
+        for shop, cids in ids_by_shop.items():
+            qs = Order.objects.select_for_update(of=("self",)).select_related("shop", "warehouse")
+            for o in qs.filter(shop__code=shop, channel_order_id__in=cids).order_by("pk"):
+                out[(shop, o.channel_order_id)] = o
+        return out
+
+    # --- allocating -----------------------------------------------------------------------------
+
+    def reallocate(self, key: tuple, reason: str) -> None:
+        """Release and route again an order that is paid, allocated or backordered."""
+        order = self.orders[key]
+        if order.status not in REROUTABLE:
+            return
+        self._release(key, order)
+        self._allocate(key, order, reason)
+        self.dirty.add(key)
+
+    def retry_allocation(self, key: tuple) -> bool:
+        """Allocate a backordered order if some warehouse can now ship it; otherwise change nothing."""
+        order = self.orders[key]
+        needs = sku_needs(self.lines[key])
+        choice = choose_warehouse(
+            self.table, order.receiver_province or None, needs, self.available, self._route(key, order)
+        )
+        if order.status != S.BACKORDERED or choice.backordered:
+            return False
+        self._allocate(key, order, "补货后重新分配")
+        self.dirty.add(key)
+        return True
+
+    def deallocate(self, key: tuple, reason: str) -> None:
+        """Take the reservation back from an allocated order (stock counted lower than reserved)."""
+        order = self.orders[key]
+        self._release(key, order)
+        order.warehouse = None
+        self._move(order, S.BACKORDERED, reason)
+        self.dirty.add(key)
+
+    def _route(self, key: tuple, order: Order) -> str | None:
+        """The preferred warehouse routing rules name (None: the region table decides)."""
+        if self.review_context is None:
+            self.review_context = prepare_review()  # once per batch: the current rules
+        return route(self._info(key, order), self.review_context, order.flags)
+
+    def _allocate(self, key: tuple, order: Order, why: str | None) -> None:
+        needs = sku_needs(self.lines[key])
+        preferred = self._route(key, order)
+        choice = choose_warehouse(
+            self.table, order.receiver_province or None, needs, self.available, preferred
+        )
+        order.preferred_warehouse = self.warehouses.get(choice.preferred)
+        for sf in choice.shortfalls:
+            self.shortfalls.append(
+                (self.skus[sf.sku], self.warehouses[sf.warehouse], sf.quantity, choice.warehouse)
+            )
+        if choice.backordered:
+            order.warehouse = None
+            short = "、".join(f"{s.sku}缺{s.quantity}" for s in choice.shortfalls)
+            self._move(order, S.BACKORDERED, why or f"库存不足（{short}），等待补货/调拨")
+            return
+        order.warehouse = self.warehouses[choice.warehouse]
+        for sku, qty in needs.items():
+            row = self.stock[(sku, choice.warehouse)]
+            self.deltas[row.pk] += qty
+            self.available[(sku, choice.warehouse)] -= qty
+        self.held[key] = (choice.warehouse, needs)
+        self._choose_carrier(key, order)
+        detail = f"分配至 {choice.warehouse}" + (
+            f"（首选 {choice.preferred} 缺货）" if choice.shortfalls else ""
+        )
+        self._move(order, S.ALLOCATED, f"{why}，{detail}" if why else detail)
+
+    def _choose_carrier(self, key: tuple, order: Order) -> None:
+        """Carrier rules name the carrier of the allocated order (flag carrier:Y); a carrier a
+        review rule already chose is kept."""
+        flags = [f for f in order.flags or [] if not f.startswith(CARRIER_FLAG)]
+        chosen = [f for f in order.flags or [] if f.startswith(CARRIER_FLAG)]
+        if not chosen:
+            code = choose_carrier(self._info(key, order), self.review_context)
+            chosen = [CARRIER_FLAG + code] if code else []
+        order.flags = sorted(flags + chosen)
+
+    def _release(self, key: tuple, order: Order) -> None:
+        """Give back whatever the order holds reserved."""
+        wh, needs = self.held.pop(key, ("", {}))
+        for sku, qty in needs.items():
+            self.deltas[self.stock[(sku, wh)].pk] -= qty
+            self.available[(sku, wh)] += qty
+
+    def _info(self, key: tuple, order: Order) -> OrderInfo:
+        candidates = {
+            id(o): o
+            for attr in PEER_KEYS
+            for o in self.peers.get((attr, getattr(order, attr)), ())
+            if o is not order
+        }
+        peers = tuple(
+            (o.id_number_hash, o.receiver_phone, o.receiver_address, o.placed_at) for o in candidates.values()
+        )
+        return OrderInfo(
+            shop=order.shop.code, platform=order.shop.platform, channel_order_id=order.channel_order_id,
+            placed_at=order.placed_at, paid_at=order.paid_at, ship_by=order.ship_by,
+            province=order.receiver_province or None, address=order.receiver_address, phone=order.receiver_phone,
+            buyer_vip=order.buyer_vip, id_number_hash=order.id_number_hash,
+            lines=tuple(
+                LineInfo(ln.sku.code, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount,
+                         ln.sku.cost_price, ln.sku.presale, tuple(t for t in ln.sku.tags.split(",") if t),
+                         ln.sku.supply_date, ln.sku.weight_g, ln.sku.cold_chain)
+                for ln in self.lines[key]
+            ),
+            freight=order.freight, discount=order.discount, paid_amount=order.paid_amount, presale=order.presale,
+            region=self.table.province_region.get(order.receiver_province) or None, order_pk=order.pk,
+            batch_peers=peers, warehouse=order.warehouse.code if order.warehouse else None,
+        )  # fmt: skip
+
+    def _move(self, order: Order, target: str, reason: str) -> None:
+        current = order.status or None
+        check(current, target)
+        self.transitions.append((order, current or "", target, reason))
+        order.status = target
+
+    def _note(self, order: Order, reason: str) -> None:
+        self.transitions.append((order, order.status, order.status, reason))
+
+    def _active_holds(self, key: tuple) -> list[Hold]:
+        order = self.orders[key]
+        stored = [Hold(h.code, h.reason) for h in self.holds[key] if h not in self.released_holds]
+        return stored + [Hold(h.code, h.reason) for h in self.new_holds if h.order is order]
+
+    def _release_holds(self, key: tuple, why: str) -> None:
+        order = self.orders[key]
+        for h in self.holds[key]:
+            h.released_at, h.released_by = self.now, f"{self.actor}: {why}"
+            self.released_holds.append(h)
+        self.new_holds = [h for h in self.new_holds if h.order is not order]
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        bulk.insert(self.new_orders)
+        dirty = [self.orders[k] for k in self.dirty]
+        if dirty:
+            Order.objects.bulk_update(dirty, ORDER_FIELDS)
+        created = {id(o) for o in self.new_orders}
+        stale = [self.orders[k].pk for k in self.replaced if id(self.orders[k]) not in created]
+        if stale:
+            OrderLine.objects.filter(order_id__in=stale).delete()
+        new_lines = []
+        for key in self.replaced:
+            for ln in self.lines[key]:
+                ln.order = self.orders[key]  # binds order_id now that the order has its pk
+                new_lines.append(ln)
+        bulk.insert(new_lines)
+        events = stock.change_reserved(self.rows_by_pk, self.deltas, "orders", self.actor)
+        bulk.insert(
+            [
+                OrderTransition(
+                    order=o, from_status=f, to_status=t, actor=self.actor, reason=r[:400], at=self.now
+                )
+                for o, f, t, r in self.transitions
+            ]
+        )
+        for h in self.new_holds:
+            h.order = h.order  # binds order_id now that the order has its pk
+        bulk.insert(self.new_holds)
+        if self.released_holds:
+            OrderHold.objects.bulk_update(self.released_holds, ["released_at", "released_by"])
+        if self.shortfalls:
+            stock.raise_transfer_alerts(
+                [
+                    (sku, wh, qty, self.warehouses.get(src) if src else None)
+                    for sku, wh, qty, src in self.shortfalls
+                ],
+                self.actor,
+            )
+        outbox.write([transition_event(o, f, t, r, self.actor) for o, f, t, r in self.transitions] + events)
+
+
+def sku_needs(lines: list[OrderLine]) -> dict[str, int]:
+    needs: dict[str, int] = defaultdict(int)
+    for ln in lines:
+        needs[ln.sku.code] += ln.quantity
+    return dict(needs)
+
+
+def transition_event(order: Order, from_status: str, to_status: str, reason: str, actor: str):
+    return outbox.event(
+        "order.status_changed",
+        key=f"order:{order.pk}",
+        actor=actor,
+        payload={
+            "subject": f"order:{order.pk}",
+            "order_id": order.pk,
+            "shop": order.shop.code,
+            "channel_order_id": order.channel_order_id,
+            "from": from_status,
+            "to": to_status,
+            "warehouse": order.warehouse.code if order.warehouse else None,
+            "reason": reason,
+            "summary": f"{order.shop.code}/{order.channel_order_id}: {from_status or '新建'} → {to_status} {reason}",
+        },
+    )
