@@ -60,11 +60,12 @@ class JosClient:
         params = {
             "method": method,
             "app_key": self.creds.app_key,
-            "access_token": self.creds.access_token,
             "timestamp": jos_time(datetime.now(UTC)),
             "v": "2.0",
             "360buy_param_json": json.dumps(business, ensure_ascii=False, separators=(",", ":")),
         }
+        if self.creds.access_token:  # no token: the key is left out, not sent (and signed) empty
+            params["access_token"] = self.creds.access_token
         params["sign"] = sign(params, self.creds.app_secret)
         body = self._send("POST", self.gateway, data=params)
         if "error_response" in body:
