@@ -46,8 +46,8 @@ ERRORS = {
 
 
 def jos_sign(params: dict[str, str], secret: str) -> str:
-    """The double's own implementation of the documented JOS signature."""
-    text = secret + "".join(k + v for k, v in sorted(params.items()) if k != "sign" and v) + secret
+    """The double's own implementation of the JOS signature; a key sent empty counts, as in JD's SDKs."""
+    text = secret + "".join(k + v for k, v in sorted(params.items()) if k != "sign") + secret
     return hashlib.md5(text.encode()).hexdigest().upper()
 
 

@@ -1,9 +1,13 @@
 """A local 快手电商开放平台 (Kuaishou shop) double: the gateway and OAuth contract over real HTTP.
 
-It verifies every API call like the gateway (path = method with dots as slashes, appkey, version 1,
+It verifies every API call like the gateway (path = method with dots as slashes, the method's
+HTTP verb — GET for the reads in GET_METHODS with `param` in the query, POST with `param` in the
+body for the rest, as the Node SDK kuaishou-merchant-open-api sends them — appkey, version 1,
 sign over the sorted `k=v&…&signSecret=` string with MD5 hex or base64 HMAC-SHA256, access token
-known and not expired) and answers `{result: 1, data}` or `{result, error_msg}`. It serves
-/oauth2/access_token (GET) and /oauth2/refresh_token (POST; a used refresh token is discarded),
+known and not expired) and answers `{result: 1, data}` or `{result, error_msg}`; a wrong verb is
+refused (BAD_PARAM, this double's choice: the gateway's answer is not documented). It serves
+/oauth2/access_token (GET) and /oauth2/refresh_token (POST, parameters in the query string; a
+used refresh token is discarded),
 open.order.cursor.list (update-time window ≤ 7 days, ≤ 90 days back, pageSize ≤ 50, cursor
 paging ending in "nomore", a list that trails writes by `index_delay`), open.order.detail,
 open.order.decrypt.batch, open.seller.order.goods.deliver, open.item.list.get and
@@ -25,6 +29,7 @@ MAX_SPAN, LOOKBACK, MAX_PAGE = timedelta(days=7), timedelta(days=90), 50
 SIGNED = ("access_token", "appkey", "method", "param", "signMethod", "timestamp", "version")
 ACCESS_DENIED, INVALID_GRANT, UNSUPPORTED_GRANT = 100200102, 100200105, 100200104
 SIGN_INVALID, THROTTLED, BAD_PARAM, NOT_FOUND = 24, 802006, 2001, 3001
+GET_METHODS = {"open.order.cursor.list", "open.order.detail", "open.item.list.get"}
 
 
 def ms(moment: datetime) -> int:
@@ -126,14 +131,20 @@ class KuaishouDouble(OAuthDouble):
         if request.path == "/oauth2/access_token":
             return self._token(request.query)
         if request.path == "/oauth2/refresh_token":
-            return self._refresh(request.form)
-        query, form = request.query, request.form
+            if request.method != "POST":
+                return _error(BAD_PARAM, "请求方式错误，应为POST")
+            return self._refresh(request.query)
+        query = request.query
         method = query.get("method", "")
-        refusal = self._check(request.path, query, form.get("param", ""))
+        verb = "GET" if method in GET_METHODS else "POST"
+        if request.method != verb:
+            return _error(BAD_PARAM, f"请求方式错误，应为{verb}")
+        param = (query if verb == "GET" else request.form).get("param", "")
+        refusal = self._check(request.path, query, param)
         if refusal is not None:
             return refusal
         try:
-            params = json.loads(form.get("param") or "{}")
+            params = json.loads(param or "{}")
         except ValueError:
             return _error(BAD_PARAM, "param不是合法的json")
         return self._api[method](params)

@@ -1,7 +1,8 @@
 """A local 美团外卖/闪购 open-platform double: `/api/v1/...` over real HTTP.
 
 It checks every call like the platform: app_id known, `sig` = md5(URL + "?" + sorted k=v pairs
-joined by & + app_secret) over the raw values (703 签名验证错误 otherwise), timestamp within 10
+joined by & + app_secret) over the raw values, an empty value as `k=` like the official Java SDK
+(703 签名验证错误 otherwise), timestamp within 10
 minutes of the wall clock, access_token known and not expired (on its own `now`). Answers are
 `{"data": …}` / `{"data": "ng", "error": {"code", "msg"}}`; money is yuan as JSON numbers.
 
@@ -21,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from tests.platforms.server import SHANGHAI, OAuthDouble, Request, Response
 
@@ -87,6 +88,7 @@ class MeituanDouble(OAuthDouble):
             "delivery_time": 0, "day_seq": seq, "is_pre_sale_order": False, "pay_type": 2,
             "shipping_fee": _num(Decimal(shipping)), "original_price": _num(goods + Decimal(shipping)),
             "total": _num(goods + Decimal(shipping) - Decimal(discount)), "caution": "",
+            "invoice_title": "",  # empty fields are common in real pushes: they are signed as `k=`
             "detail": json.dumps(detail, ensure_ascii=False), "extras": json.dumps(extras, ensure_ascii=False),
             **self._receiver(n, region),
         }  # fmt: skip
@@ -128,8 +130,12 @@ class MeituanDouble(OAuthDouble):
 
     # --- test helpers: pushes (the platform posting to our callback URL) ---
     def push(self, kind: str, order_id: str, shop: str = "mt", secret: str | None = None,
-             timestamp: int | None = None) -> tuple[dict[str, str], bytes]:  # fmt: skip
-        """Headers and form body of a push: kind 'paid' (the whole order), 'cancel' or 'refund'."""
+             timestamp: int | None = None, encoded_twice: bool = False) -> tuple[dict[str, str], bytes]:  # fmt: skip
+        """Headers and form body of a push: kind 'paid' (the whole order), 'cancel' or 'refund'.
+
+        `encoded_twice`: every value URL-encoded once more before the form encoding, as a public
+        receiver built on the Java SDK expects (it decodes each value again before checking `sig`).
+        """
         o = self.orders[order_id]
         if kind == "paid":
             params = {k: _form(v) for k, v in o.items()}
@@ -140,6 +146,8 @@ class MeituanDouble(OAuthDouble):
         params.update(app_id=self.app_id, timestamp=str(timestamp or int(time.time())))
         url = PUSH_URL.format(shop=shop)
         params["sig"] = _sig(url, params, secret or self.app_secret)
+        if encoded_twice:
+            params = {k: v if k == "sig" else quote_plus(v) for k, v in params.items()}
         headers = {"Host": "hub.example", "X-Forwarded-Proto": "https",
                    "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
         return headers, urlencode(params).encode()
@@ -274,7 +282,7 @@ class MeituanDouble(OAuthDouble):
 
 
 def _sig(url: str, params: dict, secret: str) -> str:
-    pairs = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sig" and str(params[k]) != "")
+    pairs = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sig")  # empty values too, as `k=`
     return hashlib.md5(f"{url}?{pairs}{secret}".encode()).hexdigest()
 
 

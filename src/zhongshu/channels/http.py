@@ -6,6 +6,7 @@ and says here which class a refusal belongs to (`platform_error`).
 """
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -71,3 +72,31 @@ def platform_error(
     if auth:
         return AuthError(text, code)
     return ConnectorError(text, code)
+
+
+# OAuth endpoints that take the app secret, refresh token or code in the query string (JD, Kuaishou)
+SECRET_PARAMS = ("app_secret", "refresh_token", "code")
+
+
+class _RedactQuery(logging.Filter):
+    """Keep secrets out of httpx's request log line, which prints the full URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+def _redacted(url: httpx.URL) -> httpx.URL:
+    for name in SECRET_PARAMS:
+        if name in url.params:
+            url = url.copy_set_param(name, "***")
+    return url
+
+
+_REDACT = _RedactQuery()
+
+
+def hide_query_secrets() -> None:
+    """Mask SECRET_PARAMS in httpx's request log (idempotent); call before sending them in a query."""
+    logging.getLogger("httpx").addFilter(_REDACT)

@@ -19,7 +19,7 @@ from tests.platforms.jd import Consignee, JdDouble
 from zhongshu.channels.base import AuthError, ConnectorError, Receiver, TransientError
 from zhongshu.channels.jd.client import JosClient
 from zhongshu.channels.jd.connector import JdConnector
-from zhongshu.channels.models import ShopCredential, SyncState
+from zhongshu.channels.models import Shop, ShopCredential, SyncState
 from zhongshu.channels.services import authorize, connector_for, sync_shop
 from zhongshu.orders.models import Order, OrderLine
 
@@ -140,6 +140,15 @@ def test_wrong_secret_is_refused_with_the_platform_code_and_nothing_moves(shop, 
     assert (exc.value.code, jd.gateway_errors) == ("12", ["12"])
     assert (Order.objects.count(), cursor()) == (0, DAY)
     assert "Invalid Signature" in SyncState.objects.get(shop=shop).last_error
+
+
+def test_a_call_without_a_token_leaves_access_token_out_instead_of_signing_it_empty(shop, jd):
+    """Three independent JD signers count a key sent empty (tests/unit/channels/test_sdk_vectors.py)."""
+    change_credential("jd1", access_token="")
+    with pytest.raises(AuthError) as refused:
+        connector_for(Shop.objects.get(code="jd1")).fetch_one("300000000001")
+    assert (refused.value.code, jd.gateway_errors) == ("19", ["19"])  # the token is missing, the sign is fine
+    assert "access_token" not in jd.requests[-1].form
 
 
 # --- 2. a full day -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 token refresh, throttling, 5xx and timeouts while paging, a 10-minute outage back-filled, write-back and
 receiver decryption through the sync service."""
 
+import logging
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -64,9 +65,9 @@ def test_signed_calls_are_accepted_and_a_wrong_secret_is_refused_with_the_platfo
     assert sync(double, at).received == 1
     page = next(r for r in double.requests if r.query.get("method") == "open.order.cursor.list")
     assert (page.method, page.path, page.query["version"], page.query["signMethod"]) == (
-        "POST", "/open/order/cursor/list", "1", "HMAC_SHA256")  # fmt: skip
-    assert page.query["sign"] == double.expected_sign({**page.query, "param": page.form["param"]})
-    assert "signSecret" not in page.query and "param" not in page.query
+        "GET", "/open/order/cursor/list", "1", "HMAC_SHA256")  # fmt: skip
+    assert page.query["sign"] == double.expected_sign(page.query) and page.body == b""
+    assert "signSecret" not in page.query and '"queryType":2' in page.query["param"]
     assert call(connector_for(shop).credentials, "open.order.detail", {"oid": int(oid(1))}, MD5)
     assert double.requests[-1].query["signMethod"] == "MD5"
 
@@ -149,13 +150,17 @@ def assert_sample_field_by_field(double: KuaishouDouble) -> None:
 # --- 3. tokens ----------------------------------------------------------------------------------
 
 
-def test_a_token_close_to_expiry_is_refreshed_before_pulling(shop, double):
+def test_a_token_close_to_expiry_is_refreshed_before_pulling(shop, double, caplog):
+    caplog.set_level(logging.INFO, logger="httpx")
     at = DAY + timedelta(hours=9)
     double.add_order(7, at - timedelta(minutes=30), "KS-CUP-02", 1, 1500)
     old, old_refresh = expire_soon(shop, double, at), cred().refresh_token
     assert sync(double, at).received == 1
     assert methods(double.requests)[:2] == ["/oauth2/refresh_token", "open.order.cursor.list"]
-    assert double.requests[0].method == "POST" and double.requests[0].form["grant_type"] == "refresh_token"
+    refresh = double.requests[0]  # POST with its parameters in the query string, as the Node SDK sends it
+    assert (refresh.method, refresh.query["grant_type"], refresh.body) == ("POST", "refresh_token", b"")
+    assert "/oauth2/refresh_token" in caplog.text and double.app_secret not in caplog.text  # not logged
+    assert old_refresh not in caplog.text
     c = assert_refreshed(shop, double, old)
     assert c.refresh_token != old_refresh and old_refresh not in double.refresh_tokens  # the old one is spent
     assert c.expires_at - at > timedelta(hours=47) and c.needs_reauth is False
@@ -226,7 +231,7 @@ def test_a_back_fill_longer_than_the_window_limit_is_pulled_in_seven_day_windows
     double.add_order(4, double.now - timedelta(days=2), "KS-CUP-02", 1, 1500)
     report = backfill("ks", double.now - timedelta(days=10), double.now - timedelta(minutes=1))
     assert (report.windows, report.created) == (2, 2)
-    spans = [r.form["param"] for r in double.requests if r.query.get("method") == "open.order.cursor.list"]
+    spans = [r.query["param"] for r in double.requests if r.query.get("method") == "open.order.cursor.list"]
     assert len(spans) == 2 and all('"queryType":2' in s and '"sort":2' in s for s in spans)
 
 
@@ -261,3 +266,7 @@ def test_shipment_stock_and_decryption_go_to_the_platform(shop, double):
         "武侯区天府大道北段42号",
     )
     assert double.decrypts == [{"bizIds": [oid(42)] * 3, "count": 3}]
+    verbs = {(r.query["method"], r.method) for r in double.requests}  # the Node SDK's verbs
+    assert verbs == {("open.seller.order.goods.deliver", "POST"), ("open.item.list.get", "GET"),
+                     ("open.item.sku.stock.update", "POST"), ("open.order.detail", "GET"),
+                     ("open.order.decrypt.batch", "POST")}  # fmt: skip

@@ -79,7 +79,7 @@ def post(client, body: bytes):
 def details(double: KuaishouDouble) -> list[int]:
     """The oid of every open.order.detail call the double answered."""
     calls = [r for r in double.requests if r.query.get("method") == "open.order.detail"]
-    return [json.loads(r.form["param"])["oid"] for r in calls]
+    return [json.loads(r.query["param"])["oid"] for r in calls]  # a GET
 
 
 def state() -> tuple[int, int, int]:

@@ -23,6 +23,7 @@ from tests.integration.channels.harness import (
 )
 from tests.platforms.meituan import ORDER_BASE, SHANGHAI, MeituanDouble
 from zhongshu.channels.base import AuthError, ConnectorError, TransientError
+from zhongshu.channels.meituan.client import call
 from zhongshu.channels.models import PushReceipt, ShopCredential
 from zhongshu.channels.services import ReplayedPush, accept_push, authorize, connector_for, sync_shop
 from zhongshu.orders.models import Order
@@ -80,6 +81,14 @@ def test_signed_calls_are_accepted_and_a_wrong_secret_is_refused_with_the_platfo
     change_credential("mt", app_secret="not-the-secret")
     assert_needs_reauth("mt", "703", lambda: sync(double, at + timedelta(minutes=1)))
     assert Order.objects.count() == 1
+
+
+def test_an_empty_parameter_is_signed_and_sent_as_k_equals(shop, double):
+    """The official SDK signs every key, an empty value as `k=` (see meituan/signing.py)."""
+    double.add_order(3, DAY + timedelta(hours=3), [("MT-CUP-01", 1, "29.00")])
+    data = call(connector_for(shop).credentials, DETAIL, {"order_id": oid(3), "remark": ""})
+    assert str(data["order_id"]) == oid(3)
+    assert double.requests[-1].query["remark"] == ""  # sent, and signed, as remark=
 
 
 # --- 2. a full day, exactly once ----------------------------------------------------------------
@@ -287,6 +296,27 @@ def test_a_refund_push_fetches_the_order_and_its_refund_state(shop, double):
     assert report.updated == 1
     assert Order.objects.get(channel_order_id=str(raw["order_id"])).channel_status == "refund_requested"
     assert apis(double.requests) == [DETAIL, "ecommerce/order/getOrderRefundDetail"]
+
+
+def test_a_paid_order_push_with_empty_fields_is_verified_over_them(shop, double):
+    raw = double.add_order(12, DAY + timedelta(hours=20), [("MT-KETTLE", 1, "159.00")])
+    headers, body = double.push("paid", str(raw["order_id"]))
+    form = parse_qs(body.decode(), keep_blank_values=True)
+    assert form["caution"] == [""] and form["invoice_title"] == [""]
+    assert accept_push("mt", headers, body).created == 1
+
+
+def test_a_push_whose_values_are_url_encoded_twice_is_verified_and_read_decoded(shop, double):
+    raw = double.add_order(13, DAY + timedelta(hours=20), [("MT-TEA-250G", 2, "59.90")])
+    headers, body = double.push("paid", str(raw["order_id"]), encoded_twice=True)
+    assert b"%25E4%25B9%25B0" in body  # 买 (in the receiver's name) encoded twice
+    assert accept_push("mt", headers, body).created == 1
+    o = Order.objects.get(channel_order_id=str(raw["order_id"]))
+    assert (o.paid_amount, o.lines.get().sku.code) == (Decimal("119.80"), "MT-TEA-250G")
+    forged = body.replace(b"MT-TEA-250G", b"MT-CUP-01")
+    with pytest.raises(ConnectorError) as refused:
+        accept_push("mt", headers, forged)
+    assert refused.value.code == "703"
 
 
 @pytest.mark.parametrize("forged", ["secret", "stale"])

@@ -6,13 +6,12 @@ refuses → ConnectorError with the platform's code. It never retries: the sync 
 """
 
 import json
-import logging
 from datetime import UTC, datetime
 
 import httpx
 
 from zhongshu.channels.base import AuthError, ConnectorError, Credentials, TransientError
-from zhongshu.channels.http import json_answer, platform_error, transport_errors
+from zhongshu.channels.http import hide_query_secrets, json_answer, platform_error, transport_errors
 from zhongshu.channels.jd.signing import jos_time, sign
 
 GATEWAY = "https://api.jd.com/routerjson"
@@ -21,27 +20,6 @@ OAUTH = "https://open-oauth.jd.com/oauth2"
 # gateway error codes (jos.jd.com 网关系统错误码)
 AUTH_CODES = {"19"}  # 无效access_token / Invalid access_token
 THROTTLE_CODES = {"2"}  # 限制时间内调用失败次数 / App Call Limited
-# the OAuth endpoints take the app secret, refresh token and code in the query string
-SECRET_PARAMS = ("app_secret", "refresh_token", "code")
-
-
-class _RedactQuery(logging.Filter):
-    """Keep secrets out of httpx's request log line, which prints the full URL."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_redacted(a) if isinstance(a, httpx.URL) else a for a in record.args)
-        return True
-
-
-def _redacted(url: httpx.URL) -> httpx.URL:
-    for name in SECRET_PARAMS:
-        if name in url.params:
-            url = url.copy_set_param(name, "***")
-    return url
-
-
-_REDACT = _RedactQuery()
 
 
 class JosClient:
@@ -60,11 +38,12 @@ class JosClient:
         params = {
             "method": method,
             "app_key": self.creds.app_key,
-            "access_token": self.creds.access_token,
             "timestamp": jos_time(datetime.now(UTC)),
             "v": "2.0",
             "360buy_param_json": json.dumps(business, ensure_ascii=False, separators=(",", ":")),
         }
+        if self.creds.access_token:  # no token: the key is left out, not sent (and signed) empty
+            params["access_token"] = self.creds.access_token
         params["sign"] = sign(params, self.creds.app_secret)
         body = self._send("POST", self.gateway, data=params)
         if "error_response" in body:
@@ -98,7 +77,7 @@ class JosClient:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            logging.getLogger("httpx").addFilter(_REDACT)  # idempotent
+            hide_query_secrets()  # the OAuth endpoints take the app secret, refresh token and code in the query
             self._http = httpx.Client(timeout=self.timeout)
         return self._http
 

@@ -8,7 +8,9 @@ appended and the whole string is signed:
     HMAC_SHA256:  sign = base64(HMAC-SHA256(key=signSecret, msg=string))
 
 `param` is the business parameters as one JSON string, signed exactly as sent. The signSecret is a
-signing factor only and never travels in the request.
+signing factor only and never travels in the request. The Node SDK kuaishou-merchant-open-api 1.0.1
+builds the same string (crywolfx/kuaishou-merchant-open-api@db2dd88 packages/main.ts:159-160,
+`generateSign`); signs it sent are checked in tests/unit/channels/test_sdk_vectors.py.
 """
 
 import base64

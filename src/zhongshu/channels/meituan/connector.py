@@ -17,7 +17,6 @@ is ≥ start; their refund records (ecommerce/order/getOrderRefundDetail) give t
 The newest numbers become visible a few seconds after payment, hence `lag`.
 """
 
-import hmac
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -31,7 +30,7 @@ from django.utils import timezone
 from zhongshu.channels.base import Connector, ConnectorError, PushResult, Receiver, TokenSet
 from zhongshu.channels.meituan import mapping
 from zhongshu.channels.meituan.client import call, signed, token_call, url_of
-from zhongshu.channels.meituan.signing import sig
+from zhongshu.channels.meituan.signing import push_params
 from zhongshu.channels.registry import register
 from zhongshu.core.timeutil import SHANGHAI
 from zhongshu.orders.schemas import OrderIn
@@ -118,11 +117,11 @@ class MeituanConnector(Connector):
     # --- push messages (推送订单/取消/退款 to our callback URL) ---
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> PushResult:
         """Check app_id, sig over our callback URL and the timestamp; the paid-order push carries the order."""
-        params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        given = params.get("sig", "")
-        expected = sig(self._callback_url(headers), params, self.credentials.app_secret)
-        if not given or not hmac.compare_digest(given.lower(), expected):
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        params = push_params(self._callback_url(headers), form, self.credentials.app_secret)
+        if params is None:
             raise ConnectorError("meituan push: sig does not match", "703")
+        given = params["sig"]
         if params.get("app_id") != self.credentials.app_key:
             raise ConnectorError("meituan push: app_id does not match", "app_id")
         if not _fresh(params.get("timestamp", "")):
