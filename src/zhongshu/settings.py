@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",  # serves Swagger UI from its own static files: /api/docs works with no internet
     "zhongshu.core",
     "zhongshu.catalog",
     "zhongshu.channels",
