@@ -1,4 +1,4 @@
-"""The `zhongshu` command: migrate, token, import, demo, serve, worker, sync, shop.
+"""The `zhongshu` command: migrate, token, unlock, import, demo, serve, worker, sync, shop.
 
 Every command honours ZHONGSHU_HOME and ZHONGSHU_DATABASE_URL (read by zhongshu.settings) and sets
 Django up when it runs, never at import; the project's modules are therefore imported inside the
@@ -108,6 +108,25 @@ def token_create(
     except get_user_model().DoesNotExist:
         raise _fail(f"no user named '{user}' (create one in the admin, or run `zhongshu demo`)") from None
     typer.echo(token)
+
+
+# --- unlock ------------------------------------------------------------------------------------
+
+
+@app.command()
+def unlock(
+    user: Annotated[str | None, typer.Argument(help="User whose sign-in lock to lift.")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="Only the lock from this address.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Lift every lock.")] = False,
+) -> None:
+    """Lift a sign-in lock (after too many wrong passwords) before its cool-off ends."""
+    _setup()
+    from zhongshu.core.login_guard import unlock as lift
+
+    if not (user or address or all_):
+        raise _fail("name a user (zhongshu unlock USER), an --address, or --all")
+    n = lift("cli", username=user, address=address)
+    out.print(f"unlock: {n} lock record(s) removed" if n else "unlock: nothing was locked")
 
 
 # --- import ------------------------------------------------------------------------------------

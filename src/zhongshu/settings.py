@@ -6,10 +6,13 @@ ZHONGSHU_REDIS_URL     when set, background work uses Redis (scale-out); else SQ
 ZHONGSHU_SECRET_KEY    signing key; generated once into ZHONGSHU_HOME/secret.key when unset
 ZHONGSHU_PII_KEY       key of the keyed hash for ID numbers; defaults to one derived from the secret key
 ZHONGSHU_CREDENTIALS_KEY  key encrypting platform tokens at rest; defaults to one derived from the secret key
+ZHONGSHU_LOGIN_FAILURE_LIMIT     wrong passwords (one user from one address) before sign-in locks (default 5)
+ZHONGSHU_LOGIN_COOLOFF_MINUTES   how long such a lock lasts (default 15)
 """
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "zhongshu.core.apps.LoginGuardConfig",  # django-axes; before zhongshu.core: its failed-login handler runs before the hub's audit of it
     "zhongshu.core",
     "zhongshu.catalog",
     "zhongshu.channels",
@@ -65,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "zhongshu.urls"
@@ -132,6 +137,24 @@ else:
         "immediate": os.environ.get("ZHONGSHU_QUEUE_IMMEDIATE", "") == "1",
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
+
+# Password guessing: after AXES_FAILURE_LIMIT wrong passwords for one user from one address, every
+# sign-in of that pair (even with the right password) is refused for the cool-off. Failures and locks
+# are kept by django-axes (admin: 登录尝试 / 登录失败记录) and on the audit timeline (core/signals.py);
+# `zhongshu unlock` or the admin's 解除锁定 lifts a lock early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ZHONGSHU_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("ZHONGSHU_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # a guesser cannot lock others out
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets the earlier typos
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_ENABLE_ADMIN = False  # the hub registers the axes tables in Unfold's look (core/admin.py)
+AXES_LOCKOUT_CALLABLE = "zhongshu.core.login_guard.lockout_response"  # a Chinese page, HTTP 429
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
