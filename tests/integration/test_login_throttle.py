@@ -109,7 +109,10 @@ def test_unlock_from_the_admin(client, boss, django_user_model):
 
     response = client.post(
         changelist,
-        {"action": "unlock_selected", "_selected_action": list(AccessAttempt.objects.values_list("pk", flat=True))},
+        {
+            "action": "unlock_selected",
+            "_selected_action": list(AccessAttempt.objects.values_list("pk", flat=True)),
+        },
     )
 
     assert response.status_code == 302

@@ -80,7 +80,14 @@ class AccessAttemptAdmin(ActionsOnlyMixin, ModelAdmin):
     """Counted wrong passwords per user and address; a row at the limit is a lock (until the cool-off
     passes or someone lifts it here or with `zhongshu unlock`)."""
 
-    list_display = ("username", "ip_address", "failures_since_start", "locked_display", "attempt_time", "path_info")
+    list_display = (
+        "username",
+        "ip_address",
+        "failures_since_start",
+        "locked_display",
+        "attempt_time",
+        "path_info",
+    )
     list_display_links = None
     search_fields = ("username", "ip_address")
     search_help_text = _("按用户名或地址搜索")

@@ -58,7 +58,12 @@ def audit_login_failure(sender, credentials, request=None, **kwargs) -> None:
                 topic,
                 key=f"user:{username}",
                 actor=f"address:{address}",
-                payload={"subject": f"user:{username}", "address": address, "failures": failures, "summary": summary},
+                payload={
+                    "subject": f"user:{username}",
+                    "address": address,
+                    "failures": failures,
+                    "summary": summary,
+                },
             )
         ]
     )
