@@ -421,23 +421,24 @@ def _connect_shop(code: str, platform: str, app_key: str, secret: str, base_url:
 def shop_authorize_url(
     shop: ShopCode,
     redirect_uri: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--redirect-uri", help="This hub's callback: https://HOST/channels/oauth/callback/SHOP/"
+            "--redirect-uri",
+            help="This hub's callback (default: ZHONGSHU_PUBLIC_URL/channels/oauth/callback/SHOP/)",
         ),
-    ],
+    ] = None,
 ) -> None:
     """Print the platform's authorisation page for the shop; the seller opens it and agrees."""
     _setup()
     from zhongshu.channels.base import ConnectorError
     from zhongshu.channels.models import Shop
-    from zhongshu.channels.views import authorize_url
+    from zhongshu.channels.views import authorize_url, callback_uri
 
     obj = Shop.objects.select_related("credential").filter(code=shop, credential__isnull=False).first()
     if obj is None:
         raise _fail(f"no connected shop '{shop}' (run `zhongshu shop connect {shop} …` first)")
     try:
-        typer.echo(authorize_url(obj, redirect_uri))
+        typer.echo(authorize_url(obj, redirect_uri or callback_uri(shop)))
     except (ConnectorError, LookupError) as exc:
         raise _fail(f"shop '{shop}' cannot be authorised: {exc}") from None
 
@@ -469,6 +470,14 @@ def _serve(
     from zhongshu.server import serve as run_server
 
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}/"
+    if host not in ("0.0.0.0", "::", "") and host not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS.append(f"[{host}]" if ":" in host else host)  # the address asked for
+    if not os.environ.get("ZHONGSHU_PUBLIC_URL"):
+        settings.PUBLIC_URL = url.rstrip("/")  # links leaving the hub name the port it listens on
+        if host in ("0.0.0.0", "::"):
+            out.print(
+                "other machines reach this hub once ZHONGSHU_PUBLIC_URL (or ZHONGSHU_ALLOWED_HOSTS) names it"
+            )
     extra = " + background worker" if worker_threads else " (no background worker)"
     out.print(f"serving {url} (console {url}admin/, API docs {url}api/docs){extra}; Ctrl-C stops")
     run_server(host, port, workers, threads, worker_threads, access_log)

@@ -6,6 +6,10 @@ ZHONGSHU_REDIS_URL     when set, background work uses Redis (scale-out); else SQ
 ZHONGSHU_SECRET_KEY    signing key; generated once into ZHONGSHU_HOME/secret.key when unset
 ZHONGSHU_PII_KEY       key of the keyed hash for ID numbers; defaults to one derived from the secret key
 ZHONGSHU_CREDENTIALS_KEY  key encrypting platform tokens at rest; defaults to one derived from the secret key
+ZHONGSHU_PUBLIC_URL    the address people and platforms reach this hub at (https://hub.example.com); OAuth
+                       callbacks and push URLs are built from it, and its host is served (default
+                       http://127.0.0.1:8000, or the port `zhongshu serve` listens on)
+ZHONGSHU_ALLOWED_HOSTS further host names to serve, comma-separated (besides localhost and the public URL's)
 ZHONGSHU_LOGIN_FAILURE_LIMIT     wrong passwords (one user from one address) before sign-in locks (default 5)
 ZHONGSHU_LOGIN_COOLOFF_MINUTES   how long such a lock lasts (default 15)
 """
@@ -14,6 +18,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -35,8 +40,21 @@ SECRET_KEY = _secret_key()
 PII_KEY = os.environ.get("ZHONGSHU_PII_KEY", "pii:" + SECRET_KEY)
 CREDENTIALS_KEY = os.environ.get("ZHONGSHU_CREDENTIALS_KEY", "")  # encrypts platform tokens at rest
 DEBUG = os.environ.get("ZHONGSHU_DEBUG", "") == "1"
-ALLOWED_HOSTS = os.environ.get("ZHONGSHU_ALLOWED_HOSTS", "*").split(",")
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ZHONGSHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+
+def _csv(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+# Host header: requests naming another host get 400, so no link is ever built from a forged Host.
+_PUBLIC = os.environ.get("ZHONGSHU_PUBLIC_URL", "").strip().rstrip("/")
+PUBLIC_URL = _PUBLIC or "http://127.0.0.1:8000"  # `zhongshu serve --port N` puts its own port here
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+if _PUBLIC:
+    _public_host = urlsplit(_PUBLIC).hostname or ""
+    ALLOWED_HOSTS.append(f"[{_public_host}]" if ":" in _public_host else _public_host)
+ALLOWED_HOSTS += [h for h in _csv("ZHONGSHU_ALLOWED_HOSTS") if h not in ALLOWED_HOSTS]
+CSRF_TRUSTED_ORIGINS = ([_PUBLIC] if _PUBLIC else []) + _csv("ZHONGSHU_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "unfold",
