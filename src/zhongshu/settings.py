@@ -23,7 +23,27 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 HOME = Path(os.environ.get("ZHONGSHU_HOME", "zhongshu-data")).resolve()
-HOME.mkdir(parents=True, exist_ok=True)
+
+# The home holds receivers' names, phones and addresses, the queue and the secret key: the folder is
+# the owner's only (0700), and so is everything the hub creates (0600 files: the SQLite databases and
+# their -wal/-shm, which SQLite gives the database's mode, keys, locks, exports).
+os.umask(0o077)
+HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _close_home() -> None:
+    """Tighten a home an older version left readable by others (0755 folder, 0644 files)."""
+    try:
+        if HOME.stat().st_mode & 0o077:
+            HOME.chmod(0o700)
+        for path in [*HOME.glob("*.sqlite3*"), HOME / "secret.key"]:
+            if path.is_file() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+    except PermissionError:  # not ours (a read-only mount): leave it as the owner set it
+        pass
+
+
+_close_home()
 
 
 def _secret_key() -> str:
@@ -31,8 +51,9 @@ def _secret_key() -> str:
         return os.environ["ZHONGSHU_SECRET_KEY"]
     path = HOME / "secret.key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
