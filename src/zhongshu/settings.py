@@ -71,11 +71,13 @@ def _csv(name: str) -> list[str]:
 _PUBLIC = os.environ.get("ZHONGSHU_PUBLIC_URL", "").strip().rstrip("/")
 PUBLIC_URL = _PUBLIC or "http://127.0.0.1:8000"  # `zhongshu serve --port N` puts its own port here
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+CSRF_TRUSTED_ORIGINS = _csv("ZHONGSHU_CSRF_TRUSTED_ORIGINS")
 if _PUBLIC:
-    _public_host = urlsplit(_PUBLIC).hostname or ""
-    ALLOWED_HOSTS.append(f"[{_public_host}]" if ":" in _public_host else _public_host)
+    _public = urlsplit(_PUBLIC)
+    _host = _public.hostname or ""
+    ALLOWED_HOSTS.append(f"[{_host}]" if ":" in _host else _host)  # an IPv6 address in brackets
+    CSRF_TRUSTED_ORIGINS.insert(0, f"{_public.scheme}://{_public.netloc}")  # behind a TLS-ending proxy
 ALLOWED_HOSTS += [h for h in _csv("ZHONGSHU_ALLOWED_HOSTS") if h not in ALLOWED_HOSTS]
-CSRF_TRUSTED_ORIGINS = ([_PUBLIC] if _PUBLIC else []) + _csv("ZHONGSHU_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "unfold",
@@ -88,7 +90,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
-    "zhongshu.core.apps.LoginGuardConfig",  # django-axes; before zhongshu.core: its failed-login handler runs before the hub's audit of it
+    # django-axes, before zhongshu.core: its failed-login handler runs before the hub's audit of it
+    "zhongshu.core.apps.LoginGuardConfig",
     "zhongshu.core",
     "zhongshu.catalog",
     "zhongshu.channels",
@@ -179,7 +182,7 @@ else:
 
 # Password guessing: after AXES_FAILURE_LIMIT wrong passwords for one user from one address, every
 # sign-in of that pair (even with the right password) is refused for the cool-off. Failures and locks
-# are kept by django-axes (admin: 登录尝试 / 登录失败记录) and on the audit timeline (core/signals.py);
+# are kept by django-axes (admin: 登录尝试 / 登录失败记录) and on the audit timeline (core/login_guard.py);
 # `zhongshu unlock` or the admin's 解除锁定 lifts a lock early.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user before any password check

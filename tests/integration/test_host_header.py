@@ -45,6 +45,7 @@ def test_the_public_url_and_the_extra_names_are_served_too():
     assert s["hosts"] == ["localhost", "127.0.0.1", "[::1]", "hub.example.com", "10.0.0.5", "hub.lan"]
     assert s["public"] == "https://hub.example.com:8443"
     assert "https://hub.example.com:8443" in s["origins"]
+    assert settings_under({"ZHONGSHU_PUBLIC_URL": "http://[fd00::7]:8000"})["hosts"][-1] == "[fd00::7]"
 
 
 def test_an_unknown_host_gets_400(client, db):
