@@ -79,6 +79,14 @@ def test_failures_and_the_lock_are_audited(client, boss):
     assert AccessFailureLog.objects.filter(username="boss", locked_out=True).count() == 3
 
 
+def test_a_username_of_the_longest_allowed_length_is_audited_too(client, db):
+    name = "u" * 150
+    for _ in range(5):
+        assert sign_in(client, "guess", username=name).status_code in (200, 429)
+    relay()
+    assert TimelineEntry.objects.filter(kind="auth.locked_out", summary__contains=name).count() == 1
+
+
 def test_unlock_from_the_command_line(client, boss):
     for _ in range(5):
         sign_in(client, "guess")

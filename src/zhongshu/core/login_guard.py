@@ -56,7 +56,7 @@ def audit_login_failure(sender, credentials, request=None, **kwargs) -> None:
         [
             outbox.event(
                 topic,
-                key=f"user:{username}",
+                key=f"user:{username}"[:128],  # a username may have 150 characters
                 actor=f"address:{address}",
                 payload={
                     "subject": f"user:{username}",
@@ -82,7 +82,7 @@ def unlock(actor: str, username: str | None = None, address: str | None = None) 
     outbox.write(
         outbox.event(
             "auth.unlocked",
-            key=f"user:{name}",
+            key=f"user:{name}"[:128],
             actor=actor,
             payload={"subject": f"user:{name}", "address": ip, "summary": f"解除登录锁定：{name} 自 {ip}"},
         )
