@@ -73,6 +73,8 @@ UNFOLD = {
                     _item(_("角色"), "group", "admin:auth_group_changelist"),
                     _item(_("API 令牌"), "key", "admin:core_apitoken_changelist"),
                     _item(_("审计时间线"), "history", "admin:core_timelineentry_changelist"),
+                    _item(_("登录尝试"), "lock_clock", "admin:axes_accessattempt_changelist"),
+                    _item(_("登录失败记录"), "gpp_bad", "admin:axes_accessfailurelog_changelist"),
                     _item(_("事件发件箱"), "outbox", "admin:core_outboxevent_changelist"),
                 ],
             },

@@ -1,4 +1,4 @@
-"""The `zhongshu` command: migrate, token, import, demo, serve, worker, sync, shop.
+"""The `zhongshu` command: migrate, token, unlock, import, demo, serve, worker, sync, shop.
 
 Every command honours ZHONGSHU_HOME and ZHONGSHU_DATABASE_URL (read by zhongshu.settings) and sets
 Django up when it runs, never at import; the project's modules are therefore imported inside the
@@ -108,6 +108,25 @@ def token_create(
     except get_user_model().DoesNotExist:
         raise _fail(f"no user named '{user}' (create one in the admin, or run `zhongshu demo`)") from None
     typer.echo(token)
+
+
+# --- unlock ------------------------------------------------------------------------------------
+
+
+@app.command()
+def unlock(
+    user: Annotated[str | None, typer.Argument(help="User whose sign-in lock to lift.")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="Only the lock from this address.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Lift every lock.")] = False,
+) -> None:
+    """Lift a sign-in lock (after too many wrong passwords) before its cool-off ends."""
+    _setup()
+    from zhongshu.core.login_guard import unlock as lift
+
+    if not (user or address or all_):
+        raise _fail("name a user (zhongshu unlock USER), an --address, or --all")
+    n = lift("cli", username=user, address=address)
+    out.print(f"unlock: {n} lock record(s) removed" if n else "unlock: nothing was locked")
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -402,23 +421,24 @@ def _connect_shop(code: str, platform: str, app_key: str, secret: str, base_url:
 def shop_authorize_url(
     shop: ShopCode,
     redirect_uri: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--redirect-uri", help="This hub's callback: https://HOST/channels/oauth/callback/SHOP/"
+            "--redirect-uri",
+            help="This hub's callback (default: ZHONGSHU_PUBLIC_URL/channels/oauth/callback/SHOP/)",
         ),
-    ],
+    ] = None,
 ) -> None:
     """Print the platform's authorisation page for the shop; the seller opens it and agrees."""
     _setup()
     from zhongshu.channels.base import ConnectorError
     from zhongshu.channels.models import Shop
-    from zhongshu.channels.views import authorize_url
+    from zhongshu.channels.views import authorize_url, callback_uri
 
     obj = Shop.objects.select_related("credential").filter(code=shop, credential__isnull=False).first()
     if obj is None:
         raise _fail(f"no connected shop '{shop}' (run `zhongshu shop connect {shop} …` first)")
     try:
-        typer.echo(authorize_url(obj, redirect_uri))
+        typer.echo(authorize_url(obj, redirect_uri or callback_uri(shop)))
     except (ConnectorError, LookupError) as exc:
         raise _fail(f"shop '{shop}' cannot be authorised: {exc}") from None
 
@@ -450,6 +470,14 @@ def _serve(
     from zhongshu.server import serve as run_server
 
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}/"
+    if host not in ("0.0.0.0", "::", "") and host not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS.append(f"[{host}]" if ":" in host else host)  # the address asked for
+    if not os.environ.get("ZHONGSHU_PUBLIC_URL"):
+        settings.PUBLIC_URL = url.rstrip("/")  # links leaving the hub name the port it listens on
+        if host in ("0.0.0.0", "::"):
+            out.print(
+                "other machines reach this hub once ZHONGSHU_PUBLIC_URL (or ZHONGSHU_ALLOWED_HOSTS) names it"
+            )
     extra = " + background worker" if worker_threads else " (no background worker)"
     out.print(f"serving {url} (console {url}admin/, API docs {url}api/docs){extra}; Ctrl-C stops")
     run_server(host, port, workers, threads, worker_threads, access_log)

@@ -6,16 +6,44 @@ ZHONGSHU_REDIS_URL     when set, background work uses Redis (scale-out); else SQ
 ZHONGSHU_SECRET_KEY    signing key; generated once into ZHONGSHU_HOME/secret.key when unset
 ZHONGSHU_PII_KEY       key of the keyed hash for ID numbers; defaults to one derived from the secret key
 ZHONGSHU_CREDENTIALS_KEY  key encrypting platform tokens at rest; defaults to one derived from the secret key
+ZHONGSHU_PUBLIC_URL    the address people and platforms reach this hub at (https://hub.example.com); OAuth
+                       callbacks and push URLs are built from it, and its host is served (default
+                       http://127.0.0.1:8000, or the port `zhongshu serve` listens on)
+ZHONGSHU_ALLOWED_HOSTS further host names to serve, comma-separated (besides localhost and the public URL's)
+ZHONGSHU_LOGIN_FAILURE_LIMIT     wrong passwords (one user from one address) before sign-in locks (default 5)
+ZHONGSHU_LOGIN_COOLOFF_MINUTES   how long such a lock lasts (default 15)
 """
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
 HOME = Path(os.environ.get("ZHONGSHU_HOME", "zhongshu-data")).resolve()
-HOME.mkdir(parents=True, exist_ok=True)
+
+# The home holds receivers' names, phones and addresses, the queue and the secret key: the folder is
+# the owner's only (0700), and so is everything the hub creates (0600 files: the SQLite databases and
+# their -wal/-shm, which SQLite gives the database's mode, keys, locks, exports).
+os.umask(0o077)
+HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _close_home() -> None:
+    """Tighten a home an older version left readable by others (0755 folder, 0644 files)."""
+    try:
+        if HOME.stat().st_mode & 0o077:
+            HOME.chmod(0o700)
+        for path in [*HOME.glob("*.sqlite3*"), HOME / "secret.key"]:
+            if path.is_file() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+    except PermissionError:  # not ours (a read-only mount): leave it as the owner set it
+        pass
+
+
+_close_home()
 
 
 def _secret_key() -> str:
@@ -23,8 +51,9 @@ def _secret_key() -> str:
         return os.environ["ZHONGSHU_SECRET_KEY"]
     path = HOME / "secret.key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
@@ -32,8 +61,23 @@ SECRET_KEY = _secret_key()
 PII_KEY = os.environ.get("ZHONGSHU_PII_KEY", "pii:" + SECRET_KEY)
 CREDENTIALS_KEY = os.environ.get("ZHONGSHU_CREDENTIALS_KEY", "")  # encrypts platform tokens at rest
 DEBUG = os.environ.get("ZHONGSHU_DEBUG", "") == "1"
-ALLOWED_HOSTS = os.environ.get("ZHONGSHU_ALLOWED_HOSTS", "*").split(",")
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ZHONGSHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+
+def _csv(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+# Host header: requests naming another host get 400, so no link is ever built from a forged Host.
+_PUBLIC = os.environ.get("ZHONGSHU_PUBLIC_URL", "").strip().rstrip("/")
+PUBLIC_URL = _PUBLIC or "http://127.0.0.1:8000"  # `zhongshu serve --port N` puts its own port here
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+CSRF_TRUSTED_ORIGINS = _csv("ZHONGSHU_CSRF_TRUSTED_ORIGINS")
+if _PUBLIC:
+    _public = urlsplit(_PUBLIC)
+    _host = _public.hostname or ""
+    ALLOWED_HOSTS.append(f"[{_host}]" if ":" in _host else _host)  # an IPv6 address in brackets
+    CSRF_TRUSTED_ORIGINS.insert(0, f"{_public.scheme}://{_public.netloc}")  # behind a TLS-ending proxy
+ALLOWED_HOSTS += [h for h in _csv("ZHONGSHU_ALLOWED_HOSTS") if h not in ALLOWED_HOSTS]
 
 INSTALLED_APPS = [
     "unfold",
@@ -47,6 +91,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
     "ninja",  # serves Swagger UI from its own static files: /api/docs works with no internet
+    # django-axes, before zhongshu.core: its failed-login handler runs before the hub's audit of it
+    "zhongshu.core.apps.LoginGuardConfig",
     "zhongshu.core",
     "zhongshu.catalog",
     "zhongshu.channels",
@@ -66,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "zhongshu.urls"
@@ -133,6 +180,24 @@ else:
         "immediate": os.environ.get("ZHONGSHU_QUEUE_IMMEDIATE", "") == "1",
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
+
+# Password guessing: after AXES_FAILURE_LIMIT wrong passwords for one user from one address, every
+# sign-in of that pair (even with the right password) is refused for the cool-off. Failures and locks
+# are kept by django-axes (admin: 登录尝试 / 登录失败记录) and on the audit timeline (core/login_guard.py);
+# `zhongshu unlock` or the admin's 解除锁定 lifts a lock early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ZHONGSHU_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("ZHONGSHU_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # a guesser cannot lock others out
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets the earlier typos
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_ENABLE_ADMIN = False  # the hub registers the axes tables in Unfold's look (core/admin.py)
+AXES_LOCKOUT_CALLABLE = "zhongshu.core.login_guard.lockout_response"  # a Chinese page, HTTP 429
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,10 +3,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from zhongshu.api import api
+from zhongshu.core.login_guard import password_change
 
 urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),  # language switch (zh-hans / en)
+    # the old password is checked through axes (guessing it is throttled like the sign-in)
+    path("admin/password_change/", admin.site.admin_view(password_change)),
     path("admin/", admin.site.urls),
     path("channels/", include("zhongshu.channels.urls")),  # OAuth start/callback of the shops
     path("console/exceptions/", include("zhongshu.orders.exception_urls")),  # the exception queue

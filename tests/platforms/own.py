@@ -2,8 +2,8 @@
 
 `POST /zhongshu/shipment` {shop, channel_order_id, carrier, tracking_no} and
 `POST /zhongshu/stock` {shop, sku, quantity}, each with X-Zhongshu-Timestamp (±300 s),
-X-Zhongshu-Signature `sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>` and
-X-Zhongshu-Message-Id. A bad signature gets 401; a message id seen before is answered 200 but not
+X-Zhongshu-Message-Id and X-Zhongshu-Signature `sha256=<hex HMAC-SHA256(secret, message id + "." +
+timestamp + "." + raw body)>` (without a message id: over `timestamp + "." + raw body`). A bad signature gets 401; a message id seen before is answered 200 but not
 applied again (as a careful shop would). It also signs order pushes for the tests (`signed_push`).
 """
 
@@ -16,16 +16,23 @@ import uuid
 from tests.platforms.server import PlatformDouble, Request, Response
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: str, body: bytes, message_id: str = "") -> str:
+    content = f"{message_id}.{timestamp}." if message_id else f"{timestamp}."
+    return "sha256=" + hmac.new(secret.encode(), content.encode() + body, hashlib.sha256).hexdigest()
 
 
 def signed_push(secret: str, payload, timestamp: int | None = None, message_id: str | None = None):
-    """(body, headers) of an order push from the shop to the hub, as Django test-client kwargs."""
+    """(body, headers) of an order push from the shop to the hub, as Django test-client kwargs.
+    A new message id unless one is given; "" sends none."""
     body = json.dumps(payload, ensure_ascii=False).encode()
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    headers = {"HTTP_X_ZHONGSHU_TIMESTAMP": ts, "HTTP_X_ZHONGSHU_SIGNATURE": sign(secret, ts, body)}
-    headers["HTTP_X_ZHONGSHU_MESSAGE_ID"] = message_id or uuid.uuid4().hex
+    message_id = uuid.uuid4().hex if message_id is None else message_id
+    headers = {
+        "HTTP_X_ZHONGSHU_TIMESTAMP": ts,
+        "HTTP_X_ZHONGSHU_SIGNATURE": sign(secret, ts, body, message_id),
+    }
+    if message_id:
+        headers["HTTP_X_ZHONGSHU_MESSAGE_ID"] = message_id
     return body, headers
 
 
@@ -54,9 +61,10 @@ class OwnShopDouble(PlatformDouble):
     def _signed(self, request: Request) -> bool:
         ts = request.headers.get("x-zhongshu-timestamp", "")
         sig = request.headers.get("x-zhongshu-signature", "")
+        message_id = request.headers.get("x-zhongshu-message-id", "")
         if not ts.isdigit() or abs(time.time() - int(ts)) > 300:
             return False
-        return hmac.compare_digest(sign(self.secret, ts, request.body), sig)
+        return hmac.compare_digest(sign(self.secret, ts, request.body, message_id), sig)
 
     def stock_of(self, shop: str, sku: str) -> list[int]:
         """Every quantity received for (shop, sku), oldest first."""

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -20,8 +21,9 @@ from unfold.admin import ModelAdmin, StackedInline
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
+from zhongshu.channels.base import Connector
 from zhongshu.channels.models import Shop, ShopCredential, SyncState
-from zhongshu.channels.registry import platforms
+from zhongshu.channels.registry import connector_class, platforms
 from zhongshu.channels.tasks import PUSH_ONLY, backfill_task, sync_shop_task
 from zhongshu.core.pii import scrub
 from zhongshu.core.timeutil import local_day
@@ -64,6 +66,14 @@ def auth_badge(cred: ShopCredential | None, shop: Shop | None = None):
 
 
 AUTH_COLOURS = {"ok": "success", "reauth": "danger", "none": "warning", "push": "info"}
+
+
+def takes_pushes(platform: str) -> bool:
+    """Whether the platform's connector receives pushes at /api/v1/push/{shop}."""
+    try:
+        return connector_class(platform).verify_push is not Connector.verify_push
+    except LookupError:
+        return False
 
 
 def reauth_link(shop: Shop) -> str:
@@ -167,7 +177,18 @@ class ShopAdmin(ModelAdmin):
     inlines = [CredentialInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("code", "platform") if obj else ()  # push URLs, OAuth and orders are bound to both
+        # push URLs, OAuth and orders are bound to code and platform
+        return ("code", "platform", "push_url") if obj else ()
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or not takes_pushes(obj.platform):
+            return self.fieldsets
+        return ((None, {"fields": ("code", "name", "platform", "active", "push_url")}), *self.fieldsets[1:])
+
+    @display(description=_("推送地址"))
+    def push_url(self, obj: Shop) -> str:
+        """Where the platform (or the own shop) sends its pushes: on ZHONGSHU_PUBLIC_URL."""
+        return settings.PUBLIC_URL + reverse("api:post_push", args=[obj.code])
 
     @display(description=_("授权状态"), label=AUTH_COLOURS)
     def auth_status(self, obj: Shop):

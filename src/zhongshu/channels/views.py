@@ -8,6 +8,7 @@ callback cannot be forged or replayed onto another shop.
 
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
@@ -47,8 +48,9 @@ def authorize_url(shop: Shop, redirect_uri: str) -> str:
     return services.connector_for(shop).authorize_url(redirect_uri, oauth_state(shop.code))
 
 
-def callback_uri(request: HttpRequest, shop_code: str) -> str:
-    return request.build_absolute_uri(reverse("channels:oauth-callback", args=[shop_code]))
+def callback_uri(shop_code: str) -> str:
+    """This hub's OAuth callback for the shop, on ZHONGSHU_PUBLIC_URL (never the request's Host)."""
+    return settings.PUBLIC_URL + reverse("channels:oauth-callback", args=[shop_code])
 
 
 @require_GET
@@ -58,7 +60,7 @@ def oauth_start(request: HttpRequest, shop: str) -> HttpResponse:
     _require_permission(request)
     obj = get_object_or_404(Shop.objects.select_related("credential"), code=shop, credential__isnull=False)
     try:
-        return HttpResponseRedirect(authorize_url(obj, callback_uri(request, shop)))
+        return HttpResponseRedirect(authorize_url(obj, callback_uri(shop)))
     except (ConnectorError, LookupError) as exc:  # no connector, or a platform without OAuth
         messages.error(
             request,
@@ -86,7 +88,7 @@ def oauth_callback(request: HttpRequest, shop: str) -> HttpResponse:
     if not code:
         return HttpResponseBadRequest("missing code")
     try:
-        services.authorize(shop, code, callback_uri(request, shop))
+        services.authorize(shop, code, callback_uri(shop))
     except ConnectorError as exc:
         log.warning("authorisation of shop %s failed: %s %s", shop, type(exc).__name__, exc.code)
         messages.error(

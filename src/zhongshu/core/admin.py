@@ -1,6 +1,8 @@
 """Admin of the system tables: users and roles (in Unfold's look), API tokens, notifications, and the
 read-only audit timeline and outbox."""
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -12,6 +14,7 @@ from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from zhongshu.core.auth import revoke_tokens
+from zhongshu.core.login_guard import unlock
 from zhongshu.core.models import ApiToken, Notification, OutboxEvent, TimelineEntry
 
 
@@ -67,6 +70,63 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 @admin.register(Group)
 class GroupAdmin(BaseGroupAdmin, ModelAdmin):
     pass
+
+
+# --- sign-in protection (django-axes) --------------------------------------------------------
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(ActionsOnlyMixin, ModelAdmin):
+    """Counted wrong passwords per user and address; a row at the limit is a lock (until the cool-off
+    passes or someone lifts it here or with `zhongshu unlock`)."""
+
+    list_display = (
+        "username",
+        "ip_address",
+        "failures_since_start",
+        "locked_display",
+        "attempt_time",
+        "path_info",
+    )
+    list_display_links = None
+    search_fields = ("username", "ip_address")
+    search_help_text = _("按用户名或地址搜索")
+    date_hierarchy = "attempt_time"
+    fields = ("username", "ip_address", "failures_since_start", "attempt_time", "path_info", "user_agent")
+    readonly_fields = fields
+    actions = ["unlock_selected"]
+
+    @display(description=_("已锁定"), boolean=True)
+    def locked_display(self, obj: AccessAttempt) -> bool:
+        return obj.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+    @admin.action(description=_("解除锁定"), permissions=["change"])
+    def unlock_selected(self, request, queryset) -> None:
+        n = 0
+        for username, address in set(queryset.values_list("username", "ip_address")):
+            n += unlock(actor_of(request), username=username, address=address)
+        self.message_user(request, _("已解除 %(n)d 条登录锁定记录。") % {"n": n}, messages.SUCCESS)
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("attempt_time", "username", "ip_address", "locked_out", "path_info")
+    list_filter = ("locked_out",)
+    search_fields = ("username", "ip_address")
+    search_help_text = _("按用户名或地址搜索")
+    date_hierarchy = "attempt_time"
+    fields = ("attempt_time", "username", "ip_address", "locked_out", "path_info", "user_agent")
+    readonly_fields = fields
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("attempt_time", "username", "ip_address", "logout_time", "path_info")
+    search_fields = ("username", "ip_address")
+    search_help_text = _("按用户名或地址搜索")
+    date_hierarchy = "attempt_time"
+    fields = ("attempt_time", "username", "ip_address", "logout_time", "path_info", "user_agent")
+    readonly_fields = fields
 
 
 # --- API tokens ------------------------------------------------------------------------------

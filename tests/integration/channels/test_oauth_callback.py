@@ -5,6 +5,7 @@ altered or foreign states are refused. Also `zhongshu shop connect` and `shop au
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.core import signing
 from typer.testing import CliRunner
 
@@ -43,7 +44,7 @@ def test_callback_with_a_valid_state_stores_the_tokens_encrypted(hub, double, st
     assert (cred.needs_reauth, cred.platform_shop_id) == (False, "S-1001") and cred.expires_at is not None
     [form] = token_requests(double)
     assert form["grant_type"] == "authorization_code" and form["code"] == code
-    assert form["redirect_uri"] == "http://testserver" + CALLBACK
+    assert form["redirect_uri"] == settings.PUBLIC_URL + CALLBACK
     messages = [str(m) for m in response.wsgi_request._messages]
     assert messages == ["店铺 zs1 已授权"]
 
@@ -117,7 +118,7 @@ def test_start_then_callback_round_trip(hub, double, staff):
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{double.url}/oauth/authorize"
     assert (query["response_type"], query["client_id"]) == ("code", APP_KEY)
-    assert query["redirect_uri"] == "http://testserver" + CALLBACK
+    assert query["redirect_uri"] == settings.PUBLIC_URL + CALLBACK
     assert shop_of_state(query["state"]) == "zs1"
     back = staff.get(CALLBACK, {"code": double.issue_code(), "state": query["state"]})
     assert back.status_code == 302
@@ -167,3 +168,14 @@ def test_cli_authorize_url_prints_the_platform_page_with_a_signed_state(hub, dou
     assert url.path == "/oauth/authorize" and query["redirect_uri"] == "https://hub.example/cb/"
     assert shop_of_state(query["state"]) == "zs1"
     assert runner.invoke(app, ["shop", "authorize-url", "nope", "--redirect-uri", "x"]).exit_code == 1
+
+
+def test_cli_authorize_url_comes_back_to_the_public_url_by_default(hub, double, settings):
+    settings.PUBLIC_URL = "https://hub.example.com"
+    make_shop(double, "zs1", authorised=False)
+
+    result = runner.invoke(app, ["shop", "authorize-url", "zs1"])
+
+    assert result.exit_code == 0, result.output
+    query = parse_qs(urlsplit(result.stdout.strip()).query)
+    assert query["redirect_uri"] == ["https://hub.example.com" + CALLBACK]

@@ -66,10 +66,12 @@ def test_batch_push_takes_every_order(client, mp):
 
 
 def test_message_id_defaults_to_the_signature(client, mp):
-    body, headers = signed_push(SECRET, example_order())
-    del headers["HTTP_X_ZHONGSHU_MESSAGE_ID"]
+    """A push without a message id signs timestamp and body only; its signature is its id."""
+    body, headers = signed_push(SECRET, example_order(), message_id="")
+    assert "HTTP_X_ZHONGSHU_MESSAGE_ID" not in headers
     r = client.post(URL, body, content_type="application/json", **headers)
     assert r.json()["message_id"] == headers["HTTP_X_ZHONGSHU_SIGNATURE"]
+    assert client.post(URL, body, content_type="application/json", **headers).status_code == 409
 
 
 def test_bad_signature_is_refused_and_writes_nothing(client, mp):
@@ -114,6 +116,27 @@ def test_replay_is_refused_and_changes_nothing(client, mp):
     again = client.post(URL, body, content_type="application/json", **headers)
     assert again.status_code == 409
     assert state() == before
+
+
+def test_replay_under_a_new_message_id_is_refused_and_changes_nothing(client, mp):
+    """The message id is signed: a captured push resent with another id (to slip past the replay
+    check) no longer matches its signature."""
+    body, headers = signed_push(SECRET, example_order(), message_id="msg-8")
+    assert client.post(URL, body, content_type="application/json", **headers).status_code == 200
+    before = state()
+    again = client.post(
+        URL, body, content_type="application/json", **{**headers, "HTTP_X_ZHONGSHU_MESSAGE_ID": "msg-9"}
+    )
+    assert again.status_code == 401
+    assert state() == before
+
+
+def test_a_signed_message_id_cannot_be_dropped(client, mp):
+    """Without its id, a push signed with one would be checked as an id-less push: it fails too."""
+    body, headers = signed_push(SECRET, example_order(), message_id="msg-10")
+    del headers["HTTP_X_ZHONGSHU_MESSAGE_ID"]
+    assert client.post(URL, body, content_type="application/json", **headers).status_code == 401
+    assert state()[3] == 0
 
 
 def test_invalid_order_names_the_field_and_writes_nothing(client, mp):

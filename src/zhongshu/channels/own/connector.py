@@ -1,9 +1,11 @@
 """The merchant's own shop (mini-program / web shop): signed webhooks both ways (docs/own-shop-webhook.md).
 
 The shop pushes contract orders to `POST /api/v1/push/{shop}`; the hub posts shipments and stock
-to the shop's callback URL. Both directions carry the same three headers: a unix timestamp, an
-HMAC-SHA256 over `timestamp + "." + raw body` keyed by the shop's push secret, and a message id.
-There is no OAuth and nothing to pull: the shop pushes every change itself.
+to the shop's callback URL. Both directions carry the same three headers: a message id, a unix
+timestamp, and an HMAC-SHA256 over `message id + "." + timestamp + "." + raw body` keyed by the shop's
+push secret (as Standard Webhooks sign `id.timestamp.body`), so neither the id nor the time can be
+changed on a captured message. A push without a message id signs `timestamp + "." + raw body` and its
+signature serves as its id. There is no OAuth and nothing to pull: the shop pushes every change itself.
 """
 
 import hashlib
@@ -43,9 +45,11 @@ class BadSignature(ConnectorError):
     """Missing, stale or wrong signature on a push: answer 401."""
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+def signature(secret: str, timestamp: str, body: bytes, message_id: str = "") -> str:
+    """`sha256=<hex HMAC-SHA256(secret, message_id + "." + timestamp + "." + body)>`; without a
+    message id, over `timestamp + "." + body`."""
+    signed = (message_id + "." if message_id else "") + timestamp + "."
+    mac = hmac.new(secret.encode(), signed.encode() + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
 
 
@@ -54,11 +58,12 @@ def signed_headers(
 ) -> dict[str, str]:
     """The headers of a signed message (used for the hub's callbacks to the shop)."""
     ts = str(int(now if now is not None else time.time()))
+    message_id = message_id or uuid.uuid4().hex
     return {
         "Content-Type": "application/json; charset=utf-8",
         TIMESTAMP_HEADER: ts,
-        SIGNATURE_HEADER: signature(secret, ts, body),
-        MESSAGE_ID_HEADER: message_id or uuid.uuid4().hex,
+        SIGNATURE_HEADER: signature(secret, ts, body, message_id),
+        MESSAGE_ID_HEADER: message_id,
     }
 
 
@@ -114,19 +119,21 @@ class OwnShopConnector(Connector):
 
     def verify_push(self, headers: Mapping[str, str], body: bytes) -> PushResult:
         h = {k.lower(): v for k, v in headers.items()}
-        sig = self._check_signature(h, body)
-        message_id = h.get(MESSAGE_ID_HEADER.lower()) or sig
+        message_id = h.get(MESSAGE_ID_HEADER.lower(), "")
         if len(message_id) > 128:
             raise BadSignature("message id longer than 128 characters", code="bad_message_id")
-        return PushResult(message_id=message_id, orders=parse_orders(body, self.shop))
+        sig = self._check_signature(h, body, message_id)
+        return PushResult(message_id=message_id or sig, orders=parse_orders(body, self.shop))
 
-    def _check_signature(self, h: dict[str, str], body: bytes, now: float | None = None) -> str:
+    def _check_signature(
+        self, h: dict[str, str], body: bytes, message_id: str, now: float | None = None
+    ) -> str:
         ts, sig = h.get(TIMESTAMP_HEADER.lower(), ""), h.get(SIGNATURE_HEADER.lower(), "")
         if not (ts.isascii() and ts.isdigit()) or not sig:
             raise BadSignature("timestamp or signature header missing", code="unsigned")
         if abs((now if now is not None else time.time()) - int(ts)) > TOLERANCE_SECONDS:
             raise BadSignature(f"timestamp outside ±{TOLERANCE_SECONDS} s", code="stale")
-        if not hmac.compare_digest(signature(self._secret(), ts, body), sig):
+        if not hmac.compare_digest(signature(self._secret(), ts, body, message_id), sig):
             raise BadSignature("signature does not match", code="bad_signature")
         return sig
 
