@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "zhongshu.routing",
     "zhongshu.orders",
     "zhongshu.rules",
+    "zhongshu.fulfilment",
 ]
 
 MIDDLEWARE = [
