@@ -10,10 +10,12 @@ from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.channels.models import Shop
 from zhongshu.core.models import OutboxEvent
 from zhongshu.core.roles import WAREHOUSE, ensure_roles
+from zhongshu.fulfilment import defaults
 from zhongshu.fulfilment.models import (
     FulfilmentSettings,
     Package,
     PackageTransition,
+    PackagingType,
     Wave,
     WavePickRow,
     WaveStrategy,
@@ -21,6 +23,13 @@ from zhongshu.fulfilment.models import (
 from zhongshu.inventory.models import StockLevel, Warehouse
 
 T = "2026-12-06T03:04:05+00:00"
+
+
+@pytest.fixture(autouse=True)
+def floor_defaults(db):
+    """The shipped defaults (the data migration's seed): a transactional test earlier in the run
+    flushes the database."""
+    defaults.seed(PackagingType, WaveStrategy, FulfilmentSettings)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from tests.factories import example_order, put_stock
 from zhongshu.catalog.models import Sku, SkuBarcode
+from zhongshu.fulfilment import defaults
 from zhongshu.fulfilment.domain import PackageStatus, WaveKind
 from zhongshu.fulfilment.models import (
     FulfilmentSettings,
@@ -27,6 +28,13 @@ from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
 
 T = datetime(2026, 12, 6, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def floor_defaults(db):
+    """The shipped defaults (the data migration's seed): a transactional test earlier in the run
+    flushes the database."""
+    defaults.seed(PackagingType, WaveStrategy, FulfilmentSettings)
 
 
 @pytest.fixture
