@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 
 from tests.factories import example_order, put_stock
 from zhongshu.catalog.models import Sku, SkuBarcode
-from zhongshu.fulfilment import defaults
-from zhongshu.fulfilment.domain import PackageStatus, WaveKind
+from zhongshu.fulfilment import defaults, selectors
+from zhongshu.fulfilment.domain import PackageStatus, Tolerance, WaveKind, WaveStrategyInfo
 from zhongshu.fulfilment.models import (
     FulfilmentSettings,
     Package,
@@ -149,3 +149,45 @@ def test_stock_location_and_barcodes(hub):
         clash.full_clean()
     assert err.value.message_dict == {"code": ["条码与另一个商品的商家编码 TANGYUAN-400G 相同"]}
     SkuBarcode(sku=dumpling, code=" DUMPLING-500G ").full_clean()  # its own code: allowed, stripped
+
+
+def test_selectors_feed_the_domain(hub):
+    assert selectors.weigh_tolerance() == Tolerance(50, Decimal("5.00"), 50, Decimal("5.00"))
+    FulfilmentSettings.objects.update(
+        weigh_over_g=80, weigh_under_pct=Decimal("2.50"), merge_across_shops=True
+    )
+    assert selectors.weigh_tolerance() == Tolerance(80, Decimal("5.00"), 50, Decimal("2.50"))
+    assert selectors.merge_across_shops() is True
+    FulfilmentSettings.objects.all().delete()
+    assert selectors.weigh_tolerance() == Tolerance()
+    assert selectors.merge_across_shops() is False
+
+    dumpling = Sku.objects.get(code="DUMPLING-500G")
+    tangyuan = Sku.objects.create(code="TANGYUAN-400G", title="汤圆")
+    SkuBarcode.objects.create(sku=dumpling, code="6901")
+    SkuBarcode.objects.create(sku=tangyuan, code="6902")
+    assert selectors.barcodes(["DUMPLING-500G"]) == {"6901": "DUMPLING-500G"}
+    assert selectors.barcodes(["DUMPLING-500G", "TANGYUAN-400G"]) == {
+        "6901": "DUMPLING-500G",
+        "6902": "TANGYUAN-400G",
+    }
+    assert selectors.sku_of_code(" 6902 ") == "TANGYUAN-400G"
+    assert selectors.sku_of_code("DUMPLING-500G") == "DUMPLING-500G"
+    assert selectors.sku_of_code("0000") is None
+
+    gz = Warehouse.objects.get(code="GZ")
+    put_stock("DUMPLING-500G", "GZ", 1)
+    put_stock("TANGYUAN-400G", "GZ", 1)
+    put_stock("DUMPLING-500G", "CD", 1)
+    StockLevel.objects.filter(warehouse=gz, sku=dumpling).update(location="A-01-03")
+    StockLevel.objects.filter(warehouse__code="CD").update(location="Z-9")
+    assert selectors.locations(gz.pk, ["DUMPLING-500G", "TANGYUAN-400G"]) == {"DUMPLING-500G": "A-01-03"}
+
+
+def test_strategies_as_domain_data(db):
+    assert [s.code for s in selectors.active_strategies()] == ["hot", "single-unit", "single-sku", "multi"]
+    WaveStrategy.objects.filter(code="hot").update(active=False)
+    WaveStrategy.objects.filter(code="multi").update(priority=1, carrier="SF")
+    assert [s.code for s in selectors.active_strategies()] == ["multi", "single-unit", "single-sku"]
+    info = selectors.strategy_info(WaveStrategy.objects.get(code="multi"))
+    assert info == WaveStrategyInfo(WaveKind.MULTI, max_packages=30, carrier="SF", min_packages=1)
