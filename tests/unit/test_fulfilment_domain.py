@@ -311,6 +311,12 @@ def test_split_impossible_and_empty():
 
 
 def test_split_ignores_negative_stock_and_duplicate_warehouses():
+    # a negative figure (an oversold row) counts as 0, never against another warehouse's stock
+    stock = {"GZ": {"a": -5, "b": 1}, "CD": {"a": 3}}
+    assert d.plan_split({"a": 2, "b": 1}, stock, ["GZ", "CD"]) == [
+        PlannedPackage("GZ", {"b": 1}),
+        PlannedPackage("CD", {"a": 2}),
+    ]
     stock = {"GZ": {"a": -5}, "CD": {"a": 2}}
     assert d.plan_split({"a": 2}, stock, ["GZ", "CD", "CD"]) == [PlannedPackage("CD", {"a": 2})]
     assert d.plan_split({"a": 3}, {"CD": {"a": 2}, "GZ": {"a": 1}}, ["CD", "CD", "GZ"]) == [
@@ -482,20 +488,26 @@ def test_hot_ties_go_to_the_more_urgent_then_the_sku_code():
 
 
 def test_location_natural_order():
-    locations = ["B-1", "", "A-10-1", "a-2-10", "A-01-11", "A-2-9", "A-01-3", "  ", "A", "A-1-3"]
+    locations = ["B-1", "", "A-10-1", "a-2-10", "A-01-11", "A-2-9", "A-1-3", "  ", "A", "A-01-3"]
     ordered = sorted(locations, key=d.location_key)
     assert ordered == ["A", "A-01-3", "A-1-3", "A-01-11", "A-2-9", "a-2-10", "A-10-1", "B-1", "", "  "]
     assert d.location_key(None) == d.location_key("") == (1, ())
 
 
 def test_pick_list_totals_by_location():
-    packages = [wp(1, {"a": 1, "b": 2}), wp(2, {"a": 3}), wp(3, {"c": 1, "d": 1, "e": 0}), wp(4, {"b": 1})]
-    locations = {"a": "A-2-10", "b": "A-01-03", "c": "", "d": " B-1 "}
+    packages = [
+        wp(1, {"a": 1, "b": 2}), wp(2, {"a": 3}), wp(3, {"z": 2, "c": 1, "d": 1, "e": 0}), wp(4, {"b": 1}),
+        wp(5, {"y": 1, "x": 1}),
+    ]  # fmt: skip
+    locations = {"a": "A-2-10", "b": "A-01-03", "c": "", "d": " B-1 ", "y": "A-2-10", "x": "A-2-10"}
     assert d.pick_list(packages, locations) == [
         PickRow("A-01-03", "b", 3),
         PickRow("A-2-10", "a", 4),
+        PickRow("A-2-10", "x", 1),  # one bin, several SKUs: by SKU code
+        PickRow("A-2-10", "y", 1),
         PickRow("B-1", "d", 1),
         PickRow("", "c", 1),
+        PickRow("", "z", 2),
     ]
     assert d.pick_list([], locations) == []
 
@@ -616,6 +628,12 @@ def test_scan_refusals_change_nothing():
     assert s.scan("a").ok
     assert s.scan("6901") == d.ScanOutcome(False, "surplus_item", "a", "a 多了：应有 1 件，已扫 1 件")
     assert s.scanned == {"a": 1}
+
+
+def test_zero_lines_are_not_in_the_package():
+    s = ScanSession({"a": 1, "b": 0}, {})
+    assert s.scan("b").code == "wrong_sku"
+    assert s.missing() == {"a": 1}
 
 
 def test_typed_counts_only_above_five():
