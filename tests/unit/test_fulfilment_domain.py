@@ -90,6 +90,29 @@ def test_status_sets():
         assert d.TRANSITIONS[s] == frozenset()
 
 
+@pytest.mark.parametrize(
+    ("statuses", "order_status"),
+    [
+        ([], None),
+        (["cancelled"], None),
+        (["pending"], None),
+        (["waved", "pending"], None),
+        (["stopped"], None),
+        (["picking"], "picking"),
+        (["picked", "pending"], "picking"),
+        (["packed", "waved"], "picking"),
+        (["packed", "stopped"], "picking"),
+        (["shipped", "stopped"], "picking"),
+        (["packed"], "packed"),
+        (["packed", "shipped", "cancelled"], "packed"),
+        (["shipped", "cancelled"], "shipped"),
+        (["shipped", "shipped"], "shipped"),
+    ],
+)
+def test_orders_follow_their_packages(statuses, order_status):
+    assert d.order_status_for(statuses) == order_status
+
+
 # ---------------------------------------------------------------- receiver normalisation / merge
 
 

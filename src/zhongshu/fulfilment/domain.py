@@ -85,6 +85,22 @@ def check(current: str | None, target: str) -> None:
         raise IllegalTransition(f"package {current} → {target} is not allowed")
 
 
+def order_status_for(statuses: Iterable[str]) -> str | None:
+    """The order status its packages imply (orders follow their packages: picking, packed, shipped),
+    or None to leave the order as it is (no live package, or none past waving). Cancelled packages
+    do not count; a stopped one holds the order back from packed/shipped."""
+    live = [s for s in statuses if s != P.CANCELLED]
+    if not live:
+        return None
+    if all(s == P.SHIPPED for s in live):
+        return "shipped"
+    if all(s in (P.PACKED, P.SHIPPED) for s in live):
+        return "packed"
+    if any(s in (P.PICKING, P.PICKED, P.PACKED, P.SHIPPED) for s in live):
+        return "picking"
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Receiver normalisation and merge keys (合单)
 # ---------------------------------------------------------------------------------------------
