@@ -42,6 +42,16 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("仓储作业"),
+                "items": [
+                    _item(_("包裹"), "package_2", "admin:fulfilment_package_changelist"),
+                    _item(_("波次"), "waves", "admin:fulfilment_wave_changelist"),
+                    _item(_("波次策略"), "checklist", "admin:fulfilment_wavestrategy_changelist"),
+                    _item(_("包材"), "inventory", "admin:fulfilment_packagingtype_changelist"),
+                    _item(_("发货设置"), "settings", "admin:fulfilment_fulfilmentsettings_changelist"),
+                ],
+            },
+            {
                 "title": _("渠道与路由"),
                 "items": [
                     _item(_("店铺"), "storefront", "admin:channels_shop_changelist"),

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "zhongshu.routing",
     "zhongshu.orders",
     "zhongshu.rules",
+    "zhongshu.fulfilment",
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,18 @@
-"""Admin of the catalogue: SKUs."""
+"""Admin of the catalogue: SKUs with their barcodes."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 
-from zhongshu.catalog.models import Sku
+from zhongshu.catalog.models import Sku, SkuBarcode
+
+
+class SkuBarcodeInline(TabularInline):
+    model = SkuBarcode
+    fields = ("code",)
+    extra = 0
+    hide_title = True
+    verbose_name_plural = _("条码（商家编码本身也可扫描）")
 
 
 @admin.register(Sku)
@@ -20,8 +28,9 @@ class SkuAdmin(ModelAdmin):
         "active",
     )
     list_filter = ("presale", "active", "cold_chain")
-    search_fields = ("code", "title")
-    search_help_text = _("按商家编码或名称搜索")
+    search_fields = ("code", "title", "barcodes__code")
+    search_help_text = _("按商家编码、条码或名称搜索")
+    inlines = (SkuBarcodeInline,)
     list_per_page = 50
     fieldsets = (
         (None, {"fields": ("code", "title", "cost_price", "weight_g", "tags", "active")}),

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -26,3 +27,27 @@ class Sku(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
+
+
+class SkuBarcode(models.Model):
+    """A barcode (条码) of a SKU, e.g. its EAN-13; a SKU may have several. Its merchant code
+    (商家编码) always works as a barcode too, so a barcode never equals another SKU's code."""
+
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="barcodes", verbose_name=_("SKU"))
+    code = models.CharField(_("条码"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "条码")
+        verbose_name_plural = _("条码")
+        ordering = ["sku", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        self.code = (self.code or "").strip()
+        other = Sku.objects.filter(code=self.code).exclude(pk=self.sku_id).first()
+        if other is not None:
+            raise ValidationError(
+                {"code": _("条码与另一个商品的商家编码 %(code)s 相同") % {"code": other.code}}
+            )

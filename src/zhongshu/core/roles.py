@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-HUB_APPS = ("core", "catalog", "channels", "inventory", "routing", "orders", "rules")
+HUB_APPS = ("core", "catalog", "channels", "inventory", "routing", "orders", "rules", "fulfilment")
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
 
@@ -21,6 +21,16 @@ VIEW_ORDERS = (
     "orders.view_orderline",
     "orders.view_orderhold",
     "orders.view_ordertransition",
+)
+
+# Seeing a package or a wave means seeing its orders, lines, transitions and pick list as well.
+VIEW_FLOOR = (
+    "fulfilment.view_package",
+    "fulfilment.view_packageorder",
+    "fulfilment.view_packageline",
+    "fulfilment.view_packagetransition",
+    "fulfilment.view_wave",
+    "fulfilment.view_wavepickrow",
 )
 
 # Acting in the exception queue (/console/exceptions/): approve, edit, cancel held orders.
@@ -47,6 +57,10 @@ ROLES: dict[str, tuple[str, ...]] = {
         # a stocktake of a SKU not yet stocked in the warehouse adds its row
         "inventory.view_stocklevel", "inventory.change_stocklevel", "inventory.add_stocklevel",
         "inventory.view_warehouse",
+        *VIEW_FLOOR,
+        "fulfilment.view_wavestrategy", "fulfilment.change_wavestrategy", "fulfilment.add_wavestrategy",
+        "fulfilment.view_packagingtype", "fulfilment.change_packagingtype", "fulfilment.add_packagingtype",
+        "fulfilment.view_fulfilmentsettings",
     ),
     FINANCE: VIEW_ORDERS,
     MANAGEMENT: (),  # every view_* permission of the hub apps, computed below

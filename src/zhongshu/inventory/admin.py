@@ -9,7 +9,7 @@ from unfold.decorators import display
 from zhongshu.core.admin import ActionsOnlyMixin, actor_of
 from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import StockLevel, TransferAlert, Warehouse
-from zhongshu.inventory.services import close_transfer_alerts
+from zhongshu.inventory.services import close_transfer_alerts, set_location
 from zhongshu.orders.services import stocktake
 
 
@@ -27,6 +27,7 @@ class WarehouseAdmin(ModelAdmin):
 STOCK_FIELDS = (
     "sku",
     "warehouse",
+    "location",
     "physical",
     "reserved",
     "in_transit",
@@ -41,11 +42,11 @@ class StockLevelAdmin(ModelAdmin):
     reservations consistent, rebalances allocated orders and writes the stock.changed event."""
 
     list_display = (
-        "sku", "warehouse", "physical", "reserved", "in_transit", "in_transit_coefficient", "available",
-        "updated_at",
+        "sku", "warehouse", "location", "physical", "reserved", "in_transit", "in_transit_coefficient",
+        "available", "updated_at",
     )  # fmt: skip
     list_filter = ("warehouse",)
-    search_fields = ("sku__code", "sku__title")
+    search_fields = ("sku__code", "sku__title", "location")
     search_help_text = _("按 SKU 编码或名称搜索")
     list_select_related = ("sku", "warehouse")
     autocomplete_fields = ("sku",)
@@ -85,8 +86,11 @@ class StockLevelAdmin(ModelAdmin):
         if change and not form.has_changed():
             return
         actor = actor_of(request)
-        stocktake(obj.sku, obj.warehouse, obj.physical, obj.in_transit, obj.in_transit_coefficient, actor)
+        if not change or set(form.changed_data) - {"location"}:  # a new bin alone is no stocktake
+            stocktake(obj.sku, obj.warehouse, obj.physical, obj.in_transit, obj.in_transit_coefficient, actor)
         saved = StockLevel.objects.get(sku=obj.sku, warehouse=obj.warehouse)
+        if "location" in form.changed_data:
+            set_location(saved, obj.location)
         obj.pk = saved.pk
         obj._state.adding = False
         obj.refresh_from_db()

@@ -48,6 +48,9 @@ class StockLevel(models.Model):
         default=Decimal("0.800"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
+    location = models.CharField(
+        _("货位"), max_length=32, blank=True, help_text=_("拣货路径上的位置，如 A-01-03（区-排-层）")
+    )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:

@@ -136,6 +136,12 @@ def set_stock(
     return row
 
 
+def set_location(row: StockLevel, location: str) -> None:
+    """Set the bin location (货位) of a stock row; quantities are not touched."""
+    row.location = location.strip()
+    StockLevel.objects.filter(pk=row.pk).update(location=row.location)
+
+
 def raise_transfer_alerts(shortfalls: list[tuple[Sku, Warehouse, int, Warehouse | None]], actor: str) -> None:
     """Add each shortfall to the open 调拨预警 of (SKU, warehouse), creating it when none is open."""
     events = []

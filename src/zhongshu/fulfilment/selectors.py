@@ -1,0 +1,59 @@
+"""Reads of the warehouse floor that feed the pure domain: the weigh tolerance, barcodes and bin
+locations, each as the plain data fulfilment.domain takes."""
+
+from collections.abc import Iterable
+
+from zhongshu.catalog.models import Sku, SkuBarcode
+from zhongshu.fulfilment.domain import Tolerance, WaveKind, WaveStrategyInfo, normalize_code
+from zhongshu.fulfilment.models import FulfilmentSettings, WaveStrategy
+from zhongshu.inventory.models import StockLevel
+
+
+def weigh_tolerance() -> Tolerance:
+    """The weigh check's tolerance from the settings row (the domain's 50 g / 5 % without one)."""
+    row = FulfilmentSettings.objects.first()
+    if row is None:
+        return Tolerance()
+    return Tolerance(row.weigh_over_g, row.weigh_over_pct, row.weigh_under_g, row.weigh_under_pct)
+
+
+def merge_across_shops() -> bool:
+    row = FulfilmentSettings.objects.first()
+    return bool(row and row.merge_across_shops)
+
+
+def barcodes(sku_codes: Iterable[str]) -> dict[str, str]:
+    """code → SKU code for these SKUs: their barcodes (their merchant codes scan anyway)."""
+    rows = SkuBarcode.objects.filter(sku__code__in=list(sku_codes)).values_list("code", "sku__code")
+    return dict(rows)
+
+
+def sku_of_code(code: str) -> str | None:
+    """The SKU code a scanned code names (a merchant code or a barcode), or None."""
+    code = normalize_code(code)
+    own = Sku.objects.filter(code=code).values_list("code", flat=True).first()
+    if own is not None:
+        return own  # the merchant code wins (a barcode never equals another SKU's code)
+    return SkuBarcode.objects.filter(code=code).values_list("sku__code", flat=True).first()
+
+
+def locations(warehouse_id: int, sku_codes: Iterable[str]) -> dict[str, str]:
+    """SKU code → bin location (货位) in one warehouse; SKUs without one are left out."""
+    rows = StockLevel.objects.filter(warehouse_id=warehouse_id, sku__code__in=list(sku_codes)).exclude(
+        location=""
+    )
+    return dict(rows.values_list("sku__code", "location"))
+
+
+def strategy_info(strategy: WaveStrategy) -> WaveStrategyInfo:
+    return WaveStrategyInfo(
+        kind=WaveKind(strategy.kind),
+        max_packages=strategy.max_packages,
+        carrier=strategy.carrier,
+        min_packages=strategy.min_packages,
+    )
+
+
+def active_strategies() -> list[WaveStrategy]:
+    """The enabled wave strategies in the order scheduled wave creation tries them."""
+    return list(WaveStrategy.objects.filter(active=True).order_by("priority", "code"))
