@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 S = OrderStatus
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
-PEER_KEYS = ("id_number_hash", "receiver_phone", "receiver_address")
+PEER_KEYS = ("id_number_hash", "receiver_phone_hash", "receiver_address_hash")  # blind indexes
 CARRIER_FLAG = "carrier:"
 ORDER_FIELDS = [
     "status", "channel_status", "warehouse", "preferred_warehouse", "placed_at", "paid_at", "channel_updated_at",
@@ -465,6 +465,7 @@ class _Batch:
                 mask_id_number(b.id_number),
             )
         order.receiver_name, order.receiver_phone, order.receiver_address = r.name, r.phone, r.address
+        order.index_receiver()  # the blind indexes: batch peers are compared by them
         order.receiver_province = resolve_province(r.province, r.city, r.district, r.address) or ""
         order.receiver_city, order.receiver_district = r.city or "", r.district or ""
         order.lines_amount = sum((ln.paid_amount for ln in p.lines), start=Decimal("0.00"))
@@ -501,7 +502,8 @@ class _Batch:
             if o is not order
         }
         peers = tuple(
-            (o.id_number_hash, o.receiver_phone, o.receiver_address, o.placed_at) for o in candidates.values()
+            (o.id_number_hash, o.receiver_phone_hash, o.receiver_address_hash, o.placed_at)
+            for o in candidates.values()
         )
         return OrderInfo(
             shop=order.shop.code, platform=order.shop.platform, channel_order_id=order.channel_order_id,
