@@ -56,9 +56,17 @@ class BlindIndexField(models.CharField):
         return name, path, args, kwargs
 
     def compute(self, instance: models.Model) -> str:
-        value = BLIND_INDEXES[self.kind](getattr(instance, self.source) or "")
-        setattr(instance, self.attname, value)
-        return value
+        source = getattr(instance, self.source) or ""
+        # (clear value, its hash): intake indexes new orders, then writes them; hash once per value
+        memo = instance.__dict__.get(self._memo)
+        if memo is None or memo[0] != source:
+            memo = instance.__dict__[self._memo] = (source, BLIND_INDEXES[self.kind](source))
+        setattr(instance, self.attname, memo[1])
+        return memo[1]
+
+    def contribute_to_class(self, cls, name, private_only=False):
+        super().contribute_to_class(cls, name, private_only)
+        self._memo = f"_{name}_of"
 
     def pre_save(self, model_instance, add):
         return self.compute(model_instance)

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import logging
 import re
+from functools import cache
 
 from django.conf import settings
 
@@ -15,8 +16,15 @@ def id_number_hash(id_number: str) -> str:
     return hmac.new(settings.PII_KEY.encode(), normal.encode(), hashlib.sha256).hexdigest()
 
 
+@cache
+def _hmac(key: str) -> "hmac.HMAC":
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)  # the keyed state, copied for each value
+
+
 def _keyed(kind: str, value: str) -> str:
-    return hmac.digest(settings.PII_KEY.encode(), f"{kind}\x00{value}".encode(), "sha256").hex()
+    h = _hmac(settings.PII_KEY).copy()
+    h.update(f"{kind}\x00{value}".encode())
+    return h.hexdigest()
 
 
 _PHONE_TEXT = re.compile(r"[\d\s\-()+]+")
