@@ -21,7 +21,7 @@ from zhongshu.cli import app
 from zhongshu.core.models import OutboxEvent, TimelineEntry
 from zhongshu.core.outbox import relay
 from zhongshu.core.pii import address_hash, phone_hash, phone_tail_hash
-from zhongshu.core.roles import FINANCE, WAREHOUSE, ensure_roles
+from zhongshu.core.roles import FINANCE, OPERATIONS, WAREHOUSE, ensure_roles
 from zhongshu.orders import receiver
 from zhongshu.orders.export import HEADERS
 from zhongshu.orders.models import Order
@@ -277,3 +277,21 @@ def test_admin_list_searches_by_phone_and_tail(order, client, admin_user):
     for term, hits in (("13800138000", 1), ("8000", 1), ("13900000000", 0), (order.channel_order_id, 1)):
         page = client.get(url, {"q": term}).content.decode()
         assert (f"/admin/orders/order/{order.pk}/change/" in page) == bool(hits), term
+
+
+def test_address_edit_in_the_exception_queue_offers_the_reveal_and_stays_encrypted(stocked, client):
+    [held] = take(example_order(paid_amount="60.00"))  # price_mismatch holds it
+    url = reverse("exceptions:detail", args=[held.pk])
+    client.force_login(user_in(FINANCE, "fin"))
+    assert reveal_url(held) not in client.get(url).content.decode()
+    client.force_login(user_in(OPERATIONS, "ops"))
+    page = client.get(url).content.decode()
+    assert reveal_url(held) in page and ADDRESS not in page
+
+    client.post(url, {"action": "edit", "receiver_province": "广东省", "receiver_city": "广州市",
+                      "receiver_district": "天河区", "receiver_address": "天河路385号", "note": "买家改地址"})  # fmt: skip
+
+    assert_no_clear_receiver("天河路385号", ADDRESS)
+    stored = Order.objects.get(pk=held.pk)
+    assert (stored.status, stored.receiver_address) == ("allocated", "天河路385号")
+    assert stored.receiver_address_hash == address_hash("天河路385号")
