@@ -216,11 +216,19 @@ def export_orders(
     until: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Placed on or before this day.")
     ] = None,
+    clear_receivers: Annotated[
+        bool,
+        typer.Option(
+            "--clear-receivers",
+            help="Receivers' name, phone and address in clear (else masked); recorded in the audit timeline.",
+        ),
+    ] = False,
 ) -> None:
     """Write orders to an Excel workbook, one row per order line (receiver masked, Beijing time)."""
     _setup()
     from zhongshu.orders.export import ExportFilter
     from zhongshu.orders.export import export_orders as write_orders
+    from zhongshu.orders.receiver import audit_export
     from zhongshu.orders.states import OrderStatus
 
     if status and status not in OrderStatus.values:
@@ -232,9 +240,12 @@ def export_orders(
     )
     try:
         with err.status(f"writing {out_file.name}…"):
-            result = write_orders(out_file, chosen)
+            result = write_orders(out_file, chosen, clear_receivers)
     except OSError as exc:
         raise _fail(f"cannot write {out_file}: {exc.strerror or exc}") from None
+    if clear_receivers:
+        user = os.environ.get("USER") or os.environ.get("LOGNAME") or "?"
+        audit_export(f"cli:{user}", result.orders, "命令行 zhongshu export orders")
     out.print(f"export: {result.orders} orders, {result.rows} rows → {out_file}")
 
 

@@ -5,6 +5,8 @@ largest cost of a batch import). Here each field gets one adapter chosen once, a
 - SQLite: multi-row INSERT … RETURNING id, in chunks under the bound-parameter limit;
 - PostgreSQL: ids drawn from the table's sequence, then COPY FROM STDIN (psycopg's C copy),
   avoiding a statement with tens of thousands of placeholders that the driver would have to parse.
+Personal data goes through its fields: an EncryptedTextField's value is encrypted by the field, and
+blind indexes (BlindIndexField) are computed from the clear values before the rows are written.
 Only for plain models: no multi-table inheritance, no signals expected.
 """
 
@@ -14,6 +16,8 @@ from functools import cache
 
 from django.db import connection, models
 from django.utils import timezone
+
+from zhongshu.core.fields import BlindIndexField, EncryptedTextField, blind_indexes
 
 MAX_PARAMS = 30_000  # SQLite ≥ 3.32 allows 32,766 bound parameters; PostgreSQL 65,535
 
@@ -30,9 +34,12 @@ def insert(objs: list[models.Model]) -> None:
         return
     fields, sql_head, adapters, auto_now = _plan(model, connection.vendor)
     now = timezone.now()
+    derived = _derived(model)
     for obj in objs:
         for name in auto_now:
             setattr(obj, name, now)
+        for f in derived:
+            f.compute(obj)
     per_chunk = max(1, MAX_PARAMS // len(fields))
     pk_col = connection.ops.quote_name(model._meta.pk.column)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -51,6 +58,7 @@ def insert(objs: list[models.Model]) -> None:
 def _copy_postgresql(model: type[models.Model], objs: list[models.Model]) -> None:
     fields, _, adapters, auto_now = _plan(model, connection.vendor)
     now = timezone.now()
+    derived = _derived(model)
     meta, qn = model._meta, connection.ops.quote_name
     cols = ", ".join(qn(c) for c in [meta.pk.column] + [f.column for f in fields])
     with connection.cursor() as cur:
@@ -67,6 +75,8 @@ def _copy_postgresql(model: type[models.Model], objs: list[models.Model]) -> Non
             for obj, pk in zip(objs, ids, strict=True):
                 for name in auto_now:
                     setattr(obj, name, now)
+                for f in derived:
+                    f.compute(obj)
                 copy.write_row(
                     [pk, *(adapt(getattr(obj, f.attname)) for f, adapt in zip(fields, adapters, strict=True))]
                 )
@@ -87,8 +97,15 @@ def _plan(model: type[models.Model], vendor: str) -> tuple[list, str, list[Calla
     return fields, head, [_adapter(f) for f in fields], auto_now
 
 
+@cache
+def _derived(model: type[models.Model]) -> list[BlindIndexField]:
+    return blind_indexes(model)
+
+
 def _adapter(field: models.Field) -> Callable:
     ops = connection.ops
+    if isinstance(field, EncryptedTextField):
+        return field.get_prep_value  # encrypts; before the TextField identity below
     if isinstance(field, models.JSONField):
         return lambda v: None if v is None else json.dumps(v, cls=field.encoder, ensure_ascii=False)
     if isinstance(field, models.DecimalField):

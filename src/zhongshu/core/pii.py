@@ -1,9 +1,11 @@
-"""Personal data: keyed hash for ID numbers, masks for the UI and for logs."""
+"""Personal data: keyed hashes (ID numbers; blind indexes of the receiver's phone, phone tail and
+address, which are stored encrypted), masks for the UI and for logs."""
 
 import hashlib
 import hmac
 import logging
 import re
+from functools import cache
 
 from django.conf import settings
 
@@ -12,6 +14,51 @@ def id_number_hash(id_number: str) -> str:
     """Keyed hash (HMAC-SHA256) of an ID number: comparable, not reversible without the key."""
     normal = id_number.strip().upper()
     return hmac.new(settings.PII_KEY.encode(), normal.encode(), hashlib.sha256).hexdigest()
+
+
+@cache
+def _hmac(key: str) -> "hmac.HMAC":
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)  # the keyed state, copied for each value
+
+
+def _keyed(kind: str, value: str) -> str:
+    h = _hmac(settings.PII_KEY).copy()
+    h.update(f"{kind}\x00{value}".encode())
+    return h.hexdigest()
+
+
+_PHONE_TEXT = re.compile(r"[\d\s\-()+]+")
+_PHONE_NOISE = re.compile(r"[\s\-()]")
+
+
+def normal_phone(phone: str) -> str:
+    """The phone as compared: a number without spaces, hyphens, brackets, and +86 before a mobile;
+    anything else (a platform's ciphertext or masked form) as it is, less surrounding whitespace."""
+    phone = phone.strip()
+    if not _PHONE_TEXT.fullmatch(phone):
+        return phone
+    p = _PHONE_NOISE.sub("", phone)
+    return p[3:] if p.startswith("+86") and len(p) == 14 else p
+
+
+def phone_hash(phone: str) -> str:
+    """Blind index of a phone (keyed HMAC-SHA256): exact search and "same phone" without the clear
+    value. Platform ciphertexts are indexed as they are (equal text, equal hash)."""
+    p = normal_phone(phone)
+    return _keyed("phone", p) if p else ""
+
+
+def phone_tail_hash(phone: str) -> str:
+    """Blind index of the phone's last 4 digits (search by 尾号); "" when they are not 4 digits
+    (a platform ciphertext). Masked phones (139****5678) keep their real tail, so they are indexed."""
+    tail = normal_phone(phone)[-4:]
+    return _keyed("phone-tail", tail) if len(tail) == 4 and tail.isdigit() else ""
+
+
+def address_hash(address: str) -> str:
+    """Blind index of a street address (whitespace runs count as one space)."""
+    a = " ".join(address.split())
+    return _keyed("address", a) if a else ""
 
 
 def mask_id_number(id_number: str) -> str:

@@ -35,13 +35,23 @@ VIEW_FLOOR = (
 
 # Acting in the exception queue (/console/exceptions/): approve, edit, cancel held orders.
 REVIEW_EXCEPTIONS = "orders.review_exceptions"
+# The receiver's name, phone and address in clear (they are stored encrypted and shown masked): to
+# print a waybill label or correct an address (operations, warehouse); exporting them in clear is
+# granted to no role by default. Each use is audited (orders/receiver.py).
+REVEAL_RECEIVER = "orders.reveal_receiver"
+EXPORT_RECEIVER = "orders.export_receiver"
 # Permissions that are no model operation: (app label, model, codename, name); made by ensure_roles.
-CUSTOM_PERMISSIONS = (("orders", "order", "review_exceptions", "审核异常订单（放行、修改、取消）"),)
+CUSTOM_PERMISSIONS = (
+    ("orders", "order", "review_exceptions", "审核异常订单（放行、修改、取消）"),
+    ("orders", "order", "reveal_receiver", "查看收货人明文（面单、改地址；记入审计）"),
+    ("orders", "order", "export_receiver", "导出收货人明文（记入审计）"),
+)
 
 ROLES: dict[str, tuple[str, ...]] = {
     OPERATIONS: (
         *VIEW_ORDERS,
         REVIEW_EXCEPTIONS,
+        REVEAL_RECEIVER,
         "routing.view_provinceregion", "routing.change_provinceregion",
         "routing.view_regionroute", "routing.change_regionroute",
         "routing.view_routingsettings", "routing.change_routingsettings",
@@ -54,6 +64,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     ),
     WAREHOUSE: (
         *VIEW_ORDERS,
+        REVEAL_RECEIVER,  # waybill labels
         # a stocktake of a SKU not yet stocked in the warehouse adds its row
         "inventory.view_stocklevel", "inventory.change_stocklevel", "inventory.add_stocklevel",
         "inventory.view_warehouse",

@@ -24,7 +24,7 @@ from zhongshu.routing.selectors import routing_table
 log = logging.getLogger(__name__)
 S = OrderStatus
 
-PEER_KEYS = ("id_number_hash", "receiver_phone", "receiver_address")
+PEER_KEYS = ("id_number_hash", "receiver_phone_hash", "receiver_address_hash")  # blind indexes
 CARRIER_FLAG = "carrier:"
 ORDER_FIELDS = [
     "status", "channel_status", "warehouse", "preferred_warehouse", "placed_at", "paid_at", "channel_updated_at",
@@ -203,7 +203,8 @@ class Batch:
             if o is not order
         }
         peers = tuple(
-            (o.id_number_hash, o.receiver_phone, o.receiver_address, o.placed_at) for o in candidates.values()
+            (o.id_number_hash, o.receiver_phone_hash, o.receiver_address_hash, o.placed_at)
+            for o in candidates.values()
         )
         return OrderInfo(
             shop=order.shop.code, platform=order.shop.platform, channel_order_id=order.channel_order_id,

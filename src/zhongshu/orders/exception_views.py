@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zhongshu.core.roles import REVIEW_EXCEPTIONS
+from zhongshu.core.roles import REVEAL_RECEIVER, REVIEW_EXCEPTIONS
 from zhongshu.orders import exceptions as queue_reads
 from zhongshu.orders.services import (
     DecisionRefused,
@@ -47,7 +47,10 @@ def _require(request: HttpRequest, perm: str) -> None:
 
 
 def _page(request: HttpRequest, template: str, **context) -> HttpResponse:
-    ctx = {**admin.site.each_context(request), "can_act": request.user.has_perm(REVIEW_EXCEPTIONS), **context}
+    ctx = {
+        **admin.site.each_context(request), "can_act": request.user.has_perm(REVIEW_EXCEPTIONS),
+        "can_reveal": request.user.has_perm(REVEAL_RECEIVER), **context,
+    }  # fmt: skip
     return render(request, f"orders/exceptions/{template}", ctx)
 
 

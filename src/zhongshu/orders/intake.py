@@ -171,6 +171,7 @@ class IntakeBatch(Batch):
                 mask_id_number(b.id_number),
             )
         order.receiver_name, order.receiver_phone, order.receiver_address = r.name, r.phone, r.address
+        order.index_receiver()  # the blind indexes: batch peers are compared by them
         order.receiver_province = resolve_province(r.province, r.city, r.district, r.address) or ""
         order.receiver_city, order.receiver_district = r.city or "", r.district or ""
         order.lines_amount = sum((ln.paid_amount for ln in p.lines), start=Decimal("0.00"))

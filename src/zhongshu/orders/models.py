@@ -4,13 +4,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from zhongshu.core.fields import BlindIndexField, EncryptedTextField, IndexedModel, IndexedQuerySet, index
 from zhongshu.core.pii import mask_address, mask_name, mask_phone
 from zhongshu.orders.states import OrderStatus
 
 M = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
 
 
-class Order(models.Model):
+class Order(IndexedModel):
     shop = models.ForeignKey(
         "channels.Shop", on_delete=models.PROTECT, verbose_name=pgettext_lazy("singular", "店铺")
     )
@@ -45,12 +46,19 @@ class Order(models.Model):
     id_number_hash = models.CharField(_("身份证号(哈希)"), max_length=64, blank=True)
     id_number_masked = models.CharField(_("身份证号"), max_length=24, blank=True)
 
-    receiver_name = models.CharField(_("收货人"), max_length=256)  # platforms send ciphertext
-    receiver_phone = models.CharField(_("电话"), max_length=256)
+    # The receiver's name, phone and street address are stored encrypted (read back clear); they are
+    # found and compared through the blind indexes below. Platforms may send their own ciphertext.
+    receiver_name = EncryptedTextField(_("收货人"), max_length=256)
+    receiver_phone = EncryptedTextField(_("电话"), max_length=256)
     receiver_province = models.CharField(_("省份"), max_length=32, blank=True, db_index=True)
     receiver_city = models.CharField(_("城市"), max_length=32, blank=True)
     receiver_district = models.CharField(_("区县"), max_length=32, blank=True)
-    receiver_address = models.CharField(_("详细地址"), max_length=1024)
+    receiver_address = EncryptedTextField(_("详细地址"), max_length=1024)
+    receiver_phone_hash = BlindIndexField(_("电话(哈希)"), source="receiver_phone", kind="phone")
+    receiver_phone_tail_hash = BlindIndexField(
+        _("电话尾号(哈希)"), source="receiver_phone", kind="phone_tail"
+    )
+    receiver_address_hash = BlindIndexField(_("详细地址(哈希)"), source="receiver_address", kind="address")
 
     lines_amount = models.DecimalField(_("商品金额"), **M)
     freight = models.DecimalField(_("运费"), **M)
@@ -63,6 +71,8 @@ class Order(models.Model):
     ingested_at = models.DateTimeField(_("进入中枢时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("最近处理"), auto_now=True)
 
+    objects = IndexedQuerySet.as_manager()
+
     class Meta:
         verbose_name = pgettext_lazy("singular", "订单")
         verbose_name_plural = _("订单")
@@ -72,13 +82,19 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["id_number_hash", "placed_at"], name="order_idno_day"),
-            models.Index(fields=["receiver_phone", "placed_at"], name="order_phone_time"),
+            models.Index(fields=["receiver_phone_hash", "placed_at"], name="order_phone_time"),
+            models.Index(fields=["receiver_phone_tail_hash", "placed_at"], name="order_phone_tail_time"),
             models.Index(fields=["status", "warehouse"], name="order_status_wh"),
             models.Index(fields=["placed_at"], name="order_placed"),
         ]
 
     def __str__(self) -> str:
         return f"{self.shop.code}/{self.channel_order_id}"
+
+    def index_receiver(self) -> None:
+        """Compute the receiver's blind indexes now (every write does it too; intake compares them
+        between the new orders of a batch before they are written)."""
+        index(self)
 
     @property
     def receiver_name_masked(self) -> str:

@@ -46,8 +46,9 @@ class OrderInfo:
     presale: bool
     region: str | None = None  # the routing region of the province (华中, 西南, …)
     order_pk: int | None = None  # None while the order is new in this intake batch
-    # (id_number_hash, phone, address, placed_at) of orders new in the same intake batch (not yet in
-    # the database) that share this order's ID number, phone or address: history facts count them.
+    # (id_number_hash, phone hash, address hash, placed_at) of orders new in the same intake batch (not
+    # yet in the database) that share this order's ID number, phone or address (blind indexes, as
+    # stored: core.pii): history facts count them.
     batch_peers: tuple[tuple[str, str, str, datetime], ...] = ()
     # Order.flags at allocation (e.g. route:X set by a review rule); empty while the order is reviewed
     flags: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from zhongshu.core.pii import address_hash, phone_hash
 from zhongshu.core.timeutil import SHANGHAI, local_day, now
 from zhongshu.orders.models import Order, OrderLine
 from zhongshu.orders.review import LineInfo, OrderInfo
@@ -181,15 +182,15 @@ def _info(r: dict, lines: tuple[LineInfo, ...], regions: dict) -> OrderInfo:
 
 
 def _history_rows(since: datetime, end: datetime, needs: frozenset) -> list[tuple]:
-    """(pk, placed_at, id hash, phone, address) of the orders history facts may count (all statuses,
-    as the review hook counts): from the start of the first calendar day (or the longest hour window)
-    before `since` up to `end`."""
+    """(pk, placed_at, id hash, phone hash, address hash: blind indexes) of the orders history facts
+    may count (all statuses, as the review hook counts): from the start of the first calendar day (or
+    the longest hour window) before `since` up to `end`."""
     if not needs:
         return []
     day_start = datetime.combine(local_day(since), time.min, tzinfo=SHANGHAI)
     hours = max((p or 0 for f, p in needs if f in (PHONE_HOURS, ADDRESS_HOURS)), default=0)
     start = min(day_start, since - timedelta(hours=hours))
-    cols = ("pk", "placed_at", "id_number_hash", "receiver_phone", "receiver_address")
+    cols = ("pk", "placed_at", "id_number_hash", "receiver_phone_hash", "receiver_address_hash")
     return list(Order.objects.filter(placed_at__gte=start, placed_at__lt=end).values_list(*cols))
 
 
@@ -227,8 +228,8 @@ class HistoryCounter:
                 same_id = self._count(1, o.id_number_hash, day, o.order_pk, o.placed_at, False)
             elif fact == PHONE_HOURS and o.phone:
                 start = o.placed_at - timedelta(hours=param)
-                phone[param] = self._count(2, o.phone, start, o.order_pk, o.placed_at, True)
+                phone[param] = self._count(2, phone_hash(o.phone), start, o.order_pk, o.placed_at, True)
             elif fact == ADDRESS_HOURS and o.address:
                 start = o.placed_at - timedelta(hours=param)
-                address[param] = self._count(3, o.address, start, o.order_pk, o.placed_at, True)
+                address[param] = self._count(3, address_hash(o.address), start, o.order_pk, o.placed_at, True)
         return History(same_id, phone, address)

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 
 from django.db.models import QuerySet
 
+from zhongshu.core.pii import address_hash, phone_hash
 from zhongshu.core.timeutil import SHANGHAI, local_day
 from zhongshu.orders.models import Order
 from zhongshu.orders.review import OrderInfo
@@ -37,9 +38,11 @@ def history(order: OrderInfo, needs: frozenset) -> History:
         if fact == ID_TODAY and order.id_number_hash:
             same_id = same_id_number_today(order)
         elif fact == PHONE_HOURS and order.phone:
-            phone[param] = same_within_hours(order, "receiver_phone", order.phone, 1, param)
+            phone[param] = same_within_hours(order, "receiver_phone_hash", phone_hash(order.phone), 1, param)
         elif fact == ADDRESS_HOURS and order.address:
-            address[param] = same_within_hours(order, "receiver_address", order.address, 2, param)
+            address[param] = same_within_hours(
+                order, "receiver_address_hash", address_hash(order.address), 2, param
+            )
     return History(same_id, phone, address)
 
 
@@ -64,9 +67,10 @@ def same_id_number_today(order: OrderInfo) -> int:
 
 
 def same_within_hours(order: OrderInfo, column: str, value: str, peer_index: int, hours: int) -> int:
-    """Orders with the same phone/address placed in the `hours` before this one (up to its time),
-    all shops, plus new orders of the same intake batch, plus this one. The phone query uses the
-    index order_phone_time; the address query narrows by the placed_at index first."""
+    """Orders with the same phone/address (`value`: the blind index in `column`) placed in the `hours`
+    before this one (up to its time), all shops, plus new orders of the same intake batch, plus this
+    one. The phone query uses the index order_phone_time; the address query narrows by the
+    placed_at index first."""
     end = order.placed_at
     start = end - timedelta(hours=hours)
     stored = _others(order).filter(**{column: value, "placed_at__gt": start, "placed_at__lte": end}).count()
