@@ -196,7 +196,7 @@ def _node(node: dict, w: dict, lang: str, top: bool = False) -> str:
 
 
 def _comparison(node: dict, w: dict, lang: str) -> str:
-    fact = FACTS.get(node.get("fact", ""))
+    fact = FACTS.get(node.get("fact"))
     if fact is None:
         return str(node.get("fact"))
     label = fact.zh if lang == "zh" else fact.en
