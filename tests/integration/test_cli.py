@@ -148,7 +148,13 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
     try:
         body = _wait_for_health(proc, f"http://127.0.0.1:{port}/api/v1/health", log_path)
         assert body == {"status": "ok"}
-        workers = {pid: cmd for pid, cmd in _children(proc.pid).items() if " worker " in f"{cmd} "}
+        # the background worker, not gunicorn's web worker (titled "gunicorn: worker" when setproctitle,
+        # a mutmut dependency, is installed)
+        workers = {
+            pid: cmd
+            for pid, cmd in _children(proc.pid).items()
+            if " worker " in f"{cmd} " and not cmd.startswith("gunicorn")
+        }
         assert len(workers) == 1, _children(proc.pid)
         [worker_pid] = workers
         _wait_for_text(log_path, "worker: 2 task thread(s) + outbox relay")  # the worker came up

@@ -12,6 +12,8 @@ from zhongshu.orders.models import Order
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
 
+BARRIER_TIMEOUT = 60  # seconds: a thread that never reaches the start fails the test (BrokenBarrierError)
+
 
 def one_unit_order(n: int) -> OrderIn:
     line = {"sku": "DUMPLING-500G", "quantity": 1, "unit_price": "39.90", "paid_amount": "39.90"}
@@ -23,7 +25,7 @@ def one_unit_order(n: int) -> OrderIn:
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_orders_for_ten_units(hub):
     put_stock("DUMPLING-500G", "CD", 10)
-    start = threading.Barrier(50)
+    start = threading.Barrier(50, timeout=BARRIER_TIMEOUT)
 
     def place(n: int) -> str:
         try:
@@ -47,7 +49,7 @@ def test_fifty_concurrent_orders_for_ten_units(hub):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_create_one_order(hub):
     put_stock("DUMPLING-500G", "CD", 10)
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=BARRIER_TIMEOUT)
     payload = OrderIn.model_validate(example_order())
 
     def place(_: int) -> str:

@@ -39,7 +39,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 RESERVING = frozenset({S.ALLOCATED, S.PICKING, S.PACKED})
 # Re-routing an order (address or lines changed) is possible only before picking starts.
 REROUTABLE = frozenset({S.PAID, S.ALLOCATED, S.BACKORDERED})
-FINISHED = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED, S.CANCELLED})
 
 
 class IllegalTransition(ValueError):

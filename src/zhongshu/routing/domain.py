@@ -15,8 +15,8 @@ class RoutingTable:
     shortage_policy: str = NEXT_WAREHOUSE
 
     def preferred(self, province: str | None) -> str:
-        region = self.province_region.get(province or "")
-        return self.region_warehouse.get(region or "", self.default_warehouse)
+        region = self.province_region.get(province)  # an unknown or missing province: no region
+        return self.region_warehouse.get(region, self.default_warehouse)
 
     def candidates(self, province: str | None, preferred: str | None = None) -> list[str]:
         """The preferred warehouse first, then the other active ones by priority. `preferred` (named

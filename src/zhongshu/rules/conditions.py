@@ -177,8 +177,10 @@ def _check_extras(node: dict, fact: Fact, path: str, errors: list[dict]) -> None
 
 
 def describe(condition: dict, lang: str = "zh", actions: list | None = None) -> str:
-    """'当 收货地址 包含 驿站 且 实付金额 > 500 时 → 人工审核' (actions optional)."""
-    w = WORDS.get(lang, WORDS["zh"])
+    """'当 收货地址 包含 驿站 且 实付金额 > 500 时 → 人工审核' (actions optional); an unknown language
+    is shown in Chinese, labels and words alike."""
+    lang = lang if lang in WORDS else "zh"
+    w = WORDS[lang]
     text = w["when"].format(_node(condition, w, lang, top=True) if condition else w["always"])
     return f"{text} → {describe_actions(actions, lang)}" if actions else text
 
@@ -194,7 +196,7 @@ def _node(node: dict, w: dict, lang: str, top: bool = False) -> str:
 
 
 def _comparison(node: dict, w: dict, lang: str) -> str:
-    fact = FACTS.get(node.get("fact", ""))
+    fact = FACTS.get(node.get("fact"))
     if fact is None:
         return str(node.get("fact"))
     label = fact.zh if lang == "zh" else fact.en
@@ -203,7 +205,7 @@ def _comparison(node: dict, w: dict, lang: str) -> str:
     if fact.scope == "line":
         label = w["all_lines" if node.get("quantifier") == "all" else "any_line"] + label
     op = canonical_op(node.get("op"))
-    shown = OP_LABELS.get(lang, OP_LABELS["zh"]).get(op, op)
+    shown = OP_LABELS[lang].get(op, op)
     value = node.get("value")
     if value is None:
         return f"{label} {shown}"
