@@ -8,7 +8,7 @@ from pydantic import Field
 from zhongshu.catalog.models import Sku
 from zhongshu.inventory.models import Warehouse
 from zhongshu.inventory.selectors import stock_of
-from zhongshu.orders.services import stocktake
+from zhongshu.orders.services import StocktakeRefused, stocktake
 
 router = Router(tags=["stock"])
 
@@ -51,14 +51,17 @@ def put_stock(request, sku: str, warehouse: str, body: StocktakeIn):
         raise HttpError(404, f"unknown SKU '{sku}'")
     if wh is None:
         raise HttpError(404, f"unknown warehouse '{warehouse}'")
-    stocktake(
-        item,
-        wh,
-        body.physical,
-        body.in_transit,
-        body.in_transit_coefficient,
-        actor=f"user:{request.user.username}",
-    )
+    try:
+        stocktake(
+            item,
+            wh,
+            body.physical,
+            body.in_transit,
+            body.in_transit_coefficient,
+            actor=f"user:{request.user.username}",
+        )
+    except StocktakeRefused as exc:
+        raise HttpError(409, str(exc)) from exc
     return stock_of(sku)
 
 
