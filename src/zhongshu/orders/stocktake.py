@@ -3,15 +3,18 @@ orders when counted stock falls below them, and the retry of backordered orders 
 
 from decimal import Decimal
 
+from django.db.models import Sum
+
 from zhongshu.catalog.models import Sku
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import Warehouse
 from zhongshu.orders.batch import Batch, Conflict, atomic_with_retry
-from zhongshu.orders.models import Order
-from zhongshu.orders.states import OrderStatus
+from zhongshu.orders.models import Order, OrderLine
+from zhongshu.orders.states import RESERVING, OrderStatus
 
 S = OrderStatus
+KEPT = RESERVING - {S.ALLOCATED}  # reserving orders a stocktake cannot take back (picking, packed)
 
 
 def retry_backorders(sku_codes: set[str], actor: str = "system", limit: int = 500) -> int:
@@ -36,6 +39,24 @@ def retry_backorders(sku_codes: set[str], actor: str = "system", limit: int = 50
 
 class StocktakeRefused(ValueError):
     """Counted stock below what orders already in picking or packing hold: nothing was written."""
+
+
+def refusal(
+    sku: Sku, warehouse: Warehouse, physical: int, in_transit: int, coefficient: Decimal
+) -> str | None:
+    """Why this count would be refused (a form checks before saving), else None."""
+    supply = StockInfo(sku.code, warehouse.code, physical, 0, in_transit, coefficient).supply
+    held = (
+        OrderLine.objects.filter(order__status__in=KEPT, order__warehouse=warehouse, sku=sku).aggregate(
+            n=Sum("quantity")
+        )["n"]
+        or 0
+    )
+    return _refused(sku, warehouse, supply, held) if held > supply else None
+
+
+def _refused(sku: Sku, warehouse: Warehouse, supply: int, held: int) -> str:
+    return f"{sku.code}@{warehouse.code} 盘点可用 {supply}，低于拣货/打包中订单占用的 {held}，未保存"
 
 
 def stocktake(
@@ -72,10 +93,7 @@ def stocktake(
                     excess -= batch.held.get(key, ("", {}))[1].get(sku.code, 0)
                     batch.deallocate(key, f"盘点后 {sku.code}@{warehouse.code} 库存不足，释放锁库")
             if excess > 0:
-                raise StocktakeRefused(
-                    f"{sku.code}@{warehouse.code} 盘点可用 {supply}，"
-                    f"低于拣货/打包中订单占用的 {supply + excess}，未保存"
-                )
+                raise StocktakeRefused(_refused(sku, warehouse, supply, supply + excess))
             batch.flush()
         stock.set_stock(sku, warehouse, physical, in_transit, coefficient, actor)
 

@@ -1,8 +1,8 @@
-"""Stocktakes racing orders for the same SKU (SQLite and PostgreSQL): every stocktake and order lands,
-none fails, and afterwards the stock row still equals what the allocated orders hold.
-
-New orders race the choice of orders a lowered count takes back; cancels lock an order before its stock
-(a stocktake the other way round), so PostgreSQL may break a deadlock, which must be retried."""
+"""Stocktakes (SQLite and PostgreSQL). Racing orders for the same SKU, every stocktake and order lands,
+none fails, and afterwards the stock row still equals what the allocated orders hold: new orders race
+the choice of orders a lowered count takes back; cancels lock an order before its stock (a stocktake
+the other way round), so PostgreSQL may break a deadlock, which must be retried. A count below what
+orders in picking hold is refused: 409 from the API, the reason on the admin form."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django.urls import reverse
 
 from tests.factories import example_order, put_stock
 from zhongshu.catalog.models import Sku
@@ -98,3 +99,20 @@ def test_count_below_what_picking_orders_hold_is_refused_with_409(hub, client):
     row = StockLevel.objects.get(warehouse__code="CD")
     assert (row.physical, row.reserved) == (10, 2)
     assert Order.objects.get().status == "picking"
+
+
+def test_admin_form_refuses_a_count_below_what_picking_orders_hold(hub, admin_client):
+    put_stock("DUMPLING-500G", "CD", 10)
+    [r] = intake([OrderIn.model_validate(example_order())], actor="test")  # 2 units at CD
+    Order.objects.filter(pk=r.order.pk).update(status="picking")
+    row = StockLevel.objects.get(warehouse__code="CD")
+
+    response = admin_client.post(
+        reverse("admin:inventory_stocklevel_change", args=[row.pk]),
+        {"physical": "1", "in_transit": "0", "in_transit_coefficient": "0.800"},
+    )
+
+    assert response.status_code == 200  # the form again, with the reason
+    assert "低于拣货/打包中订单占用的 2" in response.content.decode()
+    row.refresh_from_db()
+    assert (row.physical, row.reserved) == (10, 2)
