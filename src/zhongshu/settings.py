@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "zhongshu.core",
     "zhongshu.catalog",
+    "zhongshu.shops",
     "zhongshu.channels",
     "zhongshu.inventory",
     "zhongshu.routing",

@@ -10,7 +10,6 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from zhongshu.catalog.models import Sku
-from zhongshu.channels.models import Shop
 from zhongshu.core import bulk, outbox
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.models import Warehouse
@@ -21,6 +20,7 @@ from zhongshu.orders.review import prepare as prepare_review
 from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
 from zhongshu.routing.domain import choose_warehouse
 from zhongshu.routing.selectors import routing_table
+from zhongshu.shops.models import Shop
 
 log = logging.getLogger(__name__)
 S = OrderStatus
