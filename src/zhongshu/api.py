@@ -13,6 +13,7 @@ from zhongshu.inventory.api import router as stock_router
 from zhongshu.orders.api import router as orders_router
 from zhongshu.orders.schemas import field_path
 from zhongshu.orders.services import ReferenceErrors
+from zhongshu.orders.stocktake_api import router as stocktake_router
 from zhongshu.rules.api import router as rules_router
 
 api = NinjaAPI(
@@ -40,7 +41,15 @@ def get_order_contract(request):
     return HttpResponse(body, content_type="application/schema+json; charset=utf-8")
 
 
-for r in (health, orders_router, catalog_router, stock_router, channels_router, rules_router):
+for r in (
+    health,
+    orders_router,
+    catalog_router,
+    stock_router,
+    stocktake_router,
+    channels_router,
+    rules_router,
+):
     api.add_router("/v1", r)
 
 _TRANSPORT = {"body", "payload", "query", "path", "filters"}

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "zhongshu.core.apps.LoginGuardConfig",
     "zhongshu.core",
     "zhongshu.catalog",
+    "zhongshu.shops",
     "zhongshu.channels",
     "zhongshu.inventory",
     "zhongshu.routing",

@@ -22,7 +22,7 @@ RAW_PHONE = "13800138000"
 MASKED_PHONE = "138****8000"
 REQUIRED = [
     "auth.user", "auth.group", "core.apitoken", "core.notification", "core.timelineentry", "core.outboxevent",
-    "catalog.sku", "channels.shop", "inventory.warehouse", "inventory.stocklevel", "inventory.transferalert",
+    "catalog.sku", "shops.shop", "inventory.warehouse", "inventory.stocklevel", "inventory.transferalert",
     "routing.provinceregion", "routing.regionroute", "routing.routingsettings", "orders.order",
 ]  # fmt: skip
 
@@ -256,6 +256,6 @@ def test_shop_page_shows_the_authorisation_as_a_badge(staff, hub):
 
     shop = Shop.objects.get(code="tb")
     ShopCredential.objects.create(shop=shop, app_key="k")
-    html = staff.get(reverse("admin:channels_shop_change", args=[shop.pk])).content.decode()
+    html = staff.get(reverse("admin:shops_shop_change", args=[shop.pk])).content.decode()
     assert "未授权</span>" in html.replace("\n", "")
     assert "(&#x27;none&#x27;" not in html and "bg-orange-100" in html

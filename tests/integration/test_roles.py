@@ -51,7 +51,7 @@ def test_operations_views_orders_but_cannot_change_a_shop(client, order):
     assert user.has_perm("routing.change_regionroute")
     assert user.has_perm("inventory.change_transferalert")
     assert not user.has_perm("inventory.change_stocklevel")
-    assert not user.has_perm("channels.change_shop")
+    assert not user.has_perm("shops.change_shop")
 
     client.force_login(user)
     assert client.get(reverse("admin:orders_order_changelist")).status_code == 200
@@ -60,9 +60,9 @@ def test_operations_views_orders_but_cannot_change_a_shop(client, order):
     assert "138****8000" in page.content.decode() and "手工水饺 500g" in page.content.decode()
 
     shop = Shop.objects.get(code="mp")
-    assert client.get(reverse("admin:channels_shop_change", args=[shop.pk])).status_code == 403
+    assert client.get(reverse("admin:shops_shop_change", args=[shop.pk])).status_code == 403
     response = client.post(
-        reverse("admin:channels_shop_change", args=[shop.pk]),
+        reverse("admin:shops_shop_change", args=[shop.pk]),
         {"code": "mp", "name": "改名", "platform": "own", "active": "on"},
     )
     assert response.status_code == 403
@@ -87,7 +87,7 @@ def test_management_views_everything_and_changes_nothing(db):
     ensure_roles()
     boss = member_of(MANAGEMENT, "boss")
     for perm in ("orders.view_order", "inventory.view_stocklevel", "routing.view_routingsettings",
-                 "channels.view_shop", "catalog.view_sku", "core.view_timelineentry"):  # fmt: skip
+                 "shops.view_shop", "catalog.view_sku", "core.view_timelineentry"):  # fmt: skip
         assert boss.has_perm(perm), perm
     perms = boss.get_all_permissions()
     assert perms and all(p.split(".")[1].startswith("view_") for p in perms)

@@ -66,7 +66,7 @@ def oauth_start(request: HttpRequest, shop: str) -> HttpResponse:
             request,
             _("店铺 %(shop)s 无法授权：%(error)s") % {"shop": shop, "error": type(exc).__name__},
         )
-        return HttpResponseRedirect(reverse("admin:channels_shop_change", args=[obj.pk]))
+        return HttpResponseRedirect(reverse("admin:shops_shop_change", args=[obj.pk]))
 
 
 @require_GET
@@ -77,7 +77,7 @@ def oauth_callback(request: HttpRequest, shop: str) -> HttpResponse:
     if shop_of_state(request.GET.get("state", "")) != shop:
         return HttpResponseBadRequest("invalid or expired state")
     obj = get_object_or_404(Shop.objects.select_related("credential"), code=shop, credential__isnull=False)
-    back = HttpResponseRedirect(reverse("admin:channels_shop_change", args=[obj.pk]))
+    back = HttpResponseRedirect(reverse("admin:shops_shop_change", args=[obj.pk]))
     if request.GET.get("error"):
         messages.error(
             request,

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-HUB_APPS = ("core", "catalog", "channels", "inventory", "routing", "orders", "rules", "fulfilment")
+HUB_APPS = ("core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment")
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
 

@@ -170,7 +170,7 @@ class Package(models.Model):
         verbose_name=pgettext_lazy("singular", "仓库"),
     )
     shop = models.ForeignKey(
-        "channels.Shop",
+        "shops.Shop",
         on_delete=models.PROTECT,
         related_name="packages",
         verbose_name=pgettext_lazy("singular", "店铺"),

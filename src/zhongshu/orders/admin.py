@@ -26,6 +26,7 @@ from zhongshu.orders import receiver
 from zhongshu.orders.export import write_xlsx
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
 from zhongshu.orders.states import OrderStatus
+from zhongshu.orders.stocktake_admin import StockLevelAdmin  # noqa: F401  (registers the stock admin)
 
 S = OrderStatus
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -2,6 +2,7 @@
 it touches, decides in memory (route, reserve, release, move status) and writes once (flush)."""
 
 import logging
+import random
 import time
 from collections import defaultdict
 
@@ -9,7 +10,6 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from zhongshu.catalog.models import Sku
-from zhongshu.channels.models import Shop
 from zhongshu.core import bulk, outbox
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.models import Warehouse
@@ -20,6 +20,7 @@ from zhongshu.orders.review import prepare as prepare_review
 from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
 from zhongshu.routing.domain import choose_warehouse
 from zhongshu.routing.selectors import routing_table
+from zhongshu.shops.models import Shop
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -35,24 +36,30 @@ ORDER_FIELDS = [
 ]  # fmt: skip
 
 
-def atomic_with_retry(fn, attempts: int = 5):
+class Conflict(RuntimeError):
+    """Another transaction holds rows this one needs and cannot wait for: roll back, start over."""
+
+
+def atomic_with_retry(fn, attempts: int = 8):
     for attempt in range(attempts):
         try:
             with transaction.atomic():
                 return fn()
-        except (IntegrityError, OperationalError) as exc:
-            # A concurrent intake created the same order, or PostgreSQL broke a deadlock: start over;
-            # the next attempt sees the other transaction's rows.
+        except (IntegrityError, OperationalError, Conflict) as exc:
+            # A concurrent intake created the same order, PostgreSQL broke a deadlock, or another
+            # transaction holds an order this one needs: start over; the next attempt sees its rows.
+            # The pause grows and is random, so the transactions that met do not meet again in step.
             if attempt == attempts - 1 or not _retryable(exc):
                 raise
-            time.sleep(0.01 * (attempt + 1))
+            time.sleep(random.uniform(0.005, 0.01 * 2**attempt))
     raise AssertionError("unreachable")
 
 
 def _retryable(exc: Exception) -> bool:
     text = str(exc).lower()
     return (
-        "order_unique_per_shop" in text
+        isinstance(exc, Conflict)
+        or "order_unique_per_shop" in text
         or "unique" in text
         or "deadlock" in text
         or "could not serialize" in text
@@ -62,11 +69,16 @@ def _retryable(exc: Exception) -> bool:
 class Batch:
     """The state of one transaction: loaded rows, in-memory decisions, then one flush."""
 
-    def __init__(self, keys: set[tuple[str, str]], sku_codes: set[str], actor: str):
+    def __init__(
+        self, keys: set[tuple[str, str]], sku_codes: set[str], actor: str, skip_locked: bool = False
+    ):
+        """skip_locked: leave out the orders another transaction holds (PostgreSQL) instead of waiting,
+        for a caller that already holds stock rows (waiting could deadlock)."""
         self.actor = actor
         self.now = timezone.now()
         self.shops = {s.code: s for s in Shop.objects.filter(code__in={k[0] for k in keys}, active=True)}
-        self.orders = self._load_orders(keys)
+        self.warehouses = {w.code: w for w in Warehouse.objects.all()}
+        self.orders = self._load_orders(keys, skip_locked)
         self.lines: dict[tuple, list[OrderLine]] = defaultdict(list)
         self.holds: dict[tuple, list[OrderHold]] = defaultdict(list)
         if self.orders:
@@ -77,7 +89,6 @@ class Batch:
                 self.holds[by_id[h.order_id]].append(h)
         sku_codes = sku_codes | {ln.sku.code for lns in self.lines.values() for ln in lns}
         self.skus = {s.code: s for s in Sku.objects.filter(code__in=sku_codes)}
-        self.warehouses = {w.code: w for w in Warehouse.objects.all()}
         self.table = routing_table(list(self.warehouses.values()))
         self.stock = stock.lock_stock({s.pk for s in self.skus.values()})
         self.rows_by_pk = {r.pk: r for r in self.stock.values()}
@@ -101,14 +112,19 @@ class Batch:
             if o.status in RESERVING and o.warehouse is not None
         }
 
-    def _load_orders(self, keys: set[tuple[str, str]]) -> dict[tuple, Order]:
+    def _load_orders(self, keys: set[tuple[str, str]], skip_locked: bool) -> dict[tuple, Order]:
         ids_by_shop = defaultdict(set)
         for shop, cid in keys:
             ids_by_shop[shop].add(cid)
+        # The warehouse is attached by id, not joined: when PostgreSQL hands over a row another
+        # transaction changed while this one waited for the lock, joined columns are those of the row
+        # before the change (no warehouse for an order just allocated), which would hide what it holds.
+        warehouses = {w.pk: w for w in self.warehouses.values()}
         out = {}
         for shop, cids in ids_by_shop.items():
-            qs = Order.objects.select_for_update(of=("self",)).select_related("shop", "warehouse")
+            qs = Order.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related("shop")
             for o in qs.filter(shop__code=shop, channel_order_id__in=cids).order_by("pk"):
+                o.warehouse = warehouses.get(o.warehouse_id)
                 out[(shop, o.channel_order_id)] = o
         return out
 

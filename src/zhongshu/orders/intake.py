@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from zhongshu.catalog.models import Sku
-from zhongshu.channels.models import Shop
 from zhongshu.core.pii import id_number_hash, mask_id_number
 from zhongshu.orders.batch import PEER_KEYS, Batch, atomic_with_retry
 from zhongshu.orders.models import Order, OrderHold, OrderLine
@@ -14,6 +13,7 @@ from zhongshu.orders.review import prepare as prepare_review
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.states import REROUTABLE, OrderStatus
 from zhongshu.routing.address import resolve_province
+from zhongshu.shops.models import Shop
 
 S = OrderStatus
 

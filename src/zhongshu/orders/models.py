@@ -13,7 +13,7 @@ M = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
 
 class Order(IndexedModel):
     shop = models.ForeignKey(
-        "channels.Shop", on_delete=models.PROTECT, verbose_name=pgettext_lazy("singular", "店铺")
+        "shops.Shop", on_delete=models.PROTECT, verbose_name=pgettext_lazy("singular", "店铺")
     )
     channel_order_id = models.CharField(_("平台订单号"), max_length=64)
     status = models.CharField(_("状态"), max_length=24, choices=OrderStatus.choices, db_index=True)

@@ -24,7 +24,7 @@ from zhongshu.orders.intake import (
     check_references,
     intake,
 )
-from zhongshu.orders.stocktake import retry_backorders, stocktake
+from zhongshu.orders.stocktake import StocktakeRefused, retry_backorders, stocktake
 
 __all__ = [
     "APPROVED_MARK",
@@ -39,6 +39,7 @@ __all__ = [
     "IntakeResult",
     "OrderEdit",
     "ReferenceErrors",
+    "StocktakeRefused",
     "approve_orders",
     "cancel_orders",
     "check_references",

@@ -3,15 +3,18 @@ orders when counted stock falls below them, and the retry of backordered orders 
 
 from decimal import Decimal
 
+from django.db.models import Sum
+
 from zhongshu.catalog.models import Sku
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.domain import StockInfo
-from zhongshu.inventory.models import StockLevel, Warehouse
-from zhongshu.orders.batch import Batch, atomic_with_retry
-from zhongshu.orders.models import Order
-from zhongshu.orders.states import OrderStatus
+from zhongshu.inventory.models import Warehouse
+from zhongshu.orders.batch import Batch, Conflict, atomic_with_retry
+from zhongshu.orders.models import Order, OrderLine
+from zhongshu.orders.states import RESERVING, OrderStatus
 
 S = OrderStatus
+KEPT = RESERVING - {S.ALLOCATED}  # reserving orders a stocktake cannot take back (picking, packed)
 
 
 def retry_backorders(sku_codes: set[str], actor: str = "system", limit: int = 500) -> int:
@@ -34,31 +37,63 @@ def retry_backorders(sku_codes: set[str], actor: str = "system", limit: int = 50
     return atomic_with_retry(run)
 
 
+class StocktakeRefused(ValueError):
+    """Counted stock below what orders already in picking or packing hold: nothing was written."""
+
+
+def refusal(
+    sku: Sku, warehouse: Warehouse, physical: int, in_transit: int, coefficient: Decimal
+) -> str | None:
+    """Why this count would be refused (a form checks before saving), else None."""
+    supply = StockInfo(sku.code, warehouse.code, physical, 0, in_transit, coefficient).supply
+    held = (
+        OrderLine.objects.filter(order__status__in=KEPT, order__warehouse=warehouse, sku=sku).aggregate(
+            n=Sum("quantity")
+        )["n"]
+        or 0
+    )
+    return _refused(sku, warehouse, supply, held) if held > supply else None
+
+
+def _refused(sku: Sku, warehouse: Warehouse, supply: int, held: int) -> str:
+    return f"{sku.code}@{warehouse.code} 盘点可用 {supply}，低于拣货/打包中订单占用的 {held}，未保存"
+
+
 def stocktake(
     sku: Sku, warehouse: Warehouse, physical: int, in_transit: int, coefficient: Decimal, actor: str
 ) -> None:
     """Set counted stock. When it falls below what is reserved, the newest allocated orders are
     moved back to backordered until the reservations fit; when it rises, backorders are retried
-    (by the stock.changed consumer)."""
+    (by the stock.changed consumer).
+
+    The SKU's stock rows are locked first, so no intake reserves it meanwhile, and the orders to take
+    back are chosen after that, inside the transaction. An order to take back that another transaction
+    holds (an intake changing it waits for these stock rows) is not waited for: the stocktake starts
+    over. Raises StocktakeRefused when orders that can no longer be taken back (picking, packed) hold
+    more than the count."""
     supply = StockInfo(sku.code, warehouse.code, physical, 0, in_transit, coefficient).supply
-    victims = list(
-        Order.objects.filter(status=S.ALLOCATED, warehouse=warehouse, lines__sku=sku)
-        .order_by("-paid_at", "-id")
-        .values_list("shop__code", "channel_order_id")
-        .distinct()
-    )
 
     def run() -> None:
-        row = StockLevel.objects.filter(sku=sku, warehouse=warehouse).first()
+        row = stock.lock_stock({sku.pk}).get((sku.code, warehouse.code))
         if row is not None and row.reserved > supply:
-            batch = Batch(set(victims), {sku.code}, actor)
+            victims = list(
+                Order.objects.filter(status=S.ALLOCATED, warehouse=warehouse, lines__sku=sku)
+                .order_by("-paid_at", "-id")
+                .values_list("shop__code", "channel_order_id")
+                .distinct()
+            )
+            batch = Batch(set(victims), {sku.code}, actor, skip_locked=True)
             excess = batch.stock[(sku.code, warehouse.code)].reserved - supply
             for key in victims:
                 if excess <= 0:
                     break
-                if key in batch.orders and batch.orders[key].status == S.ALLOCATED:
+                if key not in batch.orders:
+                    raise Conflict(f"stocktake {sku.code}@{warehouse.code}: order {key} is being changed")
+                if batch.orders[key].status == S.ALLOCATED:
                     excess -= batch.held.get(key, ("", {}))[1].get(sku.code, 0)
                     batch.deallocate(key, f"盘点后 {sku.code}@{warehouse.code} 库存不足，释放锁库")
+            if excess > 0:
+                raise StocktakeRefused(_refused(sku, warehouse, supply, supply + excess))
             batch.flush()
         stock.set_stock(sku, warehouse, physical, in_transit, coefficient, actor)
 

@@ -35,7 +35,7 @@ def test_callback_with_a_valid_state_stores_the_tokens_encrypted(hub, double, st
     response = staff.get(CALLBACK, {"code": code, "state": oauth_state("zs1")})
 
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/channels/shop/{shop.pk}/change/"
+    assert response["Location"] == f"/admin/shops/shop/{shop.pk}/change/"
     cred = ShopCredential.objects.get(shop=shop)
     assert cred.access_token in double.tokens and cred.refresh_token.startswith("rt-")
     assert cred.access_token not in cred.access_token_enc and cred.refresh_token not in cred.refresh_token_enc

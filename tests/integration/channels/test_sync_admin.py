@@ -121,7 +121,7 @@ def test_a_shop_whose_refresh_fails_is_skipped_and_prompts_reauthorisation(stock
     assert "需要重新授权" in html
     assert 'href="/channels/oauth/start/zs1/"' in html and "去授权" in html
     assert 'href="/channels/oauth/start/zs2/"' not in html  # zs2 is fine: no prompt
-    shop_page = html_of(staff.get(f"/admin/channels/shop/{state_of('zs1').shop_id}/change/"))
+    shop_page = html_of(staff.get(f"/admin/shops/shop/{state_of('zs1').shop_id}/change/"))
     assert "需要重新授权" in shop_page and 'href="/channels/oauth/start/zs1/"' in shop_page
     response = staff.post(
         STATES, {"action": "sync_now", "_selected_action": [state_of("zs1").pk]}, follow=True
@@ -140,14 +140,14 @@ def test_the_admin_never_renders_a_secret_or_a_token(stocked, double, staff):
     secrets = [APP_SECRET, cred.access_token, "rt-secret-refresh-token", "push-secret-abcdef",
                cred.app_secret_enc, cred.access_token_enc, cred.refresh_token_enc, "13800138000"]  # fmt: skip
     pages = [
-        "/admin/channels/shop/", f"/admin/channels/shop/{shop.pk}/change/", "/admin/channels/shop/add/",
+        "/admin/shops/shop/", f"/admin/shops/shop/{shop.pk}/change/", "/admin/shops/shop/add/",
         STATES, f"{STATES}{state_of('zs1').pk}/change/",
     ]  # fmt: skip
 
     for page in pages:
         html = html_of(staff.get(page))
         assert [s for s in secrets if s in html] == [], page
-    assert "令牌到期" in html_of(staff.get(f"/admin/channels/shop/{shop.pk}/change/"))
+    assert "令牌到期" in html_of(staff.get(f"/admin/shops/shop/{shop.pk}/change/"))
 
 
 def test_a_new_secret_typed_into_the_shop_page_is_stored_encrypted(hub, double, staff):
@@ -163,7 +163,7 @@ def test_a_new_secret_typed_into_the_shop_page_is_stored_encrypted(hub, double, 
         "credential-0-new_message_secret": "a3MtbXNnLXNlY3JldC0wMQ==",
     }  # fmt: skip
 
-    response = staff.post(f"/admin/channels/shop/{shop.pk}/change/", form)
+    response = staff.post(f"/admin/shops/shop/{shop.pk}/change/", form)
 
     assert response.status_code == 302, re.findall(
         r"errorlist[^>]*>(.*?)</ul>", response.content.decode(), re.S
@@ -174,7 +174,7 @@ def test_a_new_secret_typed_into_the_shop_page_is_stored_encrypted(hub, double, 
     assert cred.message_secret == "a3MtbXNnLXNlY3JldC0wMQ==" and "a3Mt" not in cred.message_secret_enc
     assert (shop.stock_share_percent, shop.stock_buffer) == (80, 5)  # the stock strategy is editable
     form["credential-0-new_app_secret"] = form["credential-0-new_message_secret"] = ""
-    assert staff.post(f"/admin/channels/shop/{shop.pk}/change/", form).status_code == 302
+    assert staff.post(f"/admin/shops/shop/{shop.pk}/change/", form).status_code == 302
     kept = ShopCredential.objects.get(pk=cred.pk)
     assert (kept.app_secret, kept.message_secret) == (
         "brand-new-secret",

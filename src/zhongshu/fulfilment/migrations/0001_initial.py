@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0001_initial'),
-        ('channels', '0005_field_labels'),
+        ('shops', '0001_initial'),
         ('inventory', '0001_initial'),
         ('orders', '0003_field_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
                 ('shipped_at', models.DateTimeField(blank=True, null=True, verbose_name='发货时间')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='packages', to='channels.shop', verbose_name='店铺')),
+                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='packages', to='shops.shop', verbose_name='店铺')),
                 ('warehouse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='packages', to='inventory.warehouse', verbose_name='仓库')),
             ],
             options={
