@@ -1,6 +1,7 @@
 """Orders to an Excel workbook: one row per order line, Chinese headers, the receiver masked, times in
-Asia/Shanghai, money as numbers with two places. The workbook is written in openpyxl's write-only
-(streaming) mode from a chunked query, so 100,000 orders take little memory."""
+Asia/Shanghai, money as numbers with two places, control characters a cell cannot hold as U+FFFD.
+The workbook is written in openpyxl's write-only (streaming) mode from a chunked query, so 100,000
+orders take little memory."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from zhongshu.core.pii import scrub
+from zhongshu.core.text import for_xlsx
 from zhongshu.core.timeutil import SHANGHAI
 from zhongshu.orders.models import Order, OrderLine
 
@@ -73,7 +75,7 @@ def write_xlsx(orders: QuerySet[Order], target: str | Path | IO[bytes]) -> Expor
     seen: set[int] = set()
     rows = 0
     for line in _lines(orders):
-        sheet.append(_row(sheet, line))
+        sheet.append([for_xlsx(value) for value in _row(sheet, line)])  # stored text may hold controls
         seen.add(line.order_id)
         rows += 1
     book.save(target)
