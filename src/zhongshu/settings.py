@@ -6,6 +6,7 @@ ZHONGSHU_REDIS_URL     when set, background work uses Redis (scale-out); else SQ
 ZHONGSHU_SECRET_KEY    signing key; generated once into ZHONGSHU_HOME/secret.key when unset
 ZHONGSHU_PII_KEY       key of the keyed hash for ID numbers; defaults to one derived from the secret key
 ZHONGSHU_CREDENTIALS_KEY  key encrypting platform tokens at rest; defaults to one derived from the secret key
+ZHONGSHU_MAX_BODY_BYTES   largest request body answered (default 2621440, 2.5 MB); larger: JSON 413
 """
 
 import os
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "zhongshu.core.middleware.BodyLimitMiddleware",  # JSON 413 over MAX_BODY_BYTES, before anything reads
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +153,10 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/admin/"
+
+# Largest request body (bytes) answered; larger ones get a JSON 413. Django's default, 2.5 MB.
+MAX_BODY_BYTES = int(os.environ.get("ZHONGSHU_MAX_BODY_BYTES", 2_621_440))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 
 LOGGING = {
     "version": 1,
