@@ -57,7 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "zhongshu.core.middleware.BodyLimitMiddleware",  # JSON 413 over MAX_BODY_BYTES, before anything reads
+    "zhongshu.core.middleware.RequestGuardMiddleware",  # JSON 413 over MAX_BODY_BYTES; NUL in the URL
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -227,3 +227,28 @@ def test_admin_excel_export_does_not_crash_on_stored_control_characters(stored_c
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
     check_row(list(book.active.iter_rows(values_only=True))[1])
+
+
+# --- the same characters elsewhere in the API (PostgreSQL refused them with a 500) ---------------
+
+
+@pytest.mark.parametrize(
+    "path, status, field",
+    [("/api/v1/orders/mp/MP%002026", 400, "path"), ("/api/v1/orders?shop=m%00p", 400, "shop"),
+     ("/api/v1/stock/DUMPLING%00-500G", 400, "path")],
+)  # fmt: skip
+def test_a_nul_in_the_url_gets_400_naming_where(hub, client, path, status, field):
+    get_user_model().objects.create_user("ops", password="x")
+    r = client.get(path, HTTP_AUTHORIZATION=f"Bearer {create_token('ops')}")
+    assert r.status_code == status, r.content
+    assert r.json()["detail"][0]["field"] == field and "NUL" in r.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize("field, value", [("sku", "ZONGZI\x00-2"), ("title", "粽\x00子"), ("title", "  ")])
+def test_a_sku_with_control_characters_or_a_blank_title_gets_422(hub, client, field, value):
+    get_user_model().objects.create_user("ops", password="x")
+    body = {"sku": "ZONGZI-2", "title": "粽子", "cost_price": "12.50", field: value}
+    r = client.post("/api/v1/skus", body, content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {create_token('ops')}")  # fmt: skip
+    assert r.status_code == 422, r.content
+    assert [d["field"] for d in r.json()["detail"]] == [field]

@@ -21,12 +21,16 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()
 
 
-class BodyLimitMiddleware:
-    """A request body over settings.MAX_BODY_BYTES (ZHONGSHU_MAX_BODY_BYTES) is answered with a JSON
-    413 naming the limit; Django alone answers an HTML 400. The body is read and thrown away first
-    (up to DRAIN_MAX_BYTES): a client still sending would otherwise see the connection reset instead
-    of the answer, and gunicorn would close a keep-alive connection it cannot drain. File uploads
-    (multipart) are streamed to disk by Django and are not counted, as with DATA_UPLOAD_MAX_MEMORY_SIZE."""
+class RequestGuardMiddleware:
+    """Answers, as JSON and before any view, the requests no view could serve:
+
+    - a body over settings.MAX_BODY_BYTES (ZHONGSHU_MAX_BODY_BYTES): 413 naming the limit, where
+      Django alone answers an HTML 400. The body is read and thrown away first (up to
+      DRAIN_MAX_BYTES): a client still sending would otherwise see the connection reset instead of
+      the answer, and gunicorn would close a keep-alive connection it cannot drain. File uploads
+      (multipart) are streamed to disk by Django and not counted, as with DATA_UPLOAD_MAX_MEMORY_SIZE;
+    - a NUL character in the path or a query parameter: 400 naming it. Nothing stored can match
+      one, and PostgreSQL refuses it in a query (a 500 otherwise)."""
 
     DRAIN_MAX_BYTES = 64 * 1024 * 1024
 
@@ -39,11 +43,20 @@ class BodyLimitMiddleware:
             size = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             size = 0
-        if size <= limit or request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
-            return self.get_response(request)
-        if size <= self.DRAIN_MAX_BYTES:
-            while request.read(64 * 1024):
-                pass
-        msg = f"the request body is {size} bytes, over the limit of {limit} bytes"
-        error = {"loc": ["body"], "field": "body", "msg": msg, "type": "body_too_large"}
-        return JsonResponse({"detail": [error], "limit_bytes": limit}, status=413)
+        if size > limit and not request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
+            if size <= self.DRAIN_MAX_BYTES:
+                while request.read(64 * 1024):
+                    pass
+            msg = f"the request body is {size} bytes, over the limit of {limit} bytes"
+            return _refused(413, "body", msg, limit_bytes=limit)
+        if "\x00" in request.path_info:
+            return _refused(400, "path", "must not contain NUL characters")
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in v for v in values):
+                return _refused(400, name.replace("\x00", ""), "must not contain NUL characters", "query")
+        return self.get_response(request)
+
+
+def _refused(status: int, field: str, msg: str, where: str = "", **extra) -> JsonResponse:
+    loc = [where, field] if where else [field]
+    return JsonResponse({"detail": [{"loc": loc, "field": field, "msg": msg}], **extra}, status=status)

@@ -3,6 +3,8 @@ NUL, Excel refuses most C0 controls), and a cleaner for what goes out to a workb
 
 import re
 
+from pydantic import AfterValidator
+
 # C0 and C1 controls, DEL, and lone surrogates (JSON can carry "\ud800"; no database stores it).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # The same, but tab, line feed and carriage return are allowed: free text a person typed.
@@ -35,6 +37,12 @@ def not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
+
+
+# for Annotated[str, …] fields of request schemas
+Line = AfterValidator(single_line)
+Text = AfterValidator(free_text)
+Required = AfterValidator(not_blank)
 
 
 def for_xlsx(value):

@@ -4,17 +4,9 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from zhongshu.core.text import free_text, not_blank, single_line
+from zhongshu.core.text import Line, Required, Text  # no control characters (Text: but tab, line breaks)
 
 _MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
@@ -30,9 +22,6 @@ def _money(value: object) -> Decimal:
 
 Money = Annotated[Decimal, BeforeValidator(_money)]  # zero allowed: a gift line costs nothing
 Str = StringConstraints
-Line = AfterValidator(single_line)  # names, codes, numbers: no control characters
-Text = AfterValidator(free_text)  # address, remark, title: tab and line breaks allowed
-Required = AfterValidator(not_blank)  # not only whitespace
 
 
 class Contract(BaseModel):
