@@ -38,7 +38,7 @@ class Summaries(Sequence):
             return summary(self.orders[index])
         ids = list(self.orders.values_list("pk", flat=True)[index])
         rows = {o.pk: o for o in self.orders.filter(pk__in=ids).only(*SUMMARY_FIELDS)}
-        return [summary(rows[pk]) for pk in ids]
+        return [summary(rows[pk]) for pk in ids if pk in rows]  # (one deleted in between: left out)
 
 
 def order_detail(shop: str, channel_order_id: str) -> Order | None:
