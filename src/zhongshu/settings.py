@@ -12,6 +12,7 @@ ZHONGSHU_PUBLIC_URL    the address people and platforms reach this hub at (https
 ZHONGSHU_ALLOWED_HOSTS further host names to serve, comma-separated (besides localhost and the public URL's)
 ZHONGSHU_LOGIN_FAILURE_LIMIT     wrong passwords (one user from one address) before sign-in locks (default 5)
 ZHONGSHU_LOGIN_COOLOFF_MINUTES   how long such a lock lasts (default 15)
+ZHONGSHU_MAX_BODY_BYTES   largest request body answered (default 2621440, 2.5 MB); larger: JSON 413
 """
 
 import os
@@ -105,6 +106,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "zhongshu.core.middleware.RequestGuardMiddleware",  # JSON 413 over MAX_BODY_BYTES; NUL in the URL
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -219,6 +221,10 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/admin/"
+
+# Largest request body (bytes) answered; larger ones get a JSON 413. Django's default, 2.5 MB.
+MAX_BODY_BYTES = int(os.environ.get("ZHONGSHU_MAX_BODY_BYTES", 2_621_440))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 
 LOGGING = {
     "version": 1,

@@ -5,13 +5,14 @@ from ninja import Router, Schema, Status
 from pydantic import Field, StringConstraints
 
 from zhongshu.catalog.services import upsert_sku
+from zhongshu.core.text import Line, Required, Text
 
 router = Router(tags=["catalog"])
 
 
 class SkuIn(Schema):
-    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    title: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64), Line, Required]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=256), Text, Required]
     cost_price: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
     weight_g: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     presale: bool = False

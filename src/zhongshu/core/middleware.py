@@ -1,6 +1,7 @@
 """Request middleware of the hub."""
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
@@ -18,3 +19,44 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class RequestGuardMiddleware:
+    """Answers, as JSON and before any view, the requests no view could serve:
+
+    - a body over settings.MAX_BODY_BYTES (ZHONGSHU_MAX_BODY_BYTES): 413 naming the limit, where
+      Django alone answers an HTML 400. The body is read and thrown away first (up to
+      DRAIN_MAX_BYTES): a client still sending would otherwise see the connection reset instead of
+      the answer, and gunicorn would close a keep-alive connection it cannot drain. File uploads
+      (multipart) are streamed to disk by Django and not counted, as with DATA_UPLOAD_MAX_MEMORY_SIZE;
+    - a NUL character in the path or a query parameter: 400 naming it. Nothing stored can match
+      one, and PostgreSQL refuses it in a query (a 500 otherwise)."""
+
+    DRAIN_MAX_BYTES = 64 * 1024 * 1024
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.MAX_BODY_BYTES
+        try:
+            size = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0
+        if size > limit and not request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
+            if size <= self.DRAIN_MAX_BYTES:
+                while request.read(64 * 1024):
+                    pass
+            msg = f"the request body is {size} bytes, over the limit of {limit} bytes"
+            return _refused(413, "body", msg, limit_bytes=limit)
+        if "\x00" in request.path_info:
+            return _refused(400, "path", "must not contain NUL characters")
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in v for v in values):
+                return _refused(400, name.replace("\x00", ""), "must not contain NUL characters", "query")
+        return self.get_response(request)
+
+
+def _refused(status: int, field: str, msg: str, where: str = "", **extra) -> JsonResponse:
+    loc = [where, field] if where else [field]
+    return JsonResponse({"detail": [{"loc": loc, "field": field, "msg": msg}], **extra}, status=status)

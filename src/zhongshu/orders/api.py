@@ -85,4 +85,4 @@ def get_order(request, shop: str, channel_order_id: str):
 @router.get("/orders", response=list[OrderOut], summary="Orders, newest first, filtered and paged")
 @paginate(PageNumberPagination, page_size=50)
 def list_orders(request, filters: Query[OrderFilter]):
-    return [selectors.summary(o) for o in selectors.orders(filters.status, filters.shop, filters.warehouse)]
+    return selectors.Summaries(selectors.orders(filters.status, filters.shop, filters.warehouse))

@@ -1,7 +1,8 @@
 """Orders to an Excel workbook: one row per order line, Chinese headers, the receiver masked (in clear
 only when asked by someone holding orders.export_receiver, audited by the caller), times in
-Asia/Shanghai, money as numbers with two places. The workbook is written in openpyxl's write-only
-(streaming) mode from a chunked query, so 100,000 orders take little memory."""
+Asia/Shanghai, money as numbers with two places, control characters a cell cannot hold as U+FFFD.
+The workbook is written in openpyxl's write-only (streaming) mode from a chunked query, so 100,000
+orders take little memory."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from zhongshu.core.pii import scrub
+from zhongshu.core.text import for_xlsx
 from zhongshu.core.timeutil import SHANGHAI
 from zhongshu.orders.models import Order, OrderLine
 
@@ -79,7 +81,8 @@ def write_xlsx(
     seen: set[int] = set()
     rows = 0
     for line in _lines(orders):
-        sheet.append(_row(sheet, line, clear_receivers))
+        # stored text may hold control characters
+        sheet.append([for_xlsx(value) for value in _row(sheet, line, clear_receivers)])
         seen.add(line.order_id)
         rows += 1
     book.save(target)

@@ -86,6 +86,12 @@ class Order(IndexedModel):
             models.Index(fields=["receiver_phone_tail_hash", "placed_at"], name="order_phone_tail_time"),
             models.Index(fields=["status", "warehouse"], name="order_status_wh"),
             models.Index(fields=["placed_at"], name="order_placed"),
+            # the API's order list, newest (highest id) first, paged by offset: the ids of a page
+            # come from an index, also deep pages (SQLite would otherwise step through whole rows)
+            models.Index(fields=["id"], name="order_newest"),
+            models.Index(fields=["status", "id"], name="order_status_newest"),
+            models.Index(fields=["shop", "id"], name="order_shop_newest"),
+            models.Index(fields=["warehouse", "id"], name="order_wh_newest"),
         ]
 
     def __str__(self) -> str:

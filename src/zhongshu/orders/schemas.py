@@ -6,16 +6,21 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from zhongshu.core.text import Line, Required, Text  # no control characters (Text: but tab, line breaks)
+
 _MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
 
 def _money(value: object) -> Decimal:
     if not isinstance(value, str) or not _MONEY.match(value):
         raise ValueError('must be a decimal string in yuan with at most two places, e.g. "39.90"')
-    return Decimal(value).quantize(Decimal("0.01"))
+    amount = Decimal(value).quantize(Decimal("0.01"))
+    if amount < 0:  # refunds are their own records, not negative orders
+        raise ValueError("must not be negative")
+    return abs(amount)  # "-0.00" is 0.00
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]
+Money = Annotated[Decimal, BeforeValidator(_money)]  # zero allowed: a gift line costs nothing
 Str = StringConstraints
 
 
@@ -24,8 +29,8 @@ class Contract(BaseModel):
 
 
 class BuyerIn(Contract):
-    id: Annotated[str, Str(max_length=64)] | None = None
-    nick: Annotated[str, Str(max_length=64)] | None = None
+    id: Annotated[str, Str(max_length=64), Line] | None = None
+    nick: Annotated[str, Str(max_length=64), Line] | None = None
     id_number: Annotated[str, Str(pattern=r"^[0-9]{17}[0-9Xx]$")] | None = None
     vip: bool = False
 
@@ -33,17 +38,17 @@ class BuyerIn(Contract):
 class ReceiverIn(Contract):
     # Wider than the public contract (64/32/256): platform connectors carry the receiver as the
     # platform's ciphertext (Douyin ##…##, Taobao OAID, PDD), which is longer than the plain value.
-    name: Annotated[str, Str(min_length=1, max_length=256)]
-    phone: Annotated[str, Str(min_length=5, max_length=256)]
-    province: Annotated[str, Str(max_length=32)] | None = None
-    city: Annotated[str, Str(max_length=32)] | None = None
-    district: Annotated[str, Str(max_length=32)] | None = None
-    address: Annotated[str, Str(min_length=1, max_length=1024)]
+    name: Annotated[str, Str(min_length=1, max_length=256), Line, Required]
+    phone: Annotated[str, Str(min_length=5, max_length=256), Line, Required]
+    province: Annotated[str, Str(max_length=32), Line] | None = None
+    city: Annotated[str, Str(max_length=32), Line] | None = None
+    district: Annotated[str, Str(max_length=32), Line] | None = None
+    address: Annotated[str, Str(min_length=1, max_length=1024), Text, Required]
 
 
 class LineIn(Contract):
-    sku: Annotated[str, Str(min_length=1, max_length=64)]
-    title: Annotated[str, Str(max_length=256)] | None = None
+    sku: Annotated[str, Str(min_length=1, max_length=64), Line, Required]
+    title: Annotated[str, Str(max_length=256), Text] | None = None
     quantity: Annotated[int, Field(ge=1, le=100000, strict=True)]
     unit_price: Money
     promo_price: Money | None = None
@@ -54,8 +59,8 @@ ChannelStatus = Literal["pending_payment", "paid", "cancelled", "refund_requeste
 
 
 class OrderIn(Contract):
-    shop: Annotated[str, Str(min_length=1, max_length=64)]
-    channel_order_id: Annotated[str, Str(min_length=1, max_length=64)]
+    shop: Annotated[str, Str(min_length=1, max_length=64), Line, Required]
+    channel_order_id: Annotated[str, Str(min_length=1, max_length=64), Line, Required]
     status: ChannelStatus
     created_at: AwareDatetime
     paid_at: AwareDatetime | None = None
@@ -69,7 +74,7 @@ class OrderIn(Contract):
     presale: bool = False
     ship_by: AwareDatetime | None = None
     scheduled_delivery: AwareDatetime | None = None
-    remark: Annotated[str, Str(max_length=512)] | None = None
+    remark: Annotated[str, Str(max_length=512), Text] | None = None
 
 
 def error_list(exc) -> list[dict]:

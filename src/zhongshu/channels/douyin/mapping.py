@@ -57,7 +57,9 @@ def order_dict(shop: str, raw: dict) -> dict:
         "receiver": receiver(raw),
         "lines": [line(s) for s in skus],
         "freight": yuan(raw.get("post_amount")),
-        "discount": yuan(int(raw.get("promotion_amount") or 0) - int(raw.get("modify_amount") or 0)),
+        # a seller's price raise (modify_amount above the promotions) is no negative discount: the
+        # contract refuses those; the order's price check then flags the difference
+        "discount": yuan(max(int(raw.get("promotion_amount") or 0) - int(raw.get("modify_amount") or 0), 0)),
         "paid_amount": yuan(raw.get("pay_amount")),
         "presale": any(s.get("pre_sale_type") in PRESALE_TYPES for s in skus),
         "ship_by": when(raw.get("exp_ship_time")),

@@ -68,7 +68,7 @@ def to_order_in(shop: str, info: dict) -> OrderIn:
         receiver=receiver(info.get("consigneeInfo") or {}),
         lines=lines,
         freight=str(freight),
-        discount=str(goods + freight - paid),
+        discount=str(max(goods + freight - paid, Decimal("0.00"))),  # never negative (the contract)
         paid_amount=str(paid),
         remark=(info.get("orderRemark") or "")[:512] or None,
     )
