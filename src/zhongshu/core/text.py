@@ -48,3 +48,19 @@ Required = AfterValidator(not_blank)
 def for_xlsx(value):
     """A cell value with the characters a workbook cannot hold replaced by U+FFFD; others unchanged."""
     return _NOT_IN_XLSX.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+FREE_TEXT_KEYS = frozenset({"address", "remark", "title"})
+
+
+def scrubbed(value, key: str = ""):
+    """Platform data with the control characters the contract refuses replaced by a space, in every
+    string of nested dicts and lists (tab and line breaks kept under FREE_TEXT_KEYS). A stray control
+    character a buyer typed into a platform's remark must not keep the order out of the hub."""
+    if isinstance(value, str):
+        return (_CONTROL_IN_TEXT if key in FREE_TEXT_KEYS else _CONTROL).sub(" ", value)
+    if isinstance(value, dict):
+        return {k: scrubbed(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrubbed(v, key) for v in value]
+    return value

@@ -1,4 +1,4 @@
-"""The order intake contract (shared/contracts/order.schema.json) as Pydantic models."""
+"""The order intake contract (src/zhongshu/orders/order.schema.json) as Pydantic models."""
 
 import re
 from decimal import Decimal
@@ -6,7 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from zhongshu.core.text import Line, Required, Text  # no control characters (Text: but tab, line breaks)
+from zhongshu.core.text import (  # no control characters (Text: but tab, line breaks)
+    Line,
+    Required,
+    Text,
+    scrubbed,
+)
 
 _MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
@@ -87,3 +92,11 @@ def field_path(loc) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def platform_order(data: dict) -> OrderIn:
+    """A platform's order (already mapped to the contract's fields) validated as the contract, after
+    control characters in its text are replaced by spaces: platforms pass on what buyers typed, and
+    the order must still come in. The merchant's own channel and imports stay strict (422, reported
+    line)."""
+    return OrderIn.model_validate(scrubbed(data))

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from zhongshu.core.timeutil import SHANGHAI
-from zhongshu.orders.schemas import OrderIn, error_list
+from zhongshu.orders.schemas import OrderIn, error_list, platform_order
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ NAME_MAX, PHONE_MAX, ADDRESS_MAX, BUYER_ID_MAX = 64, 32, 256, 64
 def to_order(shop: str, raw: dict) -> OrderIn | None:
     """The order as the hub's contract, or None (logged without personal data) if it cannot be mapped."""
     try:
-        return OrderIn.model_validate(order_dict(shop, raw))
+        return platform_order(order_dict(shop, raw))
     except ValidationError as exc:
         fields = ", ".join(f"{e['field']}: {e['msg']}" for e in error_list(exc))
         log.warning("douyin order %s of shop %s not mapped: %s", raw.get("order_id"), shop, fields)

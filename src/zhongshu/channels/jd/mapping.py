@@ -11,7 +11,7 @@ kept as given, and the plain province/city/county are kept for routing.
 from decimal import Decimal
 
 from zhongshu.channels.jd.signing import parse_jos_time
-from zhongshu.orders.schemas import OrderIn
+from zhongshu.orders.schemas import OrderIn, platform_order
 
 CENT = Decimal("0.01")
 
@@ -57,20 +57,22 @@ def to_order_in(shop: str, info: dict) -> OrderIn:
     goods = sum((Decimal(ln["paid_amount"]) for ln in lines), start=Decimal("0.00"))
     freight, paid = money(info.get("freightPrice")), money(info.get("orderPayment"))
     paid_at = info.get("paymentConfirmTime")
-    return OrderIn(
-        shop=shop,
-        channel_order_id=str(info["orderId"]),
-        status=channel_status(info),
-        created_at=parse_jos_time(info["orderStartTime"]),
-        paid_at=parse_jos_time(paid_at) if paid_at and not paid_at.startswith("0001") else None,
-        updated_at=parse_jos_time(info["modified"]),
-        buyer={"id": (info.get("open_id_buyer") or info.get("pin") or "")[:64] or None},
-        receiver=receiver(info.get("consigneeInfo") or {}),
-        lines=lines,
-        freight=str(freight),
-        discount=str(max(goods + freight - paid, Decimal("0.00"))),  # never negative (the contract)
-        paid_amount=str(paid),
-        remark=(info.get("orderRemark") or "")[:512] or None,
+    return platform_order(
+        dict(
+            shop=shop,
+            channel_order_id=str(info["orderId"]),
+            status=channel_status(info),
+            created_at=parse_jos_time(info["orderStartTime"]),
+            paid_at=parse_jos_time(paid_at) if paid_at and not paid_at.startswith("0001") else None,
+            updated_at=parse_jos_time(info["modified"]),
+            buyer={"id": (info.get("open_id_buyer") or info.get("pin") or "")[:64] or None},
+            receiver=receiver(info.get("consigneeInfo") or {}),
+            lines=lines,
+            freight=str(freight),
+            discount=str(max(goods + freight - paid, Decimal("0.00"))),  # never negative (the contract)
+            paid_amount=str(paid),
+            remark=(info.get("orderRemark") or "")[:512] or None,
+        )
     )
 
 

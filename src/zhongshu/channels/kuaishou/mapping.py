@@ -21,7 +21,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from zhongshu.core.timeutil import SHANGHAI
-from zhongshu.orders.schemas import OrderIn, error_list
+from zhongshu.orders.schemas import OrderIn, error_list, platform_order
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ NAME_MAX, PHONE_MAX, ADDRESS_MAX, BUYER_ID_MAX = 256, 256, 1024, 64
 def to_order(shop: str, raw: dict) -> OrderIn | None:
     """The order as the hub's contract, or None (logged without personal data) if it cannot be mapped."""
     try:
-        return OrderIn.model_validate(order_dict(shop, raw))
+        return platform_order(order_dict(shop, raw))
     except ValidationError as exc:
         fields = ", ".join(f"{e['field']}: {e['msg']}" for e in error_list(exc))
         log.warning("kuaishou order %s of shop %s not mapped: %s", order_id(raw), shop, fields)

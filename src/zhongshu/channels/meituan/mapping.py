@@ -25,7 +25,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from zhongshu.core.timeutil import SHANGHAI
-from zhongshu.orders.schemas import OrderIn, error_list
+from zhongshu.orders.schemas import OrderIn, error_list, platform_order
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ REFUND_AGREED = {2, 4, 5, 6}
 def to_order(shop: str, raw: dict, refunds: list | None = None) -> OrderIn | None:
     """The order as the hub's contract, or None (logged without personal data) if it cannot be mapped."""
     try:
-        return OrderIn.model_validate(order_dict(shop, raw, refunds or []))
+        return platform_order(order_dict(shop, raw, refunds or []))
     except (ValidationError, ValueError, TypeError) as exc:
         fields = (
             ", ".join(f"{e['field']}: {e['msg']}" for e in error_list(exc))

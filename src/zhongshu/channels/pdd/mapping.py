@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from zhongshu.core.timeutil import SHANGHAI
-from zhongshu.orders.schemas import OrderIn
+from zhongshu.orders.schemas import OrderIn, platform_order
 
 CENT = Decimal("0.01")
 # the hub's receiver columns; a ciphertext longer than its column is replaced by the masked form
@@ -24,21 +24,23 @@ NAME_MAX, PHONE_MAX, ADDRESS_MAX = 64, 32, 256
 def to_order_in(shop: str, o: dict) -> OrderIn:
     pay, postage = money(o.get("pay_amount")), money(o.get("postage"))
     items = o.get("item_list") or []
-    return OrderIn(
-        shop=shop,
-        channel_order_id=str(o["order_sn"]),
-        status=status(o),
-        created_at=when(o.get("created_time")) or when(o["updated_at"]),
-        paid_at=when(o.get("pay_time")),
-        updated_at=when(o["updated_at"]),
-        receiver=receiver(o),
-        lines=lines(items, None if o.get("goods_amount") in (None, "") else money(o["goods_amount"])),
-        freight=str(postage),
-        discount=str(money(o.get("discount_amount"))),
-        paid_amount=str(pay),
-        presale=str(o.get("is_pre_sale", 0)) == "1",
-        ship_by=when(o.get("last_ship_time")),
-        remark=_remark(o),
+    return platform_order(
+        dict(
+            shop=shop,
+            channel_order_id=str(o["order_sn"]),
+            status=status(o),
+            created_at=when(o.get("created_time")) or when(o["updated_at"]),
+            paid_at=when(o.get("pay_time")),
+            updated_at=when(o["updated_at"]),
+            receiver=receiver(o),
+            lines=lines(items, None if o.get("goods_amount") in (None, "") else money(o["goods_amount"])),
+            freight=str(postage),
+            discount=str(money(o.get("discount_amount"))),
+            paid_amount=str(pay),
+            presale=str(o.get("is_pre_sale", 0)) == "1",
+            ship_by=when(o.get("last_ship_time")),
+            remark=_remark(o),
+        )
     )
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from zhongshu.core.timeutil import SHANGHAI
-from zhongshu.orders.schemas import OrderIn
+from zhongshu.orders.schemas import OrderIn, platform_order
 
 NOT_PAID = {"WAIT_BUYER_PAY", "TRADE_NO_CREATE_PAY", "PAY_PENDING", "WAIT_PRE_AUTH_CONFIRM"}
 PAID = {
@@ -78,7 +78,7 @@ def to_order_in(shop: str, trade: dict) -> OrderIn:
     lines = [_line(o) for o in live]
     freight, paid = yuan(trade.get("post_fee")), yuan(trade.get("payment"))
     discount = max(sum((ln["paid_amount"] for ln in lines), Decimal("0")) + freight - paid, Decimal("0"))
-    return OrderIn.model_validate(
+    return platform_order(
         {
             "shop": shop,
             "channel_order_id": trade_id(trade),
