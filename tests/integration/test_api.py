@@ -2,18 +2,22 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from tests.factories import example_order, put_stock
 from zhongshu.core.auth import create_token
 from zhongshu.core.models import OutboxEvent
+from zhongshu.core.roles import INTEGRATION, ensure_roles
 from zhongshu.inventory.models import StockLevel
 from zhongshu.orders.models import Order
 
 
 @pytest.fixture
 def api(hub, client):
-    get_user_model().objects.create_user("ops", password="x")
-    token = create_token("ops")
+    """The token of a system that sends orders, SKUs and stocktakes (the integration role)."""
+    ensure_roles()
+    get_user_model().objects.create_user("erp", password="x").groups.add(Group.objects.get(name=INTEGRATION))
+    token = create_token("erp")
 
     class Api:
         def get(self, path, **kw):

@@ -6,6 +6,8 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from zhongshu.catalog.models import Sku
+from zhongshu.core.auth import requires
+from zhongshu.core.responses import errors, example
 from zhongshu.inventory.models import Warehouse
 from zhongshu.inventory.selectors import stock_of
 from zhongshu.orders.services import stocktake
@@ -43,7 +45,13 @@ class StockOut(Schema):
     warehouses: list[WarehouseStock]
 
 
-@router.put("/stock/{sku}/{warehouse}", response=StockOut, summary="Stocktake: set counted stock (audited)")
+@router.put(
+    "/stock/{sku}/{warehouse}",
+    auth=requires("inventory.change_stocklevel", "inventory.add_stocklevel"),
+    response={200: StockOut, **errors(400, 401, 403, 404, 413, 422)},
+    summary="Stocktake: set counted stock (audited)",
+    openapi_extra=example({"physical": 100, "in_transit": 20, "in_transit_coefficient": "0.8"}),
+)
 def put_stock(request, sku: str, warehouse: str, body: StocktakeIn):
     item = Sku.objects.filter(code=sku).first()
     wh = Warehouse.objects.filter(code=warehouse).first()
@@ -62,7 +70,12 @@ def put_stock(request, sku: str, warehouse: str, body: StocktakeIn):
     return stock_of(sku)
 
 
-@router.get("/stock/{sku}", response=StockOut, summary="Stock of a SKU per warehouse and in total")
+@router.get(
+    "/stock/{sku}",
+    auth=requires("inventory.view_stocklevel"),
+    response={200: StockOut, **errors(401, 403, 404)},
+    summary="Stock of a SKU per warehouse and in total",
+)
 def get_stock(request, sku: str):
     if not Sku.objects.filter(code=sku).exists():
         raise HttpError(404, f"unknown SKU '{sku}'")
