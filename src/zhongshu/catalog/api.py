@@ -6,14 +6,15 @@ from pydantic import Field, StringConstraints
 
 from zhongshu.catalog.services import upsert_sku
 from zhongshu.core.auth import requires
+from zhongshu.core.params import Code, FreeText
 from zhongshu.core.responses import errors, example
 
 router = Router(tags=["catalog"])
 
 
 class SkuIn(Schema):
-    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    title: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    sku: Annotated[Code, StringConstraints(min_length=1, max_length=64)]
+    title: Annotated[FreeText, StringConstraints(min_length=1, max_length=256)]
     cost_price: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
     weight_g: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     presale: bool = False

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from zhongshu.channels.base import ConnectorError, PushResult
 from zhongshu.channels.models import Shop, ShopCredential
 from zhongshu.channels.services import ReplayedPush, accept_push, connector_for
+from zhongshu.core.params import Code
 from zhongshu.core.responses import Message, errors
 from zhongshu.orders.schemas import error_list
 from zhongshu.orders.services import check_references
@@ -42,7 +43,7 @@ class _Refused(Exception):
     response={200: PushAck, **errors(401, 404, 409, 413, 422), 502: Message},
     summary="Push messages from a shop or platform (signed; see docs/own-shop-webhook.md)",
 )
-def post_push(request, shop: str):
+def post_push(request, shop: Code):
     headers, body = dict(request.headers), request.body
     try:
         result = _verified(shop, headers, body)

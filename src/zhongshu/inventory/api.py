@@ -7,6 +7,7 @@ from pydantic import Field
 
 from zhongshu.catalog.models import Sku
 from zhongshu.core.auth import requires
+from zhongshu.core.params import Code
 from zhongshu.core.responses import errors, example
 from zhongshu.inventory.models import Warehouse
 from zhongshu.inventory.selectors import stock_of
@@ -52,7 +53,7 @@ class StockOut(Schema):
     summary="Stocktake: set counted stock (audited)",
     openapi_extra=example({"physical": 100, "in_transit": 20, "in_transit_coefficient": "0.8"}),
 )
-def put_stock(request, sku: str, warehouse: str, body: StocktakeIn):
+def put_stock(request, sku: Code, warehouse: Code, body: StocktakeIn):
     item = Sku.objects.filter(code=sku).first()
     wh = Warehouse.objects.filter(code=warehouse).first()
     if item is None:
@@ -73,10 +74,10 @@ def put_stock(request, sku: str, warehouse: str, body: StocktakeIn):
 @router.get(
     "/stock/{sku}",
     auth=requires("inventory.view_stocklevel"),
-    response={200: StockOut, **errors(401, 403, 404)},
+    response={200: StockOut, **errors(401, 403, 404, 422)},
     summary="Stock of a SKU per warehouse and in total",
 )
-def get_stock(request, sku: str):
+def get_stock(request, sku: Code):
     if not Sku.objects.filter(code=sku).exists():
         raise HttpError(404, f"unknown SKU '{sku}'")
     return stock_of(sku)

@@ -6,6 +6,7 @@ from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from zhongshu.core.auth import requires
+from zhongshu.core.params import Code
 from zhongshu.core.responses import errors, example
 from zhongshu.orders import selectors
 from zhongshu.orders.schemas import OrderIn
@@ -78,8 +79,8 @@ class OrderDetailOut(OrderOut):
 
 class OrderFilter(Schema):
     status: OrderStatus | None = None
-    shop: str | None = None
-    warehouse: str | None = None
+    shop: Code | None = None
+    warehouse: Code | None = None
 
 
 @router.post(
@@ -103,10 +104,10 @@ def post_order(request, payload: OrderIn):
 @router.get(
     "/orders/{shop}/{channel_order_id}",
     auth=requires("orders.view_order"),
-    response={200: OrderDetailOut, **errors(401, 403, 404)},
+    response={200: OrderDetailOut, **errors(401, 403, 404, 422)},
     summary="One order with lines and history (receiver masked)",
 )
-def get_order(request, shop: str, channel_order_id: str):
+def get_order(request, shop: Code, channel_order_id: Code):
     order = selectors.order_detail(shop, channel_order_id)
     if order is None:
         raise HttpError(404, f"no order '{channel_order_id}' in shop '{shop}'")

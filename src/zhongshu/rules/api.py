@@ -11,6 +11,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from zhongshu.core.auth import requires
+from zhongshu.core.params import Code, FreeText
 from zhongshu.core.responses import errors, example
 from zhongshu.rules import selectors, services
 from zhongshu.rules.backtest import backtest
@@ -55,9 +56,9 @@ class RuleOut(Schema):
 class RuleIn(Schema):
     """Any subset of the fields; a new code needs name, condition and actions."""
 
-    name: str | None = None
-    description: str | None = None
-    rule_set: str | None = None
+    name: Code | None = None
+    description: FreeText | None = None
+    rule_set: Code | None = None
     condition: Any = None
     actions: Any = None
     priority: int | None = None
@@ -131,10 +132,10 @@ def _invalid(exc: services.RuleInvalid) -> Status:
 @router.get(
     "/rules",
     auth=VIEW,
-    response={200: list[RuleOut], **errors(401, 403)},
+    response={200: list[RuleOut], **errors(401, 403, 422)},
     summary="All rules with a plain-language preview",
 )
-def list_rules(request, stage: str | None = None):
+def list_rules(request, stage: Code | None = None):
     return [rule_out(r) for r in selectors.rules(stage)]
 
 
@@ -170,8 +171,10 @@ def put_peak_mode(request, body: PeakIn):
     return {"peak_mode": runtime()[1]}
 
 
-@router.get("/rules/{code}", auth=VIEW, response={200: RuleOut, **errors(401, 403, 404)}, summary="One rule")
-def get_rule(request, code: str):
+@router.get(
+    "/rules/{code}", auth=VIEW, response={200: RuleOut, **errors(401, 403, 404, 422)}, summary="One rule"
+)
+def get_rule(request, code: Code):
     return rule_out(_rule(code))
 
 
@@ -182,7 +185,7 @@ def get_rule(request, code: str):
     summary="Create or change a rule (validated; a new version)",
     openapi_extra=example(RULE_EXAMPLE),
 )
-def put_rule(request, code: str, body: RuleIn):
+def put_rule(request, code: Code, body: RuleIn):
     actor = _actor(request)
     data = {k: v for k, v in body.dict(exclude_unset=True).items() if v is not None} | {"code": code}
     try:
@@ -194,10 +197,10 @@ def put_rule(request, code: str, body: RuleIn):
 @router.get(
     "/rules/{code}/versions",
     auth=VIEW,
-    response={200: list[VersionOut], **errors(401, 403, 404)},
+    response={200: list[VersionOut], **errors(401, 403, 404, 422)},
     summary="Version history with diffs",
 )
-def get_versions(request, code: str):
+def get_versions(request, code: Code):
     return list(selectors.versions(_rule(code)))
 
 
@@ -207,7 +210,7 @@ def get_versions(request, code: str):
     response={200: RuleOut, **errors(401, 403, 404, 422)},
     summary="Restore a version (a new version)",
 )
-def post_rollback(request, code: str, version: int):
+def post_rollback(request, code: Code, version: int):
     actor = _actor(request)
     rule = _rule(code)
     if not selectors.versions(rule).filter(version=version).exists():
@@ -260,7 +263,7 @@ class BacktestOut(Schema):
     openapi_extra=example({"days": 30, "condition": RULE_EXAMPLE["condition"]}),
     summary="Dry run over the orders of the last N days: what the rule (or a change) would have caught",
 )
-def post_backtest(request, code: str, body: BacktestIn):
+def post_backtest(request, code: Code, body: BacktestIn):
     rule = _rule(code)
     try:
         result = backtest(rule, body.days, body.condition, body.actions)
