@@ -211,3 +211,30 @@ def test_control_characters_in_a_path_query_or_body_get_422_naming_the_field(cli
     assert r.status_code == 422, r.content
     assert field in [d["field"] for d in r.json()["detail"]], r.json()
     assert db_state() == before
+
+
+def test_openapi_declares_the_errors_and_examples_it_answers(client, root):
+    """Every authenticated call declares 401 and 403, every JSON body 400, 413 and 422 with their bodies;
+    every body has an example, and each example is accepted as it stands (the docs show working calls)."""
+    spec = client.get("/api/openapi.json").json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            codes = set(op["responses"])
+            if op.get("security"):
+                assert {"401", "403"} <= codes, (method, path, codes)
+            if "requestBody" in op:
+                assert {"400", "413", "422"} <= codes, (method, path, codes)
+                body = op["requestBody"]["content"]["application/json"]
+                assert "example" in body, (method, path)
+                url = (
+                    path.replace("{sku}", "DUMPLING-500G")
+                    .replace("{warehouse}", "CD")
+                    .replace("{code}", "big")
+                )
+                r = getattr(client, method)(url, body["example"], content_type="application/json", **root)
+                assert r.status_code in (200, 201), (method, path, r.content)
+            for code in codes - {"200", "201"}:
+                [media] = op["responses"][code]["content"].values()
+                assert "detail" in str(media["schema"]) or "$ref" in media["schema"], (method, path, code)
+    money = spec["components"]["schemas"]["LineIn"]["properties"]["unit_price"]
+    assert money["type"] == "string" and money["pattern"], money  # not "a number or a string"

@@ -4,7 +4,15 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 _MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
@@ -15,7 +23,9 @@ def _money(value: object) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"))
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]
+# As the OpenAPI shows it: a string (a JSON number is refused: 0.1 + 0.2 is no amount of money).
+MONEY_JSON = {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "examples": ["39.90", "0.00"]}
+Money = Annotated[Decimal, BeforeValidator(_money), WithJsonSchema(MONEY_JSON)]
 Str = StringConstraints
 
 
