@@ -52,17 +52,19 @@ def setup_hub() -> None:
     from decimal import Decimal
 
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
 
     from zhongshu.catalog.models import Sku
     from zhongshu.channels.models import Shop
+    from zhongshu.core.roles import INTEGRATION, ensure_roles
     from zhongshu.inventory.models import StockLevel, Warehouse
 
     call_command("migrate", verbosity=0)
+    ensure_roles()
     Shop.objects.get_or_create(code="mp", defaults={"name": "bench", "platform": "own"})
-    get_user_model().objects.filter(username="bench").exists() or get_user_model().objects.create_user(
-        "bench"
-    )
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    user.groups.add(Group.objects.get(name=INTEGRATION))  # the API's order intake needs orders.add_order
     whs = list(Warehouse.objects.all())
     for code in SKUS:
         sku, _ = Sku.objects.get_or_create(code=code, defaults={"title": code, "cost_price": Decimal("9.00")})
@@ -83,7 +85,7 @@ def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
     from zhongshu.orders.models import Order
 
     setup_hub()
-    token = create_token("bench")
+    token = create_token("bench", scope="intake")
     out: dict = {"database": db}
 
     # 1. JSONL import throughput

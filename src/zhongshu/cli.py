@@ -7,6 +7,7 @@ commands, after `_setup()`.
 
 import os
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -92,10 +93,25 @@ def _unapplied_migrations() -> int:
 # --- token -------------------------------------------------------------------------------------
 
 
+class TokenScope(StrEnum):
+    """ApiToken.Scope, known before Django is set up."""
+
+    FULL = "full"
+    READ = "read"
+    INTAKE = "intake"
+
+
 @token_app.command("create")
 def token_create(
     user: Annotated[str, typer.Option("--user", "-u", help="Existing user the token acts as.")] = "admin",
     name: Annotated[str, typer.Option("--name", "-n", help="Label to recognise the token by.")] = "",
+    scope: Annotated[
+        TokenScope,
+        typer.Option(
+            "--scope",
+            help="full: the user's permissions; read: only calls that read; intake: only POST /api/v1/orders.",
+        ),
+    ] = TokenScope.FULL,
 ) -> None:
     """Create an API token and print it (only the token, on stdout; it is not shown again)."""
     _setup()
@@ -104,7 +120,7 @@ def token_create(
     from zhongshu.core.auth import create_token
 
     try:
-        token = create_token(user, name)
+        token = create_token(user, name, scope.value)
     except get_user_model().DoesNotExist:
         raise _fail(f"no user named '{user}' (create one in the admin, or run `zhongshu demo`)") from None
     typer.echo(token)

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group, User
 from tests.e2e.conftest import chinese_tab, shoot, sign_in
 from tests.factories import example_order, put_stock
 from zhongshu.core.auth import create_token
-from zhongshu.core.roles import OPERATIONS, ensure_roles
+from zhongshu.core.roles import INTEGRATION, OPERATIONS, ensure_roles
 from zhongshu.rules.models import Rule, RuleSet, RuleVersion, RuntimeState
 from zhongshu.rules.templates import seed
 
@@ -30,7 +30,8 @@ HELD = ["manual_review/pickup_point_review"]
 
 @pytest.fixture
 def token(transactional_db, hub):
-    """An operations user (staff flag so they can sign in, not a superuser) and their API token."""
+    """An operations user (staff flag so they can sign in, not a superuser), and the API token of the shop
+    that posts the orders (the integration role, intake scope: operations may not post orders)."""
     ensure_roles()
     # the shipped templates (a flush of an earlier test drops them); re-seeded rules have new ids under
     # the same seed stamp, so a fresh stamp makes this process's review hook drop its cached rules
@@ -39,7 +40,8 @@ def token(transactional_db, hub):
     put_stock("DUMPLING-500G", "CD", 1000)
     user = User.objects.create_user(USERNAME, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=OPERATIONS))
-    return create_token(USERNAME)
+    User.objects.create_user("shop", password="x").groups.add(Group.objects.get(name=INTEGRATION))
+    return create_token("shop", scope="intake")
 
 
 @pytest.fixture

@@ -2,18 +2,22 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from tests.factories import example_order, put_stock
 from zhongshu.core.auth import create_token
 from zhongshu.core.models import OutboxEvent
+from zhongshu.core.roles import INTEGRATION, ensure_roles
 from zhongshu.inventory.models import StockLevel
 from zhongshu.orders.models import Order
 
 
 @pytest.fixture
 def api(hub, client):
-    get_user_model().objects.create_user("ops", password="x")
-    token = create_token("ops")
+    """The token of a system that sends orders, SKUs and stocktakes (the integration role)."""
+    ensure_roles()
+    get_user_model().objects.create_user("erp", password="x").groups.add(Group.objects.get(name=INTEGRATION))
+    token = create_token("erp")
 
     class Api:
         def get(self, path, **kw):
@@ -157,3 +161,80 @@ def test_openapi_docs_served(client, db):
     assert client.get("/api/docs").status_code == 200
     spec = client.get("/api/openapi.json").json()
     assert "/api/v1/orders" in spec["paths"] and "/api/v1/stock/{sku}/{warehouse}" in spec["paths"]
+
+
+@pytest.fixture
+def root(hub, client):
+    """A superuser's token: every call allowed."""
+    get_user_model().objects.create_superuser("root", password="x")
+    return {"HTTP_AUTHORIZATION": f"Bearer {create_token('root')}"}
+
+
+RULE = {"name": "大额", "rule_set": "review", "actions": [{"type": "manual_review", "reason": "大额"}],
+        "condition": {"all": [{"fact": "order.paid_amount", "op": ">=", "value": "2000"}]}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [
+        ("get", "/api/v1/orders/mp/A%00B", None, "channel_order_id"),
+        ("get", "/api/v1/orders?shop=m%00p", None, "shop"),
+        ("get", "/api/v1/stock/DUMPLING%00", None, "sku"),
+        ("put", "/api/v1/stock/DUMPLING-500G/C%00D", {"physical": 1}, "warehouse"),
+        ("post", "/api/v1/skus", {"sku": "ZONGZI\x00", "title": "粽子", "cost_price": "1.00"}, "sku"),
+        ("post", "/api/v1/skus", {"sku": "ZONGZI", "title": "粽\x00子", "cost_price": "1.00"}, "title"),
+        ("get", "/api/v1/rules?stage=re%00view", None, "stage"),
+        ("get", "/api/v1/rules/brush%00ing", None, "code"),
+        ("put", "/api/v1/rules/big%00", RULE, "code"),
+        ("put", "/api/v1/rules/big", {**RULE, "name": "大\x00额"}, "name"),
+        (
+            "put",
+            "/api/v1/rules/big",
+            {**RULE, "actions": [{"type": "manual_review", "reason": "\x00"}]},
+            "actions[0].reason",
+        ),  # fmt: skip
+        (
+            "put",
+            "/api/v1/rules/big",
+            {**RULE, "condition": {"all": [{"fact": "order.remark", "op": "contains", "value": "\x1b"}]}},
+            "condition.all[0].value",
+        ),  # fmt: skip
+        ("post", "/api/v1/push/m%00p", {}, "shop"),
+    ],
+)
+def test_control_characters_in_a_path_query_or_body_get_422_naming_the_field(client, root, method, path, body,
+                                                                              field):  # fmt: skip
+    """PostgreSQL refuses a NUL byte with an error (a 500 before); SQLite stored or looked it up."""
+    before = db_state()
+    kw = {"content_type": "application/json"} if body is not None else {}
+    r = getattr(client, method)(path, body, **kw, **root)
+    assert r.status_code == 422, r.content
+    assert field in [d["field"] for d in r.json()["detail"]], r.json()
+    assert db_state() == before
+
+
+def test_openapi_declares_the_errors_and_examples_it_answers(client, root):
+    """Every authenticated call declares 401 and 403, every JSON body 400, 413 and 422 with their bodies;
+    every body has an example, and each example is accepted as it stands (the docs show working calls)."""
+    spec = client.get("/api/openapi.json").json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            codes = set(op["responses"])
+            if op.get("security"):
+                assert {"401", "403"} <= codes, (method, path, codes)
+            if "requestBody" in op:
+                assert {"400", "413", "422"} <= codes, (method, path, codes)
+                body = op["requestBody"]["content"]["application/json"]
+                assert "example" in body, (method, path)
+                url = (
+                    path.replace("{sku}", "DUMPLING-500G")
+                    .replace("{warehouse}", "CD")
+                    .replace("{code}", "big")
+                )
+                r = getattr(client, method)(url, body["example"], content_type="application/json", **root)
+                assert r.status_code in (200, 201), (method, path, r.content)
+            for code in codes - {"200", "201"}:
+                [media] = op["responses"][code]["content"].values()
+                assert "detail" in str(media["schema"]) or "$ref" in media["schema"], (method, path, code)
+    money = spec["components"]["schemas"]["LineIn"]["properties"]["unit_price"]
+    assert money["type"] == "string" and money["pattern"], money  # not "a number or a string"

@@ -156,8 +156,9 @@ def test_invalid_proposal_names_the_path(orders):
 
 
 def test_api_backtest(orders, client):
-    get_user_model().objects.create_user("ops", password="x")
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {create_token('ops')}"}
+    user = get_user_model().objects.create_user("ops", password="x")
+    user.user_permissions.add(Permission.objects.get(codename="view_rule"))  # a dry run: reading is enough
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {create_token('ops', scope='read')}"}
     url = f"/api/v1/rules/{PICKUP}/backtest"
     r = client.post(
         url, {"days": 30, "condition": with_threshold("400")}, content_type="application/json", **auth

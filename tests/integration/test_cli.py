@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.contrib.auth.models import Permission
 from typer.testing import CliRunner
 
 from tests.factories import example_order, put_stock
@@ -22,7 +23,8 @@ runner = CliRunner()
 
 
 def test_token_create_prints_one_token_that_authenticates_the_api(db, django_user_model, client):
-    django_user_model.objects.create_user("ops", password="x")
+    user = django_user_model.objects.create_user("ops", password="x")
+    user.user_permissions.add(Permission.objects.get(codename="view_order"))
 
     result = runner.invoke(app, ["token", "create", "--user", "ops", "--name", "ci"])
 
@@ -30,9 +32,24 @@ def test_token_create_prints_one_token_that_authenticates_the_api(db, django_use
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("zs_")
     token = lines[0]
-    assert ApiToken.objects.get().name == "ci"
+    assert (ApiToken.objects.get().name, ApiToken.objects.get().scope) == ("ci", "full")
     assert client.get("/api/v1/orders", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/api/v1/orders", headers={"Authorization": "Bearer zs_wrong"}).status_code == 401
+
+
+def test_token_create_with_a_narrower_scope(hub, django_user_model, client):
+    django_user_model.objects.create_superuser("root", password="x")
+
+    result = runner.invoke(app, ["token", "create", "--user", "root", "--scope", "intake"])
+
+    assert result.exit_code == 0, result.output
+    auth = {"Authorization": f"Bearer {result.stdout.strip()}"}
+    assert ApiToken.objects.get().scope == "intake"
+    assert client.get("/api/v1/orders", headers=auth).status_code == 403
+    r = client.post("/api/v1/orders", example_order(), content_type="application/json", headers=auth)
+    assert r.status_code == 201, r.content
+    bad = runner.invoke(app, ["token", "create", "--user", "root", "--scope", "admin"])
+    assert bad.exit_code == 2 and ApiToken.objects.count() == 1
 
 
 def test_token_create_for_unknown_user_fails_with_exit_1(db):

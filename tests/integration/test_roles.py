@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from tests.factories import example_order, put_stock
 from zhongshu.channels.models import Shop
-from zhongshu.core.roles import FINANCE, MANAGEMENT, OPERATIONS, WAREHOUSE, ensure_roles
+from zhongshu.core.roles import FINANCE, INTEGRATION, MANAGEMENT, OPERATIONS, WAREHOUSE, ensure_roles
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
 
@@ -30,9 +30,9 @@ def test_ensure_roles_is_idempotent(db):
     counts = {g.name: g.permissions.count() for g in Group.objects.all()}
     second = ensure_roles()
     assert first == second
-    assert set(counts) == {OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT}
+    assert set(counts) == {OPERATIONS, WAREHOUSE, FINANCE, INTEGRATION, MANAGEMENT}
     assert {g.name: g.permissions.count() for g in Group.objects.all()} == counts
-    assert Group.objects.count() == 4
+    assert Group.objects.count() == 5
 
 
 def test_ensure_roles_keeps_permissions_an_admin_added(db):
@@ -91,3 +91,22 @@ def test_management_views_everything_and_changes_nothing(db):
         assert boss.has_perm(perm), perm
     perms = boss.get_all_permissions()
     assert perms and all(p.split(".")[1].startswith("view_") for p in perms)
+
+
+def test_integration_sends_orders_skus_and_stock_and_nothing_else(db):
+    ensure_roles()
+    erp = member_of(INTEGRATION, "erp")
+    for perm in (
+        "orders.add_order",
+        "catalog.change_sku",
+        "inventory.change_stocklevel",
+        "orders.view_order",
+    ):
+        assert erp.has_perm(perm), perm
+    for perm in (
+        "orders.change_order",
+        "orders.review_exceptions",
+        "rules.change_rule",
+        "channels.change_shop",
+    ):
+        assert not erp.has_perm(perm), perm

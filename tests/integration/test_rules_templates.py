@@ -36,9 +36,12 @@ class Api:
 
 @pytest.fixture
 def api(hub, client):
-    """An operations user allowed to change rules, stock for the example SKU and a 100-yuan-cost SKU."""
+    """A user allowed to post orders, read and change rules; stock for the example SKU and a 100-yuan-cost
+    SKU."""
     user = get_user_model().objects.create_user("ops", password="x")
-    user.user_permissions.add(Permission.objects.get(codename="change_rule"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_order", "view_rule", "change_rule"])
+    )
     Sku.objects.create(code="GIFT-BOX", title="礼盒", cost_price=Decimal("100.00"))
     Sku.objects.create(code="ZONGZI", title="粽子", presale=True, supply_date=date(2026, 12, 5))
     for sku in ("DUMPLING-500G", "GIFT-BOX", "ZONGZI"):
@@ -214,7 +217,8 @@ def test_invalid_rule_is_422_naming_the_path_and_changes_nothing(api):
 
 
 def test_changing_rules_needs_the_permission(hub, client):
-    get_user_model().objects.create_user("viewer", password="x")
+    user = get_user_model().objects.create_user("viewer", password="x")
+    user.user_permissions.add(Permission.objects.get(codename="view_rule"))
     viewer = Api(client, create_token("viewer"))
     assert viewer.get("/api/v1/rules/brushing").status_code == 200
     assert viewer.put("/api/v1/rules/brushing", {"enabled": False}).status_code == 403

@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from zhongshu.channels.base import ConnectorError, PushResult
 from zhongshu.channels.models import Shop, ShopCredential
 from zhongshu.channels.services import ReplayedPush, accept_push, connector_for
+from zhongshu.core.params import Code
+from zhongshu.core.responses import Message, errors
 from zhongshu.orders.schemas import error_list
 from zhongshu.orders.services import check_references
 
@@ -29,20 +31,6 @@ class PushAck(Schema):
     result: int = 1  # the acknowledgement Kuaishou's message push expects ({"result": 1})
 
 
-class Message(Schema):
-    detail: str
-
-
-class FieldError(Schema):
-    loc: list
-    field: str
-    msg: str
-
-
-class FieldErrors(Schema):
-    detail: list[FieldError]
-
-
 class _Refused(Exception):
     def __init__(self, status: int, body: dict):
         super().__init__(status)
@@ -52,10 +40,10 @@ class _Refused(Exception):
 @router.post(
     "/push/{shop}",
     auth=None,
-    response={200: PushAck, 401: Message, 404: Message, 409: Message, 422: FieldErrors, 502: Message},
+    response={200: PushAck, **errors(401, 404, 409, 413, 422), 502: Message},
     summary="Push messages from a shop or platform (signed; see docs/own-shop-webhook.md)",
 )
-def post_push(request, shop: str):
+def post_push(request, shop: Code):
     headers, body = dict(request.headers), request.body
     try:
         result = _verified(shop, headers, body)

@@ -136,13 +136,13 @@ class AccessLogAdmin(ReadOnlyAdminMixin, ModelAdmin):
 class ApiTokenAdmin(ActionsOnlyMixin, ModelAdmin):
     """List only: tokens are created by `zhongshu token create`; the hash is never shown."""
 
-    list_display = ("prefix_display", "name", "user", "created_at", "last_used_at", "revoked")
+    list_display = ("prefix_display", "name", "user", "scope", "created_at", "last_used_at", "revoked")
     list_display_links = None
-    list_filter = ("revoked",)
+    list_filter = ("revoked", "scope")
     search_fields = ("prefix", "name", "user__username")
     search_help_text = _("按前缀、名称或用户名搜索")
     list_select_related = ("user",)
-    fields = ("name", "prefix", "user", "created_at", "last_used_at", "revoked")
+    fields = ("name", "prefix", "user", "scope", "created_at", "last_used_at", "revoked")
     readonly_fields = fields
     actions = ["revoke"]
 

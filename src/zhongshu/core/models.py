@@ -72,7 +72,15 @@ class Notification(models.Model):
 
 
 class ApiToken(models.Model):
-    """Bearer token for the HTTP API; only its SHA-256 is stored."""
+    """Bearer token for the HTTP API; only its SHA-256 is stored.
+
+    A token acts with its user's permissions, narrowed by its scope: `read` allows only the calls that
+    need a view_* permission, `intake` only order intake (orders.add_order); `full` all of the user's."""
+
+    class Scope(models.TextChoices):
+        FULL = "full", _("全部（用户的权限）")
+        READ = "read", _("只读")
+        INTAKE = "intake", _("仅接收订单")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -86,6 +94,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
     revoked = models.BooleanField(_("已吊销"), default=False)
+    scope = models.CharField(_("范围"), max_length=8, choices=Scope.choices, default=Scope.FULL)
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "API 令牌")

@@ -14,6 +14,8 @@ from django.db import transaction
 HUB_APPS = ("core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment")
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
+# The user an ERP, a shop or another system sends orders, SKUs and stocktakes with (API tokens only).
+INTEGRATION = "系统对接"
 
 # Seeing an order means seeing its lines, holds and state history as well.
 VIEW_ORDERS = (
@@ -74,6 +76,12 @@ ROLES: dict[str, tuple[str, ...]] = {
         "fulfilment.view_fulfilmentsettings",
     ),
     FINANCE: VIEW_ORDERS,
+    INTEGRATION: (
+        *VIEW_ORDERS,
+        "orders.add_order",  # POST /api/v1/orders (order intake)
+        "catalog.view_sku", "catalog.add_sku", "catalog.change_sku",
+        "inventory.view_stocklevel", "inventory.change_stocklevel", "inventory.add_stocklevel",
+    ),
     MANAGEMENT: (),  # every view_* permission of the hub apps, computed below
 }  # fmt: skip
 
@@ -99,7 +107,7 @@ def role_permissions(role: str) -> list[Permission]:
 
 @transaction.atomic
 def ensure_roles() -> dict[str, int]:
-    """Create the roles 运营, 仓库, 财务, 管理层 with their permissions; returns permissions per role."""
+    """Create the roles 运营, 仓库, 财务, 系统对接, 管理层 with their permissions; returns permissions per role."""
     for label in HUB_APPS:
         # normally done by migrate's post_migrate; repeated here so the roles never miss a model
         create_permissions(apps.get_app_config(label), verbosity=0)

@@ -6,6 +6,9 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from zhongshu.catalog.models import Sku
+from zhongshu.core.auth import requires
+from zhongshu.core.params import Code
+from zhongshu.core.responses import errors
 from zhongshu.inventory.selectors import stock_of
 
 router = Router(tags=["stock"])
@@ -33,8 +36,13 @@ class StockOut(Schema):
     warehouses: list[WarehouseStock]
 
 
-@router.get("/stock/{sku}", response=StockOut, summary="Stock of a SKU per warehouse and in total")
-def get_stock(request, sku: str):
+@router.get(
+    "/stock/{sku}",
+    auth=requires("inventory.view_stocklevel"),
+    response={200: StockOut, **errors(401, 403, 404, 422)},
+    summary="Stock of a SKU per warehouse and in total",
+)
+def get_stock(request, sku: Code):
     if not Sku.objects.filter(code=sku).exists():
         raise HttpError(404, f"unknown SKU '{sku}'")
     return stock_of(sku)

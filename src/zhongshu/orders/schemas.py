@@ -4,7 +4,15 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from zhongshu.core.text import (  # no control characters (Text: but tab, line breaks)
     Line,
@@ -25,7 +33,9 @@ def _money(value: object) -> Decimal:
     return abs(amount)  # "-0.00" is 0.00
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]  # zero allowed: a gift line costs nothing
+# As the OpenAPI shows it: a string (a JSON number is refused: 0.1 + 0.2 is no amount of money).
+MONEY_JSON = {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "examples": ["39.90", "0.00"]}
+Money = Annotated[Decimal, BeforeValidator(_money), WithJsonSchema(MONEY_JSON)]
 Str = StringConstraints
 
 

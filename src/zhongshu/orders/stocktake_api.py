@@ -9,6 +9,9 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from zhongshu.catalog.models import Sku
+from zhongshu.core.auth import requires
+from zhongshu.core.params import Code
+from zhongshu.core.responses import errors, example
 from zhongshu.inventory.api import StockOut
 from zhongshu.inventory.models import Warehouse
 from zhongshu.inventory.selectors import stock_of
@@ -25,8 +28,14 @@ class StocktakeIn(Schema):
     )
 
 
-@router.put("/stock/{sku}/{warehouse}", response=StockOut, summary="Stocktake: set counted stock (audited)")
-def put_stock(request, sku: str, warehouse: str, body: StocktakeIn):
+@router.put(
+    "/stock/{sku}/{warehouse}",
+    auth=requires("inventory.change_stocklevel", "inventory.add_stocklevel"),
+    response={200: StockOut, **errors(400, 401, 403, 404, 409, 413, 422)},
+    summary="Stocktake: set counted stock (audited); 409 when below what picking/packed orders hold",
+    openapi_extra=example({"physical": 100, "in_transit": 20, "in_transit_coefficient": "0.8"}),
+)
+def put_stock(request, sku: Code, warehouse: Code, body: StocktakeIn):
     item = Sku.objects.filter(code=sku).first()
     wh = Warehouse.objects.filter(code=warehouse).first()
     if item is None:

@@ -1,7 +1,7 @@
 """Rules over HTTP: list, read, change (validated, versioned), history, rollback, fact catalogue,
 backtest (dry run over stored orders).
 
-Reading needs a token; changing needs the permission rules.change_rule."""
+Reading (and a backtest, which changes nothing) needs rules.view_rule; changing needs rules.change_rule."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +10,9 @@ from typing import Any
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
+from zhongshu.core.auth import requires
+from zhongshu.core.params import Code, FreeText
+from zhongshu.core.responses import errors, example
 from zhongshu.rules import selectors, services
 from zhongshu.rules.backtest import backtest
 from zhongshu.rules.conditions import describe
@@ -18,6 +21,17 @@ from zhongshu.rules.models import Rule
 from zhongshu.rules.selectors import runtime
 
 router = Router(tags=["rules"])
+
+# A rule as PUT /rules/{code} takes it (here: hold orders of 2,000 yuan or more for manual review).
+RULE_EXAMPLE = {
+    "name": "大额订单人工审核",
+    "description": "实付金额 ≥ 2000 元 → 人工审核",
+    "rule_set": "review",
+    "condition": {"all": [{"fact": "order.paid_amount", "op": ">=", "value": "2000"}]},
+    "actions": [{"type": "manual_review", "reason": "大额订单，人工审核"}],
+    "priority": 25,
+    "enabled": True,
+}
 
 
 class RuleOut(Schema):
@@ -42,9 +56,9 @@ class RuleOut(Schema):
 class RuleIn(Schema):
     """Any subset of the fields; a new code needs name, condition and actions."""
 
-    name: str | None = None
-    description: str | None = None
-    rule_set: str | None = None
+    name: Code | None = None
+    description: FreeText | None = None
+    rule_set: Code | None = None
     condition: Any = None
     actions: Any = None
     priority: int | None = None
@@ -75,10 +89,6 @@ class FactOut(Schema):
     help: str
 
 
-class ErrorsOut(Schema):
-    detail: list[dict]
-
-
 class PeakIn(Schema):
     peak_mode: bool
 
@@ -94,9 +104,10 @@ def rule_out(r: Rule) -> dict:
     }
 
 
+VIEW, CHANGE = requires("rules.view_rule"), requires("rules.change_rule")
+
+
 def _actor(request) -> str:
-    if not request.user.has_perm("rules.change_rule"):
-        raise HttpError(403, "changing rules needs the permission rules.change_rule")
     return f"api:{request.user.username}"
 
 
@@ -118,38 +129,63 @@ def _invalid(exc: services.RuleInvalid) -> Status:
     return Status(422, {"detail": detail})
 
 
-@router.get("/rules", response=list[RuleOut], summary="All rules with a plain-language preview")
-def list_rules(request, stage: str | None = None):
+@router.get(
+    "/rules",
+    auth=VIEW,
+    response={200: list[RuleOut], **errors(401, 403, 422)},
+    summary="All rules with a plain-language preview",
+)
+def list_rules(request, stage: Code | None = None):
     return [rule_out(r) for r in selectors.rules(stage)]
 
 
-@router.get("/rules/facts", response=list[FactOut], summary="The fact catalogue conditions are built from")
+@router.get(
+    "/rules/facts",
+    auth=VIEW,
+    response={200: list[FactOut], **errors(401, 403)},
+    summary="The fact catalogue conditions are built from",
+)
 def get_facts(request):
     return catalogue()
 
 
-@router.get("/rules/peak-mode", response=PeakIn, summary="Peak mode (peak-only rules run only while on)")
+@router.get(
+    "/rules/peak-mode",
+    auth=VIEW,
+    response={200: PeakIn, **errors(401, 403)},
+    summary="Peak mode (peak-only rules run only while on)",
+)
 def get_peak_mode(request):
     return {"peak_mode": runtime()[1]}
 
 
-@router.put("/rules/peak-mode", response=PeakIn, summary="Switch peak mode (audited)")
+@router.put(
+    "/rules/peak-mode",
+    auth=CHANGE,
+    response={200: PeakIn, **errors(400, 401, 403, 413, 422)},
+    summary="Switch peak mode (audited)",
+    openapi_extra=example({"peak_mode": True}),
+)
 def put_peak_mode(request, body: PeakIn):
     services.set_peak_mode(body.peak_mode, _actor(request))
     return {"peak_mode": runtime()[1]}
 
 
-@router.get("/rules/{code}", response=RuleOut, summary="One rule")
-def get_rule(request, code: str):
+@router.get(
+    "/rules/{code}", auth=VIEW, response={200: RuleOut, **errors(401, 403, 404, 422)}, summary="One rule"
+)
+def get_rule(request, code: Code):
     return rule_out(_rule(code))
 
 
 @router.put(
     "/rules/{code}",
-    response={200: RuleOut, 422: ErrorsOut},
+    auth=CHANGE,
+    response={200: RuleOut, **errors(400, 401, 403, 413, 422)},
     summary="Create or change a rule (validated; a new version)",
+    openapi_extra=example(RULE_EXAMPLE),
 )
-def put_rule(request, code: str, body: RuleIn):
+def put_rule(request, code: Code, body: RuleIn):
     actor = _actor(request)
     data = {k: v for k, v in body.dict(exclude_unset=True).items() if v is not None} | {"code": code}
     try:
@@ -158,15 +194,23 @@ def put_rule(request, code: str, body: RuleIn):
         return _invalid(exc)
 
 
-@router.get("/rules/{code}/versions", response=list[VersionOut], summary="Version history with diffs")
-def get_versions(request, code: str):
+@router.get(
+    "/rules/{code}/versions",
+    auth=VIEW,
+    response={200: list[VersionOut], **errors(401, 403, 404, 422)},
+    summary="Version history with diffs",
+)
+def get_versions(request, code: Code):
     return list(selectors.versions(_rule(code)))
 
 
 @router.post(
-    "/rules/{code}/rollback/{version}", response=RuleOut, summary="Restore a version (a new version)"
+    "/rules/{code}/rollback/{version}",
+    auth=CHANGE,
+    response={200: RuleOut, **errors(401, 403, 404, 422)},
+    summary="Restore a version (a new version)",
 )
-def post_rollback(request, code: str, version: int):
+def post_rollback(request, code: Code, version: int):
     actor = _actor(request)
     rule = _rule(code)
     if not selectors.versions(rule).filter(version=version).exists():
@@ -214,10 +258,12 @@ class BacktestOut(Schema):
 
 @router.post(
     "/rules/{code}/backtest",
-    response={200: BacktestOut, 422: ErrorsOut},
+    auth=VIEW,
+    response={200: BacktestOut, **errors(400, 401, 403, 404, 413, 422)},
+    openapi_extra=example({"days": 30, "condition": RULE_EXAMPLE["condition"]}),
     summary="Dry run over the orders of the last N days: what the rule (or a change) would have caught",
 )
-def post_backtest(request, code: str, body: BacktestIn):
+def post_backtest(request, code: Code, body: BacktestIn):
     rule = _rule(code)
     try:
         result = backtest(rule, body.days, body.condition, body.actions)

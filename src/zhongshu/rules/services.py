@@ -9,6 +9,7 @@ from django.db.models import F
 
 from zhongshu.core import outbox
 from zhongshu.core.models import Notification
+from zhongshu.core.text import free_text
 from zhongshu.orders.review import OrderInfo
 from zhongshu.rules.actions import describe_actions, validate_actions
 from zhongshu.rules.conditions import validate
@@ -62,8 +63,12 @@ def save_rule(rule_data: dict, author: str, note: str = "") -> Rule:
 
 def check(code: object, data: dict) -> list[dict]:
     """Validation errors of a rule snapshot, each naming its path."""
-    errors = []
-    if not isinstance(code, str) or not _CODE.match(code):
+    errors = _control_characters(
+        {k: data[k] for k in ("name", "description", "rule_set", "condition", "actions")}
+    )
+    if errors:  # PostgreSQL refuses a NUL byte; nothing else is worth checking in such a rule
+        return errors
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
         errors.append({"path": "code", "msg": "lower-case letters, digits and _ (at most 48)"})
     if not isinstance(data["name"], str) or not data["name"].strip() or len(data["name"]) > 100:
         errors.append({"path": "name", "msg": "required: a non-empty text of at most 100 characters"})
@@ -79,6 +84,25 @@ def check(code: object, data: dict) -> list[dict]:
         errors.append({"path": "priority", "msg": "an integer from 0 to 9999"})
     errors += [{"path": k, "msg": "must be true or false"} for k in _BOOLS if not isinstance(data[k], bool)]
     return errors + validate(data["condition"]) + validate_actions(data["actions"])
+
+
+def _control_characters(value: object, path: str = "") -> list[dict]:
+    """Errors for the texts (keys too) holding control characters other than tab and line breaks."""
+    if isinstance(value, str):
+        try:
+            free_text(value)
+        except ValueError as exc:
+            return [{"path": path, "msg": str(exc)}]
+        return []
+    if isinstance(value, dict):
+        return [
+            e
+            for k, v in value.items()
+            for e in _control_characters(k, path) + _control_characters(v, f"{path}.{k}" if path else str(k))
+        ]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in _control_characters(v, f"{path}[{i}]")]
+    return []
 
 
 @transaction.atomic
