@@ -121,7 +121,7 @@ def test_permission_is_checked_before_the_body(client, hub_with_order):
     assert r.status_code == 403
 
 
-def test_every_operation_but_health_and_push_names_its_permissions():
+def test_every_operation_but_health_contract_and_push_names_its_permissions():
     unguarded = []
     for prefix, router in api._routers:
         for path, view in router.path_operations.items():
@@ -130,4 +130,6 @@ def test_every_operation_but_health_and_push_names_its_permissions():
                 guarded = len(auth) == 1 and isinstance(auth[0], BearerAuth) and auth[0].permissions
                 if not guarded:
                     unguarded.append(f"{'/'.join(op.methods)} {prefix}{path}")
-    assert sorted(unguarded) == ["GET /v1/health", "POST /v1/push/{shop}"]
+    assert sorted(unguarded) == [
+        "GET /v1/contract/order.schema.json", "GET /v1/health", "POST /v1/push/{shop}"
+    ]  # fmt: skip

@@ -25,7 +25,7 @@ def oversized(size: int = LIMIT + 1) -> bytes:
 
 @pytest.fixture
 def token(hub):
-    get_user_model().objects.create_user("ops", password="x")
+    get_user_model().objects.create_superuser("ops", password="x")
     return create_token("ops")
 
 

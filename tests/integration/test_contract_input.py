@@ -29,7 +29,7 @@ COL = {h: i for i, h in enumerate(HEADERS)}
 
 @pytest.fixture
 def post(hub, client):
-    get_user_model().objects.create_user("ops", password="x")
+    get_user_model().objects.create_superuser("ops", password="x")
     token = create_token("ops")
     put_stock("DUMPLING-500G", "CD", 10)
 
@@ -233,20 +233,22 @@ def test_admin_excel_export_does_not_crash_on_stored_control_characters(stored_c
 
 
 @pytest.mark.parametrize(
-    "path, status, field",
-    [("/api/v1/orders/mp/MP%002026", 400, "path"), ("/api/v1/orders?shop=m%00p", 400, "shop"),
-     ("/api/v1/stock/DUMPLING%00-500G", 400, "path")],
+    "path, field",
+    [("/admin/orders/order/%00/change/", "path"), ("/admin/orders/order/?q=13800%00138000", "q"),
+     ("/admin/inventory/warehouse/?active__exact=1%00", "active__exact")],
 )  # fmt: skip
-def test_a_nul_in_the_url_gets_400_naming_where(hub, client, path, status, field):
-    get_user_model().objects.create_user("ops", password="x")
-    r = client.get(path, HTTP_AUTHORIZATION=f"Bearer {create_token('ops')}")
-    assert r.status_code == status, r.content
+def test_a_nul_in_a_console_url_gets_400_naming_where(hub, client, admin_user, path, field):
+    """The API's typed parameters answer 422 (test_api.py); the console's pages would hand the NUL to
+    the database, which PostgreSQL refuses with an error (a 500)."""
+    client.force_login(admin_user)
+    r = client.get(path)
+    assert r.status_code == 400, r.content
     assert r.json()["detail"][0]["field"] == field and "NUL" in r.json()["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize("field, value", [("sku", "ZONGZI\x00-2"), ("title", "粽\x00子"), ("title", "  ")])
 def test_a_sku_with_control_characters_or_a_blank_title_gets_422(hub, client, field, value):
-    get_user_model().objects.create_user("ops", password="x")
+    get_user_model().objects.create_superuser("ops", password="x")
     body = {"sku": "ZONGZI-2", "title": "粽子", "cost_price": "12.50", field: value}
     r = client.post("/api/v1/skus", body, content_type="application/json",
                     HTTP_AUTHORIZATION=f"Bearer {create_token('ops')}")  # fmt: skip

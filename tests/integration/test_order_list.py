@@ -14,7 +14,7 @@ from zhongshu.orders.services import intake
 
 @pytest.fixture
 def listed(hub, client):
-    get_user_model().objects.create_user("ops", password="x")
+    get_user_model().objects.create_superuser("ops", password="x")
     token = create_token("ops")
     put_stock("DUMPLING-500G", "CD", 60)
     orders = [example_order(channel_order_id=f"P{n:03d}") for n in range(120)]  # 30 allocated, 90 backordered

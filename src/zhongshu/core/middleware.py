@@ -29,7 +29,8 @@ class RequestGuardMiddleware:
       DRAIN_MAX_BYTES): a client still sending would otherwise see the connection reset instead of
       the answer, and gunicorn would close a keep-alive connection it cannot drain. File uploads
       (multipart) are streamed to disk by Django and not counted, as with DATA_UPLOAD_MAX_MEMORY_SIZE;
-    - a NUL character in the path or a query parameter: 400 naming it. Nothing stored can match
+    - a NUL character in the path or a query parameter of a console page: 400 naming it (the API's
+      typed parameters answer 422 naming the parameter). Nothing stored can match
       one, and PostgreSQL refuses it in a query (a 500 otherwise)."""
 
     DRAIN_MAX_BYTES = 64 * 1024 * 1024
@@ -49,6 +50,8 @@ class RequestGuardMiddleware:
                     pass
             msg = f"the request body is {size} bytes, over the limit of {limit} bytes"
             return _refused(413, "body", msg, limit_bytes=limit)
+        if request.path_info.startswith("/api/"):
+            return self.get_response(request)  # the API types its parameters: 422 naming the parameter
         if "\x00" in request.path_info:
             return _refused(400, "path", "must not contain NUL characters")
         for name, values in request.GET.lists():
