@@ -79,7 +79,7 @@ def test_the_oauth_callback_is_built_from_the_public_url_not_the_host(hub, doubl
 
 @override_settings(PUBLIC_URL="https://hub.example.com")
 def test_the_shop_page_shows_the_push_url_on_the_public_url(hub, staff):
-    page = staff.get(f"/admin/channels/shop/{Shop.objects.get(code='mp').pk}/change/").content.decode()
+    page = staff.get(f"/admin/shops/shop/{Shop.objects.get(code='mp').pk}/change/").content.decode()
     assert "推送地址" in page and "https://hub.example.com/api/v1/push/mp" in page
-    tb = staff.get(f"/admin/channels/shop/{Shop.objects.get(code='tb').pk}/change/").content.decode()
+    tb = staff.get(f"/admin/shops/shop/{Shop.objects.get(code='tb').pk}/change/").content.decode()
     assert "推送地址" not in tb  # Taobao sends its messages over TMC, not to a push URL

@@ -63,3 +63,13 @@ def test_a_database_from_before_the_move_keeps_shops_orders_and_permissions():
         "shops",
         "shop",
     )
+
+
+def test_old_shop_page_addresses_lead_to_the_shops_app(hub, admin_client):
+    pk = Shop.objects.get(code="mp").pk
+    r = admin_client.get(f"/admin/channels/shop/{pk}/change/?_changelist_filters=q%3Dmp")
+    assert (r.status_code, r["Location"]) == (
+        302,
+        f"/admin/shops/shop/{pk}/change/?_changelist_filters=q%3Dmp",
+    )
+    assert admin_client.get(r["Location"]).status_code == 200
