@@ -36,6 +36,7 @@ ALLOWED_HOSTS = os.environ.get("ZHONGSHU_ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ZHONGSHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
+    "zhongshu.notify",  # first: its admin header (alert bell) overrides unfold's userlinks template
     "unfold",
     "unfold.contrib.filters",
     "django.contrib.admin",

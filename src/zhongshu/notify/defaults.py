@@ -1,0 +1,22 @@
+"""The shipped alert rules, shared by the data migration and fresh test databases."""
+
+from decimal import Decimal
+
+# (name, metric, comparison, threshold, window minutes, cooldown minutes)
+RULES = [
+    ("待发货订单（已付款未发货）> 800", "pending_orders", "gt", Decimal(800), 60, 30),
+    ("近24小时退货率较7日基线上升 > 20%", "return_rate_rise", "gt", Decimal(20), 1440, 120),
+    ("店铺同步延迟 > 30 分钟", "sync_lag_minutes", "gt", Decimal(30), 60, 30),
+    ("后台队列积压 > 1000", "queue_backlog", "gt", Decimal(1000), 60, 30),
+    ("近1小时发货回传失败 > 0", "ship_confirm_failures", "gt", Decimal(0), 60, 60),
+]
+
+
+def seed(AlertRule) -> None:  # noqa: N803 - a model class
+    """Create the shipped rules that are missing (by name); rules edited in the console are kept."""
+    for name, metric, comparison, threshold, window, cooldown in RULES:
+        AlertRule.objects.get_or_create(
+            name=name,
+            defaults={"metric": metric, "comparison": comparison, "threshold": threshold,
+                      "window_minutes": window, "cooldown_minutes": cooldown},
+        )  # fmt: skip
