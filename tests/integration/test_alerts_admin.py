@@ -66,3 +66,14 @@ def test_rule_form_history_and_bell(staff):
     assert staff.get(reverse("admin:notify_alertevent_change", args=[event.pk])).status_code == 200
     firing = staff.get(reverse("admin:notify_alertstate_changelist") + "?firing__exact=1").content.decode()
     assert "告警中" in firing and "近24小时退货率较7日基线上升" in firing
+
+
+def test_alert_pages_in_english_after_the_switch(staff):
+    defaults.seed(AlertRule)
+    rule = AlertRule.objects.get(metric="pending_orders")
+    AlertEvent.objects.create(rule=rule, kind="resolved", title="【已恢复】" + rule.name, text="…")
+    staff.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+    history = staff.get(reverse("admin:notify_alertevent_changelist")).content.decode()
+    assert "Alert history" in history and "Resolved" in history and "告警记录" not in history
+    rules = staff.get(reverse("admin:notify_alertrule_changelist")).content.decode()
+    assert "Orders waiting to ship (paid, not shipped)" in rules
