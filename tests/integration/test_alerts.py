@@ -9,9 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
+from typer.testing import CliRunner
 
 from tests.factories import example_order, put_stock
 from tests.platforms.robots import DingTalkRobot, FeishuBot, WeComRobot
+from zhongshu.cli import app
 from zhongshu.core.auth import create_token
 from zhongshu.notify import defaults, services
 from zhongshu.notify.models import AlertEvent, AlertRule, AlertState, Channel, Delivery
@@ -134,10 +136,6 @@ def test_reminder_after_cooldown_and_failures_recorded(hub, api, robots):
 
 @pytest.mark.django_db(transaction=True)
 def test_channel_test_message_and_cli(robots):
-    from typer.testing import CliRunner
-
-    from zhongshu.cli import app
-
     ding, wecom, feishu = robots
     channels_for(ding, wecom, feishu)
     assert services.send_test("运营群-飞书")[0]

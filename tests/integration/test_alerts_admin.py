@@ -4,8 +4,10 @@ the history list in Chinese, and the bell with the count of firing alerts in the
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from zhongshu.core.roles import OPERATIONS, WAREHOUSE, ensure_roles
 from zhongshu.notify import defaults
 from zhongshu.notify.models import AlertEvent, AlertRule, AlertState, Channel, Delivery
 
@@ -77,3 +79,18 @@ def test_alert_pages_in_english_after_the_switch(staff):
     assert "Alert history" in history and "Resolved" in history and "告警记录" not in history
     rules = staff.get(reverse("admin:notify_alertrule_changelist")).content.decode()
     assert "Orders waiting to ship (paid, not shipped)" in rules
+
+
+def test_operations_see_alerts_and_rules_not_the_channels(client, django_user_model):
+    ensure_roles()
+    ops = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+    ops.groups.add(Group.objects.get(name=OPERATIONS))
+    client.force_login(ops)
+    assert 'id="alert-bell"' in client.get(reverse("admin:index")).content.decode()
+    assert client.get(reverse("admin:notify_alertevent_changelist")).status_code == 200
+    assert client.get(reverse("admin:notify_alertrule_changelist")).status_code == 200
+    assert client.get(reverse("admin:notify_channel_changelist")).status_code == 403
+    wh = django_user_model.objects.create_user("wh", password="x", is_staff=True)
+    wh.groups.add(Group.objects.get(name=WAREHOUSE))
+    client.force_login(wh)
+    assert client.get(reverse("admin:notify_alertrule_changelist")).status_code == 403
