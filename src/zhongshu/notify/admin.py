@@ -18,6 +18,10 @@ def _local(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
+def _value(value) -> str:
+    return "—" if value is None else services.number(value)
+
+
 def _secret_field(label, help_text):
     return forms.CharField(
         label=label, required=False, strip=True, help_text=help_text,
@@ -132,9 +136,9 @@ class AlertStateAdmin(ModelAdmin):
 
     list_display = (
         "rule",
-        "subject",
+        "subject_display",
         "firing_display",
-        "value",
+        "value_display",
         "since_local",
         "last_sent_local",
         "evaluated_local",
@@ -147,6 +151,14 @@ class AlertStateAdmin(ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @display(description=_("对象"), ordering="subject")
+    def subject_display(self, obj: AlertState) -> str:
+        return obj.subject or _("全部")
+
+    @display(description=_("当前值"), ordering="value")
+    def value_display(self, obj: AlertState) -> str:
+        return _value(obj.value)
 
     @display(description=_("状态"), label={_("告警中"): "danger", _("正常"): "success"})
     def firing_display(self, obj: AlertState) -> str:
@@ -180,7 +192,14 @@ class DeliveryInline(TabularInline):
 class AlertEventAdmin(ModelAdmin):
     """The alert history: every notice, with what each channel answered."""
 
-    list_display = ("created_local", "kind_display", "title", "subject", "value", "deliveries_display")
+    list_display = (
+        "created_local",
+        "kind_display",
+        "title",
+        "subject_display",
+        "value_display",
+        "deliveries_display",
+    )
     list_filter = ("kind", "rule", "deliveries__status")
     search_fields = ("title", "subject")
     search_help_text = _("按标题或店铺搜索")
@@ -210,6 +229,15 @@ class AlertEventAdmin(ModelAdmin):
     def kind_display(self, obj: AlertEvent):
         return obj.kind, obj.get_kind_display()
 
+    @display(description=_("对象"), ordering="subject")
+    def subject_display(self, obj: AlertEvent) -> str:
+        return obj.subject or ("—" if obj.kind == AlertEvent.Kind.TEST else _("全部"))
+
+    @display(description=_("数值"), ordering="value")
+    def value_display(self, obj: AlertEvent) -> str:
+        return _value(obj.value)
+
     @display(description=_("发送结果"))
     def deliveries_display(self, obj: AlertEvent) -> str:
-        return "；".join(f"{d.channel.name}：{d.get_status_display()}" for d in obj.deliveries.all()) or "—"
+        done = "；".join(f"{d.channel.name}：{d.get_status_display()}" for d in obj.deliveries.all())
+        return done or _("未配置通知渠道")

@@ -2,13 +2,14 @@
 
 from decimal import Decimal
 
-# (name, metric, comparison, threshold, window minutes, cooldown minutes)
+# (name, metric, comparison, threshold, window minutes, cooldown minutes); the names carry no
+# threshold, which is edited in the console and shown in every notice
 RULES = [
-    ("待发货订单（已付款未发货）> 800", "pending_orders", "gt", Decimal(800), 60, 30),
-    ("近24小时退货率较7日基线上升 > 20%", "return_rate_rise", "gt", Decimal(20), 1440, 120),
-    ("店铺同步延迟 > 30 分钟", "sync_lag_minutes", "gt", Decimal(30), 60, 30),
-    ("后台队列积压 > 1000", "queue_backlog", "gt", Decimal(1000), 60, 30),
-    ("近1小时发货回传失败 > 0", "ship_confirm_failures", "gt", Decimal(0), 60, 60),
+    ("待发货订单积压（已付款未发货）", "pending_orders", "gt", Decimal(800), 60, 30),
+    ("退货率上升（近24小时较7日基线）", "return_rate_rise", "gt", Decimal(20), 1440, 120),
+    ("店铺同步延迟", "sync_lag_minutes", "gt", Decimal(30), 60, 30),
+    ("后台队列积压", "queue_backlog", "gt", Decimal(1000), 60, 30),
+    ("发货回传失败（近1小时）", "ship_confirm_failures", "gt", Decimal(0), 60, 60),
 ]
 
 

@@ -73,13 +73,14 @@ def render(rule: AlertRule, subject: str, kind: str, value: Decimal | None, now:
     lines = [f"### {title}", f"- 指标：{rule.get_metric_display()}"]
     if subject:
         lines.append(f"- 店铺：{subject}")
-    shown = "无数据" if value is None else _number(value)
-    lines.append(f"- 当前值：**{shown}**（阈值 {rule.get_comparison_display()} {_number(rule.threshold)}）")
+    shown = "无数据" if value is None else number(value)
+    lines.append(f"- 当前值：**{shown}**（阈值 {rule.get_comparison_display()} {number(rule.threshold)}）")
     lines.append(f"- 时间：{local}（北京时间）")
     return title, "\n".join(lines)
 
 
-def _number(value: Decimal) -> str:
+def number(value: Decimal) -> str:
+    """801, 20.5 → "801", "20.50": counts without decimals."""
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:.2f}"
 
 
