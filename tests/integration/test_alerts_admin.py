@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from tests.platforms.robots import DingTalkRobot
 from zhongshu.core.roles import OPERATIONS, WAREHOUSE, ensure_roles
 from zhongshu.notify import defaults
 from zhongshu.notify.models import AlertEvent, AlertRule, AlertState, Channel, Delivery
@@ -97,3 +98,18 @@ def test_operations_see_alerts_and_rules_not_the_channels(client, django_user_mo
     wh.groups.add(Group.objects.get(name=WAREHOUSE))
     client.force_login(wh)
     assert client.get(reverse("admin:notify_alertrule_changelist")).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)  # sending runs after commit: no test-wide transaction
+def test_send_test_from_the_channel_list_and_page(staff):
+    with DingTalkRobot() as ding:
+        ch = Channel(name="钉钉运营群", kind="dingtalk", base_url=ding.url)
+        ch.token, ch.secret = ding.token, ding.secret
+        ch.save()
+        r = staff.post(reverse("admin:notify_channel_changelist"),
+                       {"action": "send_test", "_selected_action": [ch.pk]}, follow=True)  # fmt: skip
+        assert "测试消息已发送" in r.content.decode()
+        r = staff.get(reverse("admin:notify_channel_send_test_detail", args=[ch.pk]), follow=True)
+        assert "测试消息已发送" in r.content.decode()
+        assert len(ding.messages) == 2
+        assert list(Delivery.objects.values_list("status", flat=True)) == ["sent", "sent"]
