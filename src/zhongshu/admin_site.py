@@ -77,6 +77,15 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("告警"),
+                "items": [
+                    _item(_("告警中"), "notifications_active", "admin:notify_alertstate_changelist"),
+                    _item(_("告警记录"), "history", "admin:notify_alertevent_changelist"),
+                    _item(_("告警规则"), "rule_settings", "admin:notify_alertrule_changelist"),
+                    _item(_("通知渠道"), "campaign", "admin:notify_channel_changelist"),
+                ],
+            },
+            {
                 "title": _("系统"),
                 "items": [
                     _item(_("用户"), "person", "admin:auth_user_changelist"),

@@ -1,4 +1,4 @@
-"""The `zhongshu` command: migrate, token, unlock, import, demo, serve, worker, sync, shop.
+"""The `zhongshu` command: migrate, token, unlock, import, demo, serve, worker, sync, shop, alerts.
 
 Every command honours ZHONGSHU_HOME and ZHONGSHU_DATABASE_URL (read by zhongshu.settings) and sets
 Django up when it runs, never at import; the project's modules are therefore imported inside the
@@ -32,6 +32,8 @@ export_app = typer.Typer(help="Export data to files merchants open in Excel.", n
 app.add_typer(export_app, name="export")
 shop_app = typer.Typer(help="Platform shops: connect one, authorise it.", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
+alerts_app = typer.Typer(help="Red alerts: try a notification channel.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -521,6 +523,30 @@ def worker(workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="
     queue = "redis" if settings.HUEY.get("url") else f"sqlite {settings.HUEY.get('filename')}"
     err.print(f"worker: {workers} task thread(s) + outbox relay; queue {queue}; database {_database_label()}")
     run_worker(workers)
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+
+@alerts_app.command("test")
+def alerts_test(
+    channel: Annotated[str, typer.Argument(help="Name of a notification channel (通知渠道).")],
+) -> None:
+    """Send a test message through a configured channel and print the platform's answer."""
+    _setup()
+    from zhongshu.notify.models import Channel
+    from zhongshu.notify.services import send_test
+
+    try:
+        ok, outcome = send_test(channel)
+    except Channel.DoesNotExist:
+        names = (
+            ", ".join(Channel.objects.values_list("name", flat=True)) or "none yet (add one in the console)"
+        )
+        raise _fail(f"no channel named '{channel}'; channels: {names}") from None
+    if not ok:
+        raise _fail(f"{channel}: {outcome}")
+    out.print(f"{escape(channel)}: {escape(outcome)}")
 
 
 def main() -> None:

@@ -81,6 +81,7 @@ if _PUBLIC:
 ALLOWED_HOSTS += [h for h in _csv("ZHONGSHU_ALLOWED_HOSTS") if h not in ALLOWED_HOSTS]
 
 INSTALLED_APPS = [
+    "zhongshu.notify",  # first: its admin header (alert bell) overrides unfold's userlinks template
     "unfold",
     "unfold.contrib.filters",
     "django.contrib.admin",

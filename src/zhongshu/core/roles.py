@@ -11,7 +11,9 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-HUB_APPS = ("core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment")
+HUB_APPS = (
+    "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "notify"
+)  # fmt: skip
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
 # The user an ERP, a shop or another system sends orders, SKUs and stocktakes with (API tokens only).
@@ -63,6 +65,10 @@ ROLES: dict[str, tuple[str, ...]] = {
         # the rule builder (/console/rules/): operations change rules; versions and hits are read-only
         "rules.view_rule", "rules.change_rule", "rules.view_ruleset",
         "rules.view_ruleversion", "rules.view_rulehit",
+        # red alerts: operations tune the rules and see firing alerts and the history; channels
+        # (robot tokens and secrets) stay with the administrators
+        "notify.view_alertrule", "notify.change_alertrule", "notify.view_alertstate", "notify.view_alertevent",
+        "notify.view_delivery",
     ),
     WAREHOUSE: (
         *VIEW_ORDERS,
