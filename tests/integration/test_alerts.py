@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.utils import timezone
 from typer.testing import CliRunner
@@ -15,6 +16,7 @@ from tests.factories import example_order, put_stock
 from tests.platforms.robots import DingTalkRobot, FeishuBot, WeComRobot
 from zhongshu.cli import app
 from zhongshu.core.auth import create_token
+from zhongshu.core.roles import INTEGRATION, ensure_roles
 from zhongshu.notify import defaults, services
 from zhongshu.notify.models import AlertEvent, AlertRule, AlertState, Channel, Delivery
 from zhongshu.notify.tasks import evaluate_alerts
@@ -30,8 +32,9 @@ def robots():
 
 @pytest.fixture
 def api(client):
-    get_user_model().objects.create_user("ops", password="x")
-    token = create_token("ops")
+    ensure_roles()
+    get_user_model().objects.create_user("erp", password="x").groups.add(Group.objects.get(name=INTEGRATION))
+    token = create_token("erp", scope="intake")
 
     def post(body):
         return client.post("/api/v1/orders", body, content_type="application/json",
