@@ -267,7 +267,7 @@ class PackageLine(models.Model):
     )
     order_line = models.ForeignKey(
         "orders.OrderLine",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,  # intake replaces an order's lines; the package then re-syncs
         null=True,
         blank=True,
         related_name="package_lines",
