@@ -672,8 +672,8 @@ def report_shortage(wave_id: int, sku: str, missing: int, actor: str) -> list[Pa
         reason = f"拣货缺货：{code} 货位 {location or '未设置'} 少 {missing} 件"
         pkgs = list(
             Package.objects.select_for_update(of=("self",))
-            .filter(wave=wave, status__in=list(domain.IN_WAVE), lines__sku=row.sku)
-            .distinct()
+            .filter(wave=wave, status__in=list(domain.IN_WAVE))
+            .filter(pk__in=PackageLine.objects.filter(sku=row.sku).values("package_id"))
             .order_by("-seed_slot", "-pk")
         )
         stopped, covered = [], 0
