@@ -290,3 +290,16 @@ def test_api_needs_the_fulfilment_permissions(floor, client):
     token = create_token("nobody")
     r = client.get("/api/v1/packages", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert r.status_code == 403
+
+
+def test_an_address_change_before_waving_remakes_the_package(floor):
+    """Intake replaces the order's lines on a change; the package's lines let go of them (no
+    ProtectedError) and the order gets a package for its new receiver."""
+    a = post("R1")
+    [old] = packages_of(a)
+    post("R1", receiver=OTHER_ADDRESS, updated_at="2026-11-27T22:00:00+08:00")
+    old.refresh_from_db()
+    assert old.status == "cancelled"
+    [new] = packages_of(Order.objects.get(pk=a.pk))
+    assert new.status == "pending" and new.lines.get().order_line.order_id == a.pk
+    assert reserved() == 2

@@ -192,6 +192,9 @@ class Package(models.Model):
     expected_weight_g = models.PositiveIntegerField(_("预计重量(克)"), default=0)
     measured_weight_g = models.PositiveIntegerField(_("实称重量(克)"), null=True, blank=True)
     flags = models.JSONField(_("包裹标记"), default=list, blank=True)
+    # A keyed hash of the merge key without the shop (receiver, warehouse, carrier, presale, cold
+    # chain; "" = never merged): finding a pending package to merge into is one indexed lookup.
+    merge_key = models.CharField(_("合单键"), max_length=64, blank=True, editable=False)
     ship_by = models.DateTimeField(_("最晚发货时间"), null=True, blank=True)
     wave = models.ForeignKey(
         Wave,
@@ -226,6 +229,7 @@ class Package(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["warehouse", "status", "ship_by"], name="package_wh_status_shipby"),
+            models.Index(fields=["warehouse", "status", "merge_key"], name="package_wh_status_mergekey"),
             models.Index(fields=["packed_at"], name="package_packed_at"),
             models.Index(fields=["shipped_at"], name="package_shipped_at"),
         ]

@@ -8,9 +8,12 @@ follow their packages through orders.follow (never the other way round). Stock s
 orders: an order's reservation is given back by the orders code when it is cancelled or held, so
 the floor never touches StockLevel.reserved."""
 
+import hashlib
+import hmac
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -184,9 +187,21 @@ def _refresh(pkg: Package) -> None:
     pkg.expected_weight_g = domain.expected_weight(
         _lines_map(lines), weights, pkg.packaging.weight_g if pkg.packaging else 0
     )
+    pkg.merge_key = _key_hash(
+        _candidate(pkg.pk, pkg.shop, pkg.warehouse.code, pkg.carrier, orders, cold, P.PENDING)
+    )
     pkg.flags = sorted({f for o in orders for f in (o.flags or []) if not f.startswith(CARRIER_FLAG)})
     pkg.ship_by = min((o.ship_by for o in orders if o.ship_by), default=None)
     pkg.paid_at = min((o.paid_at for o in orders if o.paid_at), default=None)
+
+
+def _key_hash(c: domain.MergeCandidate | None) -> str:
+    """The stored merge key: a keyed hash (the receiver is personal data) of the key without the
+    shop, which the lookup filters by itself (the shop, or the platform when merging across shops)."""
+    key = domain.merge_key(replace(c, shop="", platform=""), cross_shop=False) if c else None
+    if key is None:
+        return ""
+    return hmac.new(settings.PII_KEY.encode(), repr(key[1:]).encode(), hashlib.sha256).hexdigest()
 
 
 def _receiver(o: Order) -> domain.Receiver:
@@ -197,6 +212,8 @@ def _receiver(o: Order) -> domain.Receiver:
 
 
 def _candidate(pkg_id, shop, warehouse: str, carrier: str, orders: list[Order], cold: bool, status: str):
+    if not orders:
+        return None
     first = orders[0]
     return domain.MergeCandidate(
         id=pkg_id,
@@ -358,15 +375,14 @@ def _package_order(order: Order, lines: list[OrderLine], w: _Writes) -> Package:
     carrier = _carrier(order.flags)
     cold = any(ln.sku.cold_chain for ln in lines)
     cross = selectors.merge_across_shops()
-    mine = domain.merge_key(
-        _candidate(None, order.shop, order.warehouse.code, carrier, [order], cold, P.PENDING), cross
-    )
+    me = _candidate(None, order.shop, order.warehouse.code, carrier, [order], cold, P.PENDING)
+    mine = domain.merge_key(me, cross)
     target = None
     if mine is not None:
         shops = {"shop__platform": order.shop.platform} if cross else {"shop": order.shop}
         pending = (
             Package.objects.select_for_update(of=("self",))
-            .filter(warehouse_id=order.warehouse_id, status=P.PENDING, carrier=carrier, **shops)
+            .filter(warehouse_id=order.warehouse_id, status=P.PENDING, merge_key=_key_hash(me), **shops)
             .select_related("shop", "warehouse")
             .prefetch_related("orders", "lines__sku")
             .order_by("pk")
