@@ -303,3 +303,14 @@ def test_an_address_change_before_waving_remakes_the_package(floor):
     [new] = packages_of(Order.objects.get(pk=a.pk))
     assert new.status == "pending" and new.lines.get().order_line.order_id == a.pk
     assert reserved() == 2
+
+
+def test_scheduled_waves_follow_the_setting(floor):
+    for cid in ("T1", "T2"):
+        post(cid, receiver={**OTHER_ADDRESS, "address": f"{cid}路1号"})
+    assert services.scheduled_waves() == []  # 0 minutes: by hand only
+    FulfilmentSettings.objects.update(wave_every_minutes=5)
+    [wave] = services.scheduled_waves()
+    assert (wave.kind, wave.packages.count()) == ("single_sku", 2)
+    post("T3", receiver={**OTHER_ADDRESS, "address": "T3路1号"})
+    assert services.scheduled_waves() == []  # the last wave is younger than 5 minutes

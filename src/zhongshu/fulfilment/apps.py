@@ -8,4 +8,4 @@ class FulfilmentConfig(AppConfig):
     verbose_name = _("仓储作业")
 
     def ready(self) -> None:
-        from zhongshu.fulfilment import consumers  # noqa: F401  (registers the outbox consumer)
+        from zhongshu.fulfilment import consumers, tasks  # noqa: F401  (outbox consumer, periodic waves)

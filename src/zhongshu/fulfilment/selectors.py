@@ -100,3 +100,8 @@ def package_out(pkg) -> dict:
         "wave": str(pkg.wave_id) if pkg.wave_id else None,
         "waybill_no": None,  # fulfilment II
     }
+
+
+def wave_every_minutes() -> int:
+    row = FulfilmentSettings.objects.first()
+    return row.wave_every_minutes if row else 0

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -823,3 +824,24 @@ def cancel_package(package_id: int, actor: str, reason: str) -> Package:
         pkg.save()
         w.flush()
         return pkg
+
+
+def scheduled_waves(actor: str = "system:waves") -> list[Wave]:
+    """Scheduled wave creation (a setting: every N minutes, 0 = by hand only): for each active
+    warehouse whose last wave is at least N minutes old, waves by every active strategy in order
+    until none qualifies."""
+    every = selectors.wave_every_minutes()
+    if not every:
+        return []
+    since = timezone.now() - timedelta(minutes=every)
+    made = []
+    for wh in Warehouse.objects.filter(active=True).order_by("code"):
+        if Wave.objects.filter(warehouse=wh, created_at__gt=since).exists():
+            continue
+        for st in selectors.active_strategies():
+            while True:
+                try:
+                    made.append(create_wave(wh.code, st.code, actor=actor))
+                except FloorError:
+                    break
+    return made
