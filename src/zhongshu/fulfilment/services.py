@@ -239,14 +239,10 @@ def _package_candidate(pkg: Package) -> domain.MergeCandidate | None:
 
 
 def _follow(pkgs, w: _Writes, reason: str) -> None:
-    """Move the orders of these packages to the status all their packages imply."""
-    order_ids = set(
-        PackageOrder.objects.filter(package__in=[p.pk for p in pkgs]).values_list("order_id", flat=True)
-    )
-    if not order_ids:
-        return
+    """Move the orders of these packages to the status all their packages imply (one read)."""
+    mine = PackageOrder.objects.filter(package__in=[p.pk for p in pkgs]).values("order_id")
     statuses: dict[int, list[str]] = defaultdict(list)
-    for oid, status in PackageOrder.objects.filter(order_id__in=order_ids).values_list(
+    for oid, status in PackageOrder.objects.filter(order_id__in=mine).values_list(
         "order_id", "package__status"
     ):
         statuses[oid].append(status)
