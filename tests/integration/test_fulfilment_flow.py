@@ -10,6 +10,7 @@ from tests.factories import example_order, put_stock
 from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.core import outbox
 from zhongshu.core.auth import create_token
+from zhongshu.core.models import TimelineEntry
 from zhongshu.fulfilment import defaults, services
 from zhongshu.fulfilment.models import (
     FulfilmentSettings,
@@ -121,12 +122,18 @@ def api(floor, client):
     user = get_user_model().objects.create_user("floor", password="x")
     user.user_permissions.add(
         *Permission.objects.filter(
-            content_type__app_label="fulfilment", codename__in=["view_package", "change_package", "add_wave"]
+            content_type__app_label="fulfilment",
+            codename__in=["view_package", "change_package", "add_wave", "view_wave", "change_wave"],
         )
     )
     token = create_token("floor")
 
     class Api:
+        def grant(self, codename):
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label="fulfilment", codename=codename)
+            )
+
         def get(self, path):
             return client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
 
@@ -210,11 +217,13 @@ def test_api_flow_waves_pack_check_weigh_check_and_interception(api):
     assert Package.objects.get(pk=p2).packed_at is not None
     assert reserved() == 6
 
-    # a supervisor lets the weight stop go (audited)
-    services.override_weight_stop(int(pid), actor="supervisor", note="包材换成纸箱")
-    assert Package.objects.get(pk=pid).status == "packed"
+    # a supervisor lets the weight stop go (audited); a packer may not
+    assert api.post(f"/api/v1/packages/{pid}/override", {"note": "包材换成纸箱"}).status_code == 403
+    api.grant("supervise_package")
+    r = api.post(f"/api/v1/packages/{pid}/override", {"note": "包材换成纸箱"})
+    assert (r.status_code, r.json()["status"]) == (200, "packed")
     assert Order.objects.get(channel_order_id="A1").status == "packed"
-    assert PackageTransition.objects.filter(package_id=pid, to_status="packed", actor="supervisor").exists()
+    assert PackageTransition.objects.filter(package_id=pid, to_status="packed", actor="api:floor").exists()
 
     # the channel cancels the third order before packing: its package is stopped and leaves the
     # wave, its stock is released once (and stays so when the event is delivered again)
@@ -314,3 +323,42 @@ def test_scheduled_waves_follow_the_setting(floor):
     assert (wave.kind, wave.packages.count()) == ("single_sku", 2)
     post("T3", receiver={**OTHER_ADDRESS, "address": "T3路1号"})
     assert services.scheduled_waves() == []  # the last wave is younger than 5 minutes
+
+
+def test_api_picking_claim_scan_shortage_finish_then_pack(api):
+    for cid in ("K1", "K2"):
+        body = example_order(channel_order_id=cid, receiver={**OTHER_ADDRESS, "address": f"{cid}路1号"})
+        assert api.post("/api/v1/orders", body).status_code == 201
+    wave = api.post("/api/v1/waves", {"warehouse": "CD"}).json()
+    wid = wave["id"]
+    r = api.post(f"/api/v1/waves/{wid}/claim", {})
+    assert (r.status_code, r.json()["status"], r.json()["picker"]) == (200, "claimed", "floor")
+    assert set(Order.objects.values_list("status", flat=True)) == {"picking"}
+    r = api.post(f"/api/v1/waves/{wid}/pick", {"sku": "TEA-100G"})
+    assert (r.status_code, r.json()["code"]) == (409, "wrong_sku")
+    r = api.post(f"/api/v1/waves/{wid}/pick", {"sku": "6901234567892", "quantity": 3})
+    assert r.json()["pick_list"] == [
+        {"location": "A-01-03", "sku": "DUMPLING-500G", "quantity": 4, "picked": 3, "short": 0}
+    ]
+    r = api.post(f"/api/v1/waves/{wid}/finish", {})
+    assert (r.status_code, r.json()["code"]) == (409, "missing_items")
+    r = api.post(f"/api/v1/waves/{wid}/shortage", {"sku": "DUMPLING-500G", "quantity": 1})
+    [stopped] = r.json()["stopped"]
+    assert stopped == wave["packages"][-1]
+    assert "A-01-03" in api.get(f"/api/v1/packages/{stopped}").json()["stop_reason"]
+    r = api.post(f"/api/v1/waves/{wid}/finish", {})
+    assert r.json()["status"] == "done"
+    assert r.json()["pick_list"] == [
+        {"location": "A-01-03", "sku": "DUMPLING-500G", "quantity": 2, "picked": 2, "short": 1}
+    ]
+    [picked] = [p for p in wave["packages"] if p != stopped]
+    assert api.get(f"/api/v1/packages/{picked}").json()["status"] == "picked"
+    r = api.post(
+        f"/api/v1/packages/{picked}/check", {"scans": ["DUMPLING-500G", "DUMPLING-500G"], "weight_g": 990}
+    )
+    assert (r.status_code, r.json()) == (200, {"status": "packed"})
+    assert Package.objects.get(pk=picked).orders.get().status == "packed"
+    assert Package.objects.get(pk=stopped).orders.get().status == "picking"  # held back by its stop
+    assert TimelineEntry.objects.filter(
+        kind="stock.recount_requested", subject="stock:DUMPLING-500G"
+    ).exists()

@@ -7,11 +7,16 @@ from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from zhongshu.fulfilment import selectors, services
-from zhongshu.fulfilment.models import Package
+from zhongshu.fulfilment.models import Package, Wave
 
 router = Router(tags=["fulfilment"])
 
-VIEW, CHANGE, ADD_WAVE = "fulfilment.view_package", "fulfilment.change_package", "fulfilment.add_wave"
+VIEW, CHANGE, SUPERVISE = (
+    "fulfilment.view_package",
+    "fulfilment.change_package",
+    "fulfilment.supervise_package",
+)
+ADD_WAVE, VIEW_WAVE, PICK = "fulfilment.add_wave", "fulfilment.view_wave", "fulfilment.change_wave"
 
 
 def require(request, perm: str) -> None:
@@ -197,3 +202,154 @@ def post_split(request, package_id: int, payload: SplitIn):
     except services.FloorError as exc:
         return _refused(exc)
     return {"packages": [_one(p.pk) for p in pkgs]}
+
+
+# --- picking (the PDA's calls) and the supervisor ----------------------------------------------
+
+
+class PickRowState(Schema):
+    location: str | None
+    sku: str
+    quantity: int
+    picked: int
+    short: int
+
+
+class WaveDetailOut(Schema):
+    id: str
+    warehouse: str
+    kind: str
+    status: str
+    picker: str | None
+    packages: list[str]
+    pick_list: list[PickRowState]
+
+
+class PickIn(Schema):
+    sku: str  # a merchant code or a barcode
+    quantity: int = Field(default=1, ge=1)
+
+
+class ShortageOut(Schema):
+    stopped: list[str]
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+class CancelIn(Schema):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+def _wave(wave_id: int) -> dict:
+    wave = Wave.objects.select_related("warehouse", "picker").filter(pk=wave_id).first()
+    if wave is None:
+        raise HttpError(404, f"no wave '{wave_id}'")
+    return {
+        "id": str(wave.pk),
+        "warehouse": wave.warehouse.code,
+        "kind": wave.kind,
+        "status": wave.status,
+        "picker": wave.picker.get_username() if wave.picker else None,
+        "packages": [str(pk) for pk in wave.packages.order_by("seed_slot", "pk").values_list("pk", flat=True)],
+        "pick_list": [
+            {"location": r.location or None, "sku": r.sku.code, "quantity": r.quantity, "picked": r.picked,
+             "short": r.short}
+            for r in wave.pick_rows.select_related("sku").order_by("position")
+        ],
+    }  # fmt: skip
+
+
+@router.get("/waves/{wave_id}", response=WaveDetailOut, summary="One wave with its pick list and progress")
+def get_wave(request, wave_id: int):
+    require(request, VIEW_WAVE)
+    return _wave(wave_id)
+
+
+@router.post("/waves/{wave_id}/claim", response={200: WaveDetailOut, 409: Refusal}, summary="Claim a wave")
+def post_claim(request, wave_id: int):
+    require(request, PICK)
+    try:
+        services.claim_wave(wave_id, request.user, _actor(request))
+    except services.FloorError as exc:
+        return _refused(exc)
+    return _wave(wave_id)
+
+
+@router.post(
+    "/waves/{wave_id}/pick", response={200: WaveDetailOut, 409: Refusal}, summary="Record picked units"
+)
+def post_pick(request, wave_id: int, payload: PickIn):
+    require(request, PICK)
+    try:
+        services.record_pick(wave_id, payload.sku, payload.quantity, _actor(request))
+    except services.FloorError as exc:
+        return _refused(exc)
+    return _wave(wave_id)
+
+
+@router.post(
+    "/waves/{wave_id}/shortage",
+    response={200: ShortageOut, 409: Refusal},
+    summary="Report a shortage at a location (packages stopped, recount asked)",
+)
+def post_shortage(request, wave_id: int, payload: PickIn):
+    require(request, PICK)
+    try:
+        stopped = services.report_shortage(wave_id, payload.sku, payload.quantity, _actor(request))
+    except services.FloorError as exc:
+        return _refused(exc)
+    return {"stopped": [str(p.pk) for p in stopped]}
+
+
+@router.post("/waves/{wave_id}/finish", response={200: WaveDetailOut, 409: Refusal}, summary="Finish picking")
+def post_finish(request, wave_id: int):
+    require(request, PICK)
+    try:
+        services.finish_wave(wave_id, _actor(request))
+    except services.FloorError as exc:
+        return _refused(exc)
+    return _wave(wave_id)
+
+
+@router.post(
+    "/packages/{package_id}/override",
+    response={200: PackageOut, 409: Refusal},
+    summary="Supervisor: let a package stopped by the weigh check go packed",
+)
+def post_override(request, package_id: int, payload: NoteIn):
+    require(request, SUPERVISE)
+    try:
+        services.override_weight_stop(package_id, _actor(request), payload.note)
+    except services.FloorError as exc:
+        return _refused(exc)
+    return _one(package_id)
+
+
+@router.post(
+    "/packages/{package_id}/resume",
+    response={200: PackageOut, 409: Refusal},
+    summary="Supervisor: send a stopped package back to pending",
+)
+def post_resume(request, package_id: int, payload: NoteIn):
+    require(request, SUPERVISE)
+    try:
+        services.resume_package(package_id, _actor(request), payload.note)
+    except services.FloorError as exc:
+        return _refused(exc)
+    return _one(package_id)
+
+
+@router.post(
+    "/packages/{package_id}/cancel",
+    response={200: PackageOut, 409: Refusal},
+    summary="Supervisor: cancel a package before shipping",
+)
+def post_cancel(request, package_id: int, payload: CancelIn):
+    require(request, SUPERVISE)
+    try:
+        services.cancel_package(package_id, _actor(request), payload.reason)
+    except services.FloorError as exc:
+        return _refused(exc)
+    return _one(package_id)

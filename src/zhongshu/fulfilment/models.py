@@ -227,6 +227,8 @@ class Package(models.Model):
         verbose_name = pgettext_lazy("singular", "包裹")
         verbose_name_plural = _("包裹")
         ordering = ["-created_at", "-id"]
+        # A supervisor's actions on a stopped package: weight override, resume, cancel.
+        permissions = [("supervise_package", "放行、恢复或取消被拦截的包裹")]
         indexes = [
             models.Index(fields=["warehouse", "status", "ship_by"], name="package_wh_status_shipby"),
             models.Index(fields=["warehouse", "status", "merge_key"], name="package_wh_status_mergekey"),
