@@ -41,7 +41,15 @@ def get_order_contract(request):
     return HttpResponse(body, content_type="application/schema+json; charset=utf-8")
 
 
-for r in (health, orders_router, catalog_router, stock_router, channels_router, rules_router, fulfilment_router):
+for r in (
+    health,
+    orders_router,
+    catalog_router,
+    stock_router,
+    channels_router,
+    rules_router,
+    fulfilment_router,
+):
     api.add_router("/v1", r)
 
 _TRANSPORT = {"body", "payload", "query", "path", "filters"}
