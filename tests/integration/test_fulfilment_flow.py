@@ -362,3 +362,22 @@ def test_api_picking_claim_scan_shortage_finish_then_pack(api):
     assert TimelineEntry.objects.filter(
         kind="stock.recount_requested", subject="stock:DUMPLING-500G"
     ).exists()
+
+
+def test_a_cancelled_order_leaves_a_pending_merged_package_the_other_stays(floor):
+    a = post("X1")
+    b = post(
+        "X2",
+        lines=[{"sku": "TEA-100G", "quantity": 1, "unit_price": "30.00", "paid_amount": "30.00"}],
+        paid_amount="25.00",
+    )
+    [shared] = packages_of(a)
+    assert packages_of(b) == [shared]
+    post("X2", status="cancelled", updated_at="2026-11-27T22:00:00+08:00",
+         lines=[{"sku": "TEA-100G", "quantity": 1, "unit_price": "30.00", "paid_amount": "30.00"}],
+         paid_amount="25.00")  # fmt: skip
+    shared.refresh_from_db()
+    assert shared.status == "pending" and list(shared.orders.all()) == [a]
+    assert shared.expected_weight_g == 2 * 500 + BAG_G
+    assert StockLevel.objects.get(sku__code="TEA-100G", warehouse__code="CD").reserved == 0
+    assert reserved() == 2
