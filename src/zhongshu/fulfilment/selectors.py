@@ -3,9 +3,11 @@ locations, each as the plain data fulfilment.domain takes."""
 
 from collections.abc import Iterable
 
+from django.db.models import Prefetch
+
 from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.fulfilment.domain import Tolerance, WaveKind, WaveStrategyInfo, normalize_code
-from zhongshu.fulfilment.models import FulfilmentSettings, WaveStrategy
+from zhongshu.fulfilment.models import FulfilmentSettings, Package, PackageLine, PackageOrder, WaveStrategy
 from zhongshu.inventory.models import StockLevel
 
 
@@ -61,10 +63,6 @@ def active_strategies() -> list[WaveStrategy]:
 
 def packages(status: str | None = None, warehouse: str | None = None):
     """Packages for the API and the console, newest first, with what their summary shows."""
-    from django.db.models import Prefetch
-
-    from zhongshu.fulfilment.models import Package, PackageLine, PackageOrder
-
     qs = Package.objects.select_related("warehouse").prefetch_related(
         Prefetch(
             "package_orders", queryset=PackageOrder.objects.select_related("order__shop").order_by("pk")
