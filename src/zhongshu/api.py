@@ -9,6 +9,7 @@ from ninja.errors import ValidationError
 from zhongshu.catalog.api import router as catalog_router
 from zhongshu.channels.api import router as channels_router
 from zhongshu.core.auth import BearerAuth
+from zhongshu.fulfilment.api import router as fulfilment_router
 from zhongshu.inventory.api import router as stock_router
 from zhongshu.orders.api import router as orders_router
 from zhongshu.orders.schemas import field_path
@@ -49,6 +50,7 @@ for r in (
     stocktake_router,
     channels_router,
     rules_router,
+    fulfilment_router,
 ):
     api.add_router("/v1", r)
 

@@ -3,7 +3,7 @@ NUL byte with an error, which would be a 500), so such a value gets a 422 naming
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from zhongshu.core.text import free_text, single_line
 
@@ -11,3 +11,7 @@ from zhongshu.core.text import free_text, single_line
 Code = Annotated[str, AfterValidator(single_line)]
 # Free text (a title, a description): tab and line breaks allowed, other control characters not.
 FreeText = Annotated[str, AfterValidator(free_text)]
+
+# A row id in a path or a body: positive and within a 64-bit integer (a larger number would overflow
+# the database's integer and answer 500).
+Id = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]

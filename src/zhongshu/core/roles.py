@@ -69,6 +69,9 @@ ROLES: dict[str, tuple[str, ...]] = {
         # (robot tokens and secrets) stay with the administrators
         "notify.view_alertrule", "notify.change_alertrule", "notify.view_alertstate", "notify.view_alertevent",
         "notify.view_delivery",
+        # the floor seen from the office; a supervisor's release, resume or cancel of a stopped package
+        *VIEW_FLOOR,
+        "fulfilment.supervise_package",
     ),
     WAREHOUSE: (
         *VIEW_ORDERS,
@@ -80,6 +83,8 @@ ROLES: dict[str, tuple[str, ...]] = {
         "fulfilment.view_wavestrategy", "fulfilment.change_wavestrategy", "fulfilment.add_wavestrategy",
         "fulfilment.view_packagingtype", "fulfilment.change_packagingtype", "fulfilment.add_packagingtype",
         "fulfilment.view_fulfilmentsettings",
+        # the floor's work: make waves, claim and pick them, check and pack packages
+        "fulfilment.add_wave", "fulfilment.change_wave", "fulfilment.change_package",
     ),
     FINANCE: VIEW_ORDERS,
     INTEGRATION: (

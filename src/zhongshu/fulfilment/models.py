@@ -192,6 +192,9 @@ class Package(models.Model):
     expected_weight_g = models.PositiveIntegerField(_("预计重量(克)"), default=0)
     measured_weight_g = models.PositiveIntegerField(_("实称重量(克)"), null=True, blank=True)
     flags = models.JSONField(_("包裹标记"), default=list, blank=True)
+    # A keyed hash of the merge key without the shop (receiver, warehouse, carrier, presale, cold
+    # chain; "" = never merged): finding a pending package to merge into is one indexed lookup.
+    merge_key = models.CharField(_("合单键"), max_length=64, blank=True, editable=False)
     ship_by = models.DateTimeField(_("最晚发货时间"), null=True, blank=True)
     wave = models.ForeignKey(
         Wave,
@@ -224,8 +227,11 @@ class Package(models.Model):
         verbose_name = pgettext_lazy("singular", "包裹")
         verbose_name_plural = _("包裹")
         ordering = ["-created_at", "-id"]
+        # A supervisor's actions on a stopped package: weight override, resume, cancel.
+        permissions = [("supervise_package", "放行、恢复或取消被拦截的包裹")]
         indexes = [
             models.Index(fields=["warehouse", "status", "ship_by"], name="package_wh_status_shipby"),
+            models.Index(fields=["warehouse", "status", "merge_key"], name="package_wh_status_mergekey"),
             models.Index(fields=["packed_at"], name="package_packed_at"),
             models.Index(fields=["shipped_at"], name="package_shipped_at"),
         ]
@@ -267,7 +273,7 @@ class PackageLine(models.Model):
     )
     order_line = models.ForeignKey(
         "orders.OrderLine",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,  # intake replaces an order's lines; the package then re-syncs
         null=True,
         blank=True,
         related_name="package_lines",

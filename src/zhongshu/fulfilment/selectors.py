@@ -3,9 +3,11 @@ locations, each as the plain data fulfilment.domain takes."""
 
 from collections.abc import Iterable
 
+from django.db.models import Prefetch
+
 from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.fulfilment.domain import Tolerance, WaveKind, WaveStrategyInfo, normalize_code
-from zhongshu.fulfilment.models import FulfilmentSettings, WaveStrategy
+from zhongshu.fulfilment.models import FulfilmentSettings, Package, PackageLine, PackageOrder, WaveStrategy
 from zhongshu.inventory.models import StockLevel
 
 
@@ -57,3 +59,47 @@ def strategy_info(strategy: WaveStrategy) -> WaveStrategyInfo:
 def active_strategies() -> list[WaveStrategy]:
     """The enabled wave strategies in the order scheduled wave creation tries them."""
     return list(WaveStrategy.objects.filter(active=True).order_by("priority", "code"))
+
+
+def packages(status: str | None = None, warehouse: str | None = None):
+    """Packages for the API and the console, newest first, with what their summary shows."""
+    qs = Package.objects.select_related("warehouse").prefetch_related(
+        Prefetch(
+            "package_orders", queryset=PackageOrder.objects.select_related("order__shop").order_by("pk")
+        ),
+        Prefetch("lines", queryset=PackageLine.objects.select_related("sku").order_by("pk")),
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if warehouse:
+        qs = qs.filter(warehouse__code=warehouse)
+    return qs.order_by("-id")
+
+
+def package_out(pkg) -> dict:
+    lines: dict[str, int] = {}
+    for ln in pkg.lines.all():
+        lines[ln.sku.code] = lines.get(ln.sku.code, 0) + ln.quantity
+    return {
+        "id": str(pkg.pk),
+        "status": pkg.status,
+        "warehouse": pkg.warehouse.code,
+        "carrier": pkg.carrier or None,
+        "orders": [
+            {"shop": link.order.shop.code, "channel_order_id": link.order.channel_order_id}
+            for link in pkg.package_orders.all()
+        ],
+        "lines": [{"sku": sku, "quantity": q} for sku, q in lines.items()],
+        "expected_weight_g": pkg.expected_weight_g,
+        "measured_weight_g": pkg.measured_weight_g,
+        "flags": list(pkg.flags or []),
+        "stop_code": pkg.stop_code or None,
+        "stop_reason": pkg.stop_reason or None,
+        "wave": str(pkg.wave_id) if pkg.wave_id else None,
+        "waybill_no": None,  # fulfilment II
+    }
+
+
+def wave_every_minutes() -> int:
+    row = FulfilmentSettings.objects.first()
+    return row.wave_every_minutes if row else 0

@@ -71,10 +71,19 @@ class ReceiverOut(Schema):
     address: str
 
 
+class PackageRef(Schema):
+    id: str
+    status: str
+    warehouse: str
+    carrier: str | None
+    waybill_no: str | None
+
+
 class OrderDetailOut(OrderOut):
     receiver: ReceiverOut
     lines: list[LineOut]
     history: list[dict]
+    packages: list[PackageRef]
 
 
 class OrderFilter(Schema):

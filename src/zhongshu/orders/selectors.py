@@ -116,4 +116,15 @@ def detail(order: Order) -> dict:
             }
             for t in order.transitions.all()
         ],
+        # the order's packages (fulfilment's table, read through the relation: orders never import it)
+        "packages": [
+            {
+                "id": str(link.package_id),
+                "status": link.package.status,
+                "warehouse": link.package.warehouse.code,
+                "carrier": link.package.carrier or None,
+                "waybill_no": None,  # fulfilment II
+            }
+            for link in order.package_orders.select_related("package__warehouse").order_by("package_id")
+        ],
     }
