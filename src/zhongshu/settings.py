@@ -223,6 +223,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/admin/"
 
+METRICS_TOKEN = os.environ.get("ZHONGSHU_METRICS_TOKEN", "")  # /metrics (core/metrics.py); unset: 404
+
 # Largest request body (bytes) answered; larger ones get a JSON 413. Django's default, 2.5 MB.
 MAX_BODY_BYTES = int(os.environ.get("ZHONGSHU_MAX_BODY_BYTES", 2_621_440))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
