@@ -13,6 +13,7 @@ ZHONGSHU_ALLOWED_HOSTS further host names to serve, comma-separated (besides loc
 ZHONGSHU_LOGIN_FAILURE_LIMIT     wrong passwords (one user from one address) before sign-in locks (default 5)
 ZHONGSHU_LOGIN_COOLOFF_MINUTES   how long such a lock lasts (default 15)
 ZHONGSHU_MAX_BODY_BYTES   largest request body answered (default 2621440, 2.5 MB); larger: JSON 413
+ZHONGSHU_METRICS_TOKEN    bearer token of GET /metrics (Prometheus); unset: /metrics answers 404
 """
 
 import os
