@@ -45,10 +45,24 @@ Host = Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0
 WebWorkers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Web worker processes (gunicorn).")]
 
 
-def _setup() -> None:
+def _setup(metrics: str = "") -> None:
+    """metrics "new" (a server starting: empty the metrics folder) or "join" (a worker): processes count
+    into files under ZHONGSHU_HOME/metrics that /metrics adds up (set before prometheus_client loads)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhongshu.settings")
+    if metrics:
+        _metrics_folder(
+            Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.HOME / "metrics"), metrics
+        )
     django.setup()
     os.environ["ZHONGSHU_HOME"] = str(settings.HOME)  # subprocesses (the worker) use the same folder
+
+
+def _metrics_folder(path: Path, mode: str) -> None:
+    if mode == "new" and path.is_dir():
+        for stale in path.glob("*.db"):  # counters of an earlier run
+            stale.unlink()
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)  # inherited by the web workers and the worker
 
 
 def _fail(message: str) -> typer.Exit:
@@ -279,7 +293,7 @@ def demo(
     workers: WebWorkers = 2,
 ) -> None:
     """Everything on a fresh machine: migrate, admin user, demo data (only into an empty hub), serve."""
-    _setup()
+    _setup(metrics="new" if serve_after else "")
     from zhongshu import demo as demo_data
     from zhongshu.core.auth import create_token
 
@@ -486,7 +500,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request to stdout.")] = True,
 ) -> None:
     """Serve the web console and API with gunicorn (plus the background worker); Ctrl-C stops both."""
-    _setup()
+    _setup(metrics="new")
     _serve(host, port, workers, threads, worker_threads if worker else None, access_log)
 
 
@@ -515,7 +529,7 @@ def _serve(
 @app.command()
 def worker(workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Task threads.")] = 2) -> None:
     """Run the background worker: the task queue consumer and the outbox relay; SIGTERM/SIGINT stop it."""
-    _setup()
+    _setup(metrics="join")
     if settings.HUEY.get("immediate"):
         raise _fail("the queue is in immediate mode (ZHONGSHU_QUEUE_IMMEDIATE=1): a worker has nothing to do")
     from zhongshu.server import run_worker

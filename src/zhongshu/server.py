@@ -64,7 +64,14 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, access_lo
         "loglevel": "info",
         "proc_name": "zhongshu",
         "control_socket_disable": True,  # gunicorn ≥25 would otherwise create ~/.gunicorn/gunicorn.ctl
+        "child_exit": _child_exit,
     }
+
+
+def _child_exit(server, worker) -> None:
+    from zhongshu.core.metrics import process_exited
+
+    process_exited(worker.pid)
 
 
 class WorkerProcess:

@@ -13,6 +13,7 @@ ZHONGSHU_ALLOWED_HOSTS further host names to serve, comma-separated (besides loc
 ZHONGSHU_LOGIN_FAILURE_LIMIT     wrong passwords (one user from one address) before sign-in locks (default 5)
 ZHONGSHU_LOGIN_COOLOFF_MINUTES   how long such a lock lasts (default 15)
 ZHONGSHU_MAX_BODY_BYTES   largest request body answered (default 2621440, 2.5 MB); larger: JSON 413
+ZHONGSHU_METRICS_TOKEN    bearer token of GET /metrics (Prometheus); unset: /metrics answers 404
 """
 
 import os
@@ -222,6 +223,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/admin/"
+
+METRICS_TOKEN = os.environ.get("ZHONGSHU_METRICS_TOKEN", "")  # /metrics (core/metrics.py); unset: 404
 
 # Largest request body (bytes) answered; larger ones get a JSON 413. Django's default, 2.5 MB.
 MAX_BODY_BYTES = int(os.environ.get("ZHONGSHU_MAX_BODY_BYTES", 2_621_440))

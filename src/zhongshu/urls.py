@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from zhongshu.api import api
 from zhongshu.core.login_guard import password_change
+from zhongshu.core.metrics import metrics_view
 
 urlpatterns = [
     path("api/", api.urls),
@@ -19,5 +20,6 @@ urlpatterns = [
     path("channels/", include("zhongshu.channels.urls")),  # OAuth start/callback of the shops
     path("console/exceptions/", include("zhongshu.orders.exception_urls")),  # the exception queue
     path("console/rules/", include("zhongshu.rules.urls")),  # the visual rule builder
+    path("metrics", metrics_view),  # Prometheus, bearer ZHONGSHU_METRICS_TOKEN
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

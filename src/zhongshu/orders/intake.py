@@ -1,10 +1,12 @@
 """Intake: create or update orders idempotently, review, route and reserve, in one transaction per
 call (a call may carry one order from the API or a batch from an import)."""
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 from zhongshu.catalog.models import Sku
+from zhongshu.core.metrics import record_intake
 from zhongshu.core.pii import id_number_hash, mask_id_number
 from zhongshu.orders.batch import PEER_KEYS, Batch, atomic_with_retry
 from zhongshu.orders.models import Order, OrderHold, OrderLine
@@ -77,7 +79,10 @@ def intake(payloads: list[OrderIn], actor: str) -> list[IntakeResult]:
         batch.flush()
         return results
 
-    return atomic_with_retry(run)
+    started = time.perf_counter()
+    results = atomic_with_retry(run)
+    record_intake(results, time.perf_counter() - started)  # /metrics
+    return results
 
 
 class IntakeBatch(Batch):
