@@ -292,8 +292,9 @@ def _nothing(double: PlatformDouble) -> None:
 # --- long-connection message services (TMC, PDD) --------------------------------------------------
 
 
-def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `predicate()` holds; fail the test after `timeout` seconds."""
+def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll until `predicate()` holds; fail the test after `timeout` seconds (generous: a loaded CI
+    machine with PostgreSQL was seen to need more than 5 s; a passing wait returns at once)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
