@@ -170,7 +170,7 @@ class ShopAdmin(ModelAdmin):
     search_help_text = _("按店铺代码或名称搜索")
     list_select_related = ("credential",)
     fieldsets = (
-        (None, {"fields": ("code", "name", "platform", "active")}),
+        (None, {"fields": ("code", "name", "platform", "active", "allow_split")}),
         (_("库存策略"), {"fields": ("stock_share_percent", "stock_buffer", "stock_cap"),
                                           "description": _("推送数量 = min(上限, 可用 × 比例 − 保留)")}),
     )  # fmt: skip

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from itertools import combinations
 
 from zhongshu.routing.address import PROVINCES, normalize_province
+from zhongshu.routing.domain import PlannedPackage, plan_split  # noqa: F401  (the planner lives with routing)
 
 # ---------------------------------------------------------------------------------------------
 # The package state machine
@@ -236,63 +236,6 @@ def merge_groups(
         if key is not None:
             groups.setdefault(key, []).append(c)
     return [g for g in groups.values() if len(g) > 1]
-
-
-# ---------------------------------------------------------------------------------------------
-# The split planner (拆单)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlannedPackage:
-    warehouse: str
-    lines: dict[str, int]  # sku → quantity, every quantity > 0
-
-
-def plan_split(
-    lines: Mapping[str, int],
-    stock: Mapping[str, Mapping[str, int]],
-    warehouses: Sequence[str],
-    preferred: str | None = None,
-) -> list[PlannedPackage] | None:
-    """The fewest packages that ship every line exactly from `stock` (warehouse → sku → available),
-    then the most units from `preferred`, then the earliest warehouses of `warehouses`; the rest is
-    taken in warehouse order. [] for no lines; None when the warehouses together cannot ship it.
-    Packages come in `warehouses` order."""
-    if any(q <= 0 for q in lines.values()):
-        raise ValueError("line quantities must be positive")
-    if not lines:
-        return []
-    # A warehouse listed twice counts once; one without any of the SKUs can only add a package.
-    order = [w for w in dict.fromkeys(warehouses) if any(stock.get(w, {}).get(s, 0) > 0 for s in lines)]
-
-    def avail(w: str, sku: str) -> int:
-        return max(0, stock.get(w, {}).get(sku, 0))
-
-    def covers(ws: Sequence[str]) -> bool:
-        return all(sum(avail(w, sku) for w in ws) >= q for sku, q in lines.items())
-
-    for size in range(1, len(order) + 1):
-        feasible = [ws for ws in combinations(order, size) if covers(ws)]
-        if feasible:
-            # combinations() yields in warehouse order, so the first best is also the earliest.
-            chosen = next((ws for ws in feasible if preferred in ws), feasible[0])
-            return _fill(lines, chosen, preferred, avail)
-    return None
-
-
-def _fill(lines, chosen: Sequence[str], preferred, avail) -> list[PlannedPackage]:
-    sequence = sorted(chosen, key=lambda w: w != preferred)  # preferred first, stable otherwise
-    taken: dict[str, dict[str, int]] = {w: {} for w in chosen}
-    for sku, quantity in lines.items():
-        left = quantity
-        for w in sequence:
-            n = min(left, avail(w, sku))
-            if n:
-                taken[w][sku] = n
-                left -= n
-    # Minimality of `chosen` guarantees every warehouse in it gets at least one unit.
-    return [PlannedPackage(w, taken[w]) for w in chosen]
 
 
 # ---------------------------------------------------------------------------------------------

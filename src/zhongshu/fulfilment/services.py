@@ -305,11 +305,13 @@ def sync_order(order_id: int, actor: str = SYSTEM) -> None:
         )
         if order.status == S.ALLOCATED and order.warehouse_id:
             lines = list(OrderLine.objects.filter(order=order).select_related("sku"))
-            if _holds_exactly(order, lines, live):
+            shares = _shares(order, lines)
+            if _holds_exactly(order, shares, live):
                 return
             for pkg in live:
                 _detach(pkg, order, w, "order_changed", "订单已变更（收货信息、商品或仓库），包裹重新生成")
-            _package_order(order, lines, w)
+            for warehouse, parts in shares.items():
+                _package_order(order, warehouse, parts, w)
         elif order.status in INTERCEPT:
             code, why = INTERCEPT[order.status]
             for pkg in live:
@@ -333,18 +335,38 @@ def make_packages(actor: str = SYSTEM) -> int:
     return len(ids)
 
 
-def _holds_exactly(order: Order, lines: list[OrderLine], live: list[Package]) -> bool:
-    """The live packages hold exactly the order's current lines at its warehouse (nothing to do)."""
-    if not live or any(p.warehouse_id != order.warehouse_id for p in live):
+def _shares(order: Order, lines: list[OrderLine]) -> dict[Warehouse, list[tuple[OrderLine, int]]]:
+    """What each warehouse ships of the order, as (line, quantity): all lines at its warehouse, or for
+    a split order (拆单) each warehouse's part of the plan, spread over the lines of each SKU."""
+    if not order.split:
+        return {order.warehouse: [(ln, ln.quantity) for ln in lines]}
+    warehouses = Warehouse.objects.in_bulk(list(order.split), field_name="code")
+    left = {ln.pk: ln.quantity for ln in lines}
+    out: dict[Warehouse, list[tuple[OrderLine, int]]] = {}
+    for code in sorted(order.split, key=lambda c: c != order.warehouse.code):  # the order's own first
+        for sku, qty in order.split[code].items():
+            for ln in lines:
+                n = min(qty, left[ln.pk]) if ln.sku.code == sku else 0
+                if n:
+                    out.setdefault(warehouses[code], []).append((ln, n))
+                    left[ln.pk] -= n
+                    qty -= n
+    return out
+
+
+def _holds_exactly(order: Order, shares: dict, live: list[Package]) -> bool:
+    """The live packages hold exactly the order's current lines, each at the warehouse that ships it
+    (nothing to do)."""
+    if not live:
         return False
     if PackageLine.objects.filter(package__in=live, order_line__isnull=True).exists():
         return False  # some order's lines were replaced under the package
-    held: dict[int, int] = defaultdict(int)
-    for line_id, q in PackageLine.objects.filter(package__in=live, order_line__order=order).values_list(
-        "order_line_id", "quantity"
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    for wh, line_id, q in PackageLine.objects.filter(package__in=live, order_line__order=order).values_list(
+        "package__warehouse_id", "order_line_id", "quantity"
     ):
-        held[line_id] += q
-    return dict(held) == {ln.pk: ln.quantity for ln in lines}
+        held[(wh, line_id)] += q
+    return dict(held) == {(wh.pk, ln.pk): q for wh, parts in shares.items() for ln, q in parts}
 
 
 def _detach(pkg: Package, order: Order, w: _Writes, code: str, reason: str) -> None:
@@ -366,20 +388,22 @@ def _detach(pkg: Package, order: Order, w: _Writes, code: str, reason: str) -> N
     pkg.save()
 
 
-def _package_order(order: Order, lines: list[OrderLine], w: _Writes) -> Package:
-    """Put an allocated order in a package at its warehouse: a pending package with the same merge
-    key (合单) takes it, else a new one."""
+def _package_order(
+    order: Order, warehouse: Warehouse, parts: list[tuple[OrderLine, int]], w: _Writes
+) -> Package:
+    """Put an allocated order's lines (`parts`: all of them, or a split order's part) in a package at
+    `warehouse`: a pending package with the same merge key (合单) takes it, else a new one."""
     carrier = _carrier(order.flags)
-    cold = any(ln.sku.cold_chain for ln in lines)
+    cold = any(ln.sku.cold_chain for ln, _ in parts)
     cross = selectors.merge_across_shops()
-    me = _candidate(None, order.shop, order.warehouse.code, carrier, [order], cold, P.PENDING)
+    me = _candidate(None, order.shop, warehouse.code, carrier, [order], cold, P.PENDING)
     mine = domain.merge_key(me, cross)
     target = None
     if mine is not None:
         shops = {"shop__platform": order.shop.platform} if cross else {"shop": order.shop}
         pending = (
             Package.objects.select_for_update(of=("self",))
-            .filter(warehouse_id=order.warehouse_id, status=P.PENDING, merge_key=_key_hash(me), **shops)
+            .filter(warehouse=warehouse, status=P.PENDING, merge_key=_key_hash(me), **shops)
             .select_related("shop", "warehouse")
             .prefetch_related("orders", "lines__sku")
             .order_by("pk")
@@ -391,7 +415,7 @@ def _package_order(order: Order, lines: list[OrderLine], w: _Writes) -> Package:
                 break
     if target is None:
         target = Package.objects.create(
-            warehouse_id=order.warehouse_id, shop=order.shop, carrier=carrier, allocated_at=w.now,
+            warehouse=warehouse, shop=order.shop, carrier=carrier, allocated_at=w.now,
             packaging=_packaging(cold),
         )  # fmt: skip
         w.created(target, f"{order.shop.code}/{order.channel_order_id} 分仓后生成包裹")
@@ -399,7 +423,7 @@ def _package_order(order: Order, lines: list[OrderLine], w: _Writes) -> Package:
         w.event(target, "package.merged", f"合单：并入 {order.shop.code}/{order.channel_order_id}")
     PackageOrder.objects.create(package=target, order=order)
     PackageLine.objects.bulk_create(
-        [PackageLine(package=target, order_line=ln, sku=ln.sku, quantity=ln.quantity) for ln in lines]
+        [PackageLine(package=target, order_line=ln, sku=ln.sku, quantity=q) for ln, q in parts]
     )
     _refresh(target)
     target.save()

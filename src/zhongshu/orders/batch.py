@@ -18,7 +18,7 @@ from zhongshu.orders.review import Hold, LineInfo, OrderInfo, route
 from zhongshu.orders.review import carrier as choose_carrier
 from zhongshu.orders.review import prepare as prepare_review
 from zhongshu.orders.states import REROUTABLE, RESERVING, OrderStatus, check
-from zhongshu.routing.domain import choose_warehouse
+from zhongshu.routing.domain import NEXT_WAREHOUSE, Allocation, choose_warehouse, plan_split
 from zhongshu.routing.selectors import routing_table
 from zhongshu.shops.models import Shop
 
@@ -32,7 +32,7 @@ ORDER_FIELDS = [
     "ship_by", "scheduled_delivery", "buyer_ref", "buyer_nick", "buyer_vip", "id_number_hash", "id_number_masked",
     "receiver_name", "receiver_phone", "receiver_province", "receiver_city", "receiver_district",
     "receiver_address", "lines_amount", "freight", "discount", "paid_amount", "presale", "remark", "flags",
-    "updated_at",
+    "split", "updated_at",
 ]  # fmt: skip
 
 
@@ -105,9 +105,10 @@ class Batch:
         # must see them before they are in the database
         self.peers: dict[tuple[str, str], list[Order]] = defaultdict(list)
         self.review_context: dict | None = None
-        # What each order holds reserved right now: (warehouse, {sku: qty}); kept in step with deltas.
-        self.held: dict[tuple, tuple[str, dict[str, int]]] = {
-            k: (o.warehouse.code, sku_needs(self.lines[k]))
+        # What each order holds reserved right now: [(warehouse, {sku: qty})], one entry per warehouse
+        # (several for a split order); kept in step with deltas.
+        self.held: dict[tuple, list[tuple[str, dict[str, int]]]] = {
+            k: holding(o, self.lines[k])
             for k, o in self.orders.items()
             if o.status in RESERVING and o.warehouse is not None
         }
@@ -143,10 +144,8 @@ class Batch:
         """Allocate a backordered order if some warehouse can now ship it; otherwise change nothing."""
         order = self.orders[key]
         needs = sku_needs(self.lines[key])
-        choice = choose_warehouse(
-            self.table, order.receiver_province or None, needs, self.available, self._route(key, order)
-        )
-        if order.status != S.BACKORDERED or choice.backordered:
+        _, parts = self._plan(key, order, needs)
+        if order.status != S.BACKORDERED or parts is None:
             return False
         self._allocate(key, order, "补货后重新分配")
         self.dirty.add(key)
@@ -166,33 +165,58 @@ class Batch:
             self.review_context = prepare_review()  # once per batch: the current rules
         return route(self._info(key, order), self.review_context, order.flags)
 
+    def _plan(
+        self, key: tuple, order: Order, needs: dict[str, int]
+    ) -> tuple[Allocation, list[tuple[str, dict[str, int]]] | None]:
+        """Where the order would ship from: one warehouse, or (拆单, when none can ship it all and the
+        shop allows splitting) the fewest warehouses of the plan, preferred first; None: backordered."""
+        preferred = self._route(key, order)
+        province = order.receiver_province or None
+        choice = choose_warehouse(self.table, province, needs, self.available, preferred)
+        if not choice.backordered:
+            return choice, [(choice.warehouse, needs)]
+        if not order.shop.allow_split or self.table.shortage_policy != NEXT_WAREHOUSE:
+            return choice, None  # wait_for_transfer: the other warehouses are not asked
+        candidates = self.table.candidates(province, preferred)
+        available = {w: {sku: self.available.get((sku, w), 0) for sku in needs} for w in candidates}
+        plan = plan_split(needs, available, candidates, choice.preferred)
+        return choice, [(p.warehouse, dict(p.lines)) for p in plan] if plan else None
+
     def _allocate(self, key: tuple, order: Order, why: str | None) -> None:
         needs = sku_needs(self.lines[key])
-        preferred = self._route(key, order)
-        choice = choose_warehouse(
-            self.table, order.receiver_province or None, needs, self.available, preferred
-        )
+        choice, parts = self._plan(key, order, needs)
+        order.split = {}
         order.preferred_warehouse = self.warehouses.get(choice.preferred)
         for sf in choice.shortfalls:
             self.shortfalls.append(
                 (self.skus[sf.sku], self.warehouses[sf.warehouse], sf.quantity, choice.warehouse)
             )
-        if choice.backordered:
+        if parts is None:
             order.warehouse = None
             short = "、".join(f"{s.sku}缺{s.quantity}" for s in choice.shortfalls)
             self._move(order, S.BACKORDERED, why or f"库存不足（{short}），等待补货/调拨")
             return
-        order.warehouse = self.warehouses[choice.warehouse]
-        for sku, qty in needs.items():
-            row = self.stock[(sku, choice.warehouse)]
-            self.deltas[row.pk] += qty
-            self.available[(sku, choice.warehouse)] -= qty
-        self.held[key] = (choice.warehouse, needs)
+        self._reserve(key, order, parts)
         self._choose_carrier(key, order)
-        detail = f"分配至 {choice.warehouse}" + (
-            f"（首选 {choice.preferred} 缺货）" if choice.shortfalls else ""
-        )
+        if len(parts) > 1:
+            order.split = {wh: n for wh, n in parts}
+            detail = "拆单发货：" + " + ".join(
+                f"{wh}（{'、'.join(f'{sku}×{q}' for sku, q in n.items())}）" for wh, n in parts
+            )
+        else:
+            detail = f"分配至 {parts[0][0]}" + (
+                f"（首选 {choice.preferred} 缺货）" if choice.shortfalls else ""
+            )
         self._move(order, S.ALLOCATED, f"{why}，{detail}" if why else detail)
+
+    def _reserve(self, key: tuple, order: Order, parts: list[tuple[str, dict[str, int]]]) -> None:
+        """Reserve each warehouse's part; the order's warehouse is the first (the preferred one)."""
+        for wh, n in parts:
+            for sku, qty in n.items():
+                self.deltas[self.stock[(sku, wh)].pk] += qty
+                self.available[(sku, wh)] -= qty
+        order.warehouse = self.warehouses[parts[0][0]]
+        self.held[key] = parts
 
     def _choose_carrier(self, key: tuple, order: Order) -> None:
         """Carrier rules name the carrier of the allocated order (flag carrier:Y); a carrier a
@@ -205,11 +229,12 @@ class Batch:
         order.flags = sorted(flags + chosen)
 
     def _release(self, key: tuple, order: Order) -> None:
-        """Give back whatever the order holds reserved."""
-        wh, needs = self.held.pop(key, ("", {}))
-        for sku, qty in needs.items():
-            self.deltas[self.stock[(sku, wh)].pk] -= qty
-            self.available[(sku, wh)] += qty
+        """Give back whatever the order holds reserved, in each warehouse it holds stock in."""
+        for wh, needs in self.held.pop(key, []):
+            for sku, qty in needs.items():
+                self.deltas[self.stock[(sku, wh)].pk] -= qty
+                self.available[(sku, wh)] += qty
+        order.split = {}
 
     def _info(self, key: tuple, order: Order) -> OrderInfo:
         candidates = {
@@ -306,6 +331,13 @@ def sku_needs(lines: list[OrderLine]) -> dict[str, int]:
     for ln in lines:
         needs[ln.sku.code] += ln.quantity
     return dict(needs)
+
+
+def holding(order: Order, lines: list[OrderLine]) -> list[tuple[str, dict[str, int]]]:
+    """What a reserving order holds: its split per warehouse, or all its lines at its warehouse."""
+    if order.split:
+        return [(wh, {sku: int(q) for sku, q in n.items()}) for wh, n in order.split.items()]
+    return [(order.warehouse.code, sku_needs(lines))]
 
 
 def transition_event(order: Order, from_status: str, to_status: str, reason: str, actor: str):

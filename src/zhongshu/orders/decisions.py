@@ -184,6 +184,6 @@ class DecisionBatch(Batch):
         for sku, qty in needs.items():
             self.deltas[self.stock[(sku, warehouse)].pk] += qty
             self.available[(sku, warehouse)] -= qty
-        order.warehouse = self.warehouses[warehouse]
-        self.held[key] = (warehouse, needs)
+        order.warehouse, order.split = self.warehouses[warehouse], {}
+        self.held[key] = [(warehouse, needs)]
         self._move(order, S.ALLOCATED, f"人工指定发货仓 {warehouse}")

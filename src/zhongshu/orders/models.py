@@ -67,6 +67,9 @@ class Order(IndexedModel):
     presale = models.BooleanField(_("预售"), default=False)
     remark = models.CharField(_("备注"), max_length=512, blank=True)
     flags = models.JSONField(_("包裹标记"), default=list, blank=True)
+    # 拆单: what a split order reserves in each warehouse, {warehouse code: {sku code: quantity}};
+    # empty when the whole order ships from `warehouse` (the preferred one of the plan when split).
+    split = models.JSONField(_("拆单"), default=dict, blank=True)
 
     ingested_at = models.DateTimeField(_("进入中枢时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("最近处理"), auto_now=True)

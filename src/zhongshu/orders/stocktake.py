@@ -3,7 +3,7 @@ orders when counted stock falls below them, and the retry of backordered orders 
 
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from zhongshu.catalog.models import Sku
 from zhongshu.inventory import services as stock
@@ -46,12 +46,14 @@ def refusal(
 ) -> str | None:
     """Why this count would be refused (a form checks before saving), else None."""
     supply = StockInfo(sku.code, warehouse.code, physical, 0, in_transit, coefficient).supply
-    held = (
-        OrderLine.objects.filter(order__status__in=KEPT, order__warehouse=warehouse, sku=sku).aggregate(
-            n=Sum("quantity")
-        )["n"]
-        or 0
+    whole = OrderLine.objects.filter(
+        order__status__in=KEPT, order__warehouse=warehouse, order__split={}, sku=sku
     )
+    held = whole.aggregate(n=Sum("quantity"))["n"] or 0
+    split = Order.objects.filter(status__in=KEPT, split__has_key=warehouse.code).values_list(
+        "split", flat=True
+    )
+    held += sum(int(parts[warehouse.code].get(sku.code, 0)) for parts in split)  # 拆单: this warehouse's part
     return _refused(sku, warehouse, supply, held) if held > supply else None
 
 
@@ -77,7 +79,8 @@ def stocktake(
         row = stock.lock_stock({sku.pk}).get((sku.code, warehouse.code))
         if row is not None and row.reserved > supply:
             victims = list(
-                Order.objects.filter(status=S.ALLOCATED, warehouse=warehouse, lines__sku=sku)
+                Order.objects.filter(status=S.ALLOCATED, lines__sku=sku)
+                .filter(Q(warehouse=warehouse) | Q(split__has_key=warehouse.code))  # 拆单: any part here
                 .order_by("-paid_at", "-id")
                 .values_list("shop__code", "channel_order_id")
                 .distinct()
@@ -89,8 +92,9 @@ def stocktake(
                     break
                 if key not in batch.orders:
                     raise Conflict(f"stocktake {sku.code}@{warehouse.code}: order {key} is being changed")
-                if batch.orders[key].status == S.ALLOCATED:
-                    excess -= batch.held.get(key, ("", {}))[1].get(sku.code, 0)
+                here = sum(n.get(sku.code, 0) for wh, n in batch.held.get(key, []) if wh == warehouse.code)
+                if batch.orders[key].status == S.ALLOCATED and here:
+                    excess -= here
                     batch.deallocate(key, f"盘点后 {sku.code}@{warehouse.code} 库存不足，释放锁库")
             if excess > 0:
                 raise StocktakeRefused(_refused(sku, warehouse, supply, supply + excess))

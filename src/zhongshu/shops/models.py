@@ -28,6 +28,11 @@ class Shop(models.Model):
     stock_share_percent = models.PositiveSmallIntegerField(_("可售比例(%)"), default=100)
     stock_buffer = models.PositiveIntegerField(_("保留库存"), default=0, help_text=_("不推送给该店铺的数量"))
     stock_cap = models.PositiveIntegerField(_("推送上限"), null=True, blank=True)
+    allow_split = models.BooleanField(
+        _("拆单发货"),
+        default=False,
+        help_text=_("没有一个仓库能发出整单时，拆成多个仓库的包裹发货，而不是等待补货"),
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "店铺")
