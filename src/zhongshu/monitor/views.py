@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -17,17 +18,17 @@ from zhongshu.orders.states import OrderStatus as S
 from zhongshu.routing.address import PROVINCES
 
 REFRESH_SECONDS = 5
-# tile-grid map of China: canonical name → (row, column, short label)
+# tile-grid map of China: canonical name → (row, column, short name, ISO 3166-2:CN code for English)
 TILES = {
-    "黑龙江省": (0, 7, "黑"), "内蒙古自治区": (1, 4, "蒙"), "北京市": (1, 5, "京"), "辽宁省": (1, 6, "辽"),
-    "吉林省": (1, 7, "吉"), "新疆维吾尔自治区": (2, 0, "新"), "甘肃省": (2, 1, "甘"), "宁夏回族自治区": (2, 2, "宁"),
-    "山西省": (2, 3, "晋"), "河北省": (2, 4, "冀"), "天津市": (2, 5, "津"), "西藏自治区": (3, 0, "藏"),
-    "青海省": (3, 1, "青"), "陕西省": (3, 2, "陕"), "河南省": (3, 3, "豫"), "山东省": (3, 4, "鲁"),
-    "四川省": (4, 1, "川"), "重庆市": (4, 2, "渝"), "湖北省": (4, 3, "鄂"), "安徽省": (4, 4, "皖"),
-    "江苏省": (4, 5, "苏"), "上海市": (4, 6, "沪"), "云南省": (5, 1, "滇"), "贵州省": (5, 2, "黔"),
-    "湖南省": (5, 3, "湘"), "江西省": (5, 4, "赣"), "浙江省": (5, 5, "浙"), "广西壮族自治区": (6, 2, "桂"),
-    "广东省": (6, 3, "粤"), "福建省": (6, 4, "闽"), "台湾省": (6, 5, "台"), "海南省": (7, 2, "琼"),
-    "澳门特别行政区": (7, 3, "澳"), "香港特别行政区": (7, 4, "港"),
+    "黑龙江省": (0, 7, "黑", "HL"), "内蒙古自治区": (1, 4, "蒙", "NM"), "北京市": (1, 5, "京", "BJ"), "辽宁省": (1, 6, "辽", "LN"),
+    "吉林省": (1, 7, "吉", "JL"), "新疆维吾尔自治区": (2, 0, "新", "XJ"), "甘肃省": (2, 1, "甘", "GS"), "宁夏回族自治区": (2, 2, "宁", "NX"),
+    "山西省": (2, 3, "晋", "SX"), "河北省": (2, 4, "冀", "HE"), "天津市": (2, 5, "津", "TJ"), "西藏自治区": (3, 0, "藏", "XZ"),
+    "青海省": (3, 1, "青", "QH"), "陕西省": (3, 2, "陕", "SN"), "河南省": (3, 3, "豫", "HA"), "山东省": (3, 4, "鲁", "SD"),
+    "四川省": (4, 1, "川", "SC"), "重庆市": (4, 2, "渝", "CQ"), "湖北省": (4, 3, "鄂", "HB"), "安徽省": (4, 4, "皖", "AH"),
+    "江苏省": (4, 5, "苏", "JS"), "上海市": (4, 6, "沪", "SH"), "云南省": (5, 1, "滇", "YN"), "贵州省": (5, 2, "黔", "GZ"),
+    "湖南省": (5, 3, "湘", "HN"), "江西省": (5, 4, "赣", "JX"), "浙江省": (5, 5, "浙", "ZJ"), "广西壮族自治区": (6, 2, "桂", "GX"),
+    "广东省": (6, 3, "粤", "GD"), "福建省": (6, 4, "闽", "FJ"), "台湾省": (6, 5, "台", "TW"), "海南省": (7, 2, "琼", "HI"),
+    "澳门特别行政区": (7, 3, "澳", "MO"), "香港特别行政区": (7, 4, "港", "HK"),
 }  # fmt: skip
 assert set(TILES) == set(PROVINCES)
 
@@ -59,10 +60,11 @@ def _context(at) -> dict:
     today = {"placed_at__year": day.year, "placed_at__month": day.month, "placed_at__day": day.day}
     peak = max(d.provinces.values(), default=0)
     tiles = []
-    for name, (row, col, short) in TILES.items():
+    chinese = (get_language() or "").startswith("zh")
+    for name, (row, col, short, code) in TILES.items():
         n = d.provinces.get(name, 0)
         tiles.append({
-            "name": name, "short": short, "row": row + 1, "col": col + 1, "orders": n,
+            "key": name, "name": name if chinese else code, "short": short if chinese else code, "row": row + 1, "col": col + 1, "orders": n,
             "pct": 12 + 88 * n // peak if n else 0,
             "url": _orders_url(**today, receiver_province=name),
         })  # fmt: skip
