@@ -20,6 +20,7 @@ from zhongshu.core.auth import create_token
 from zhongshu.core.models import OutboxEvent
 from zhongshu.core.roles import INTEGRATION, ensure_roles
 from zhongshu.core.timeutil import SHANGHAI
+from zhongshu.demo import load_demo
 from zhongshu.fulfilment.models import Package
 from zhongshu.notify.models import AlertRule, AlertState
 from zhongshu.orders.models import Order, OrderHold
@@ -177,3 +178,12 @@ def test_the_live_figures_are_for_staff_only(client, db):
     assert client.get(LIVE).status_code == 302
     client.force_login(get_user_model().objects.create_user("clerk", password="x"))
     assert client.get(LIVE).status_code == 302
+
+
+def test_on_the_demo_data_the_home_page_shows_the_database(staff_client):
+    """What a first visit after ./scripts/demo sees: real figures, equal to the database's."""
+    load_demo()
+    found = check(staff_client, timezone.now())
+    assert int(found["backlog.allocated"]) > 0 and int(found["backlog.backordered"]) > 0
+    html = staff_client.get("/admin/").content.decode()
+    assert f'data-figure="backlog.allocated">{found["backlog.allocated"]}<' in html
