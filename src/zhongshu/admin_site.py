@@ -15,6 +15,7 @@ UNFOLD = {
     # The language switch posts to django.conf.urls.i18n's set_language; turn it on together with
     # path("i18n/", include("django.conf.urls.i18n")) in urls.py.
     "SHOW_LANGUAGES": True,
+    "DASHBOARD_CALLBACK": "zhongshu.monitor.views.dashboard_callback",  # the home is the live dashboard
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

@@ -16,6 +16,7 @@ urlpatterns = [
         r"^admin/channels/shop/(?P<rest>.*)$",
         RedirectView.as_view(url="/admin/shops/shop/%(rest)s", query_string=True),
     ),
+    path("admin/dashboard/", include("zhongshu.monitor.urls")),  # the home dashboard's live figures
     path("admin/", admin.site.urls),
     path("channels/", include("zhongshu.channels.urls")),  # OAuth start/callback of the shops
     path("console/exceptions/", include("zhongshu.orders.exception_urls")),  # the exception queue

@@ -145,7 +145,7 @@ class OrderTimelineDataset(BaseDataset):
 class OrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("channel_order_id", "shop", "status_display", "warehouse", "paid_amount", "placed_local")
     list_display_links = ("channel_order_id",)
-    list_filter = ("status", "shop", "warehouse")
+    list_filter = ("status", "shop__platform", "shop", "warehouse")
     search_fields = ("channel_order_id",)
     search_help_text = _("按平台订单号、收货人手机号或手机尾号（后 4 位）搜索")
     list_select_related = ("shop", "warehouse")
