@@ -88,7 +88,7 @@ def test_claim_scan_the_pick_list_report_a_shortage_and_finish(client, picker):
     wave = services.create_wave("CD", actor="lead")
     client.force_login(picker)
     listed = html(client.get("/pda/"))
-    assert f"W{wave.pk}" in listed and "领取波次" in listed and "2 个包裹" in listed
+    assert f"W{wave.pk}" in listed and "领取波次" in listed and "2 个包裹" in listed and "共 4 件" in listed
 
     claimed = client.post(f"/pda/waves/{wave.pk}/claim/")
     assert claimed.status_code == 302 and claimed["Location"] == f"/pda/waves/{wave.pk}/"
@@ -200,3 +200,15 @@ def test_weights_from_a_keyboard_scale():
     assert [parse_weight(t) for t in ("1250", "1250g", " 1.25 kg", "1.2345KG", "x", "", "-3")] == [
         1250, 1250, 1250, 1234, None, None, None,
     ]  # fmt: skip
+
+
+def test_the_pda_speaks_english_after_the_language_switch(client, picker):
+    orders("E1")
+    wave = services.create_wave("CD", actor="lead")
+    client.force_login(picker)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/pda/"})
+    page = html(client.get("/pda/"))
+    assert "Waves to pick" in page and "Claim wave" in page and "packages: 1" in page and "units: 2" in page
+    client.post(f"/pda/waves/{wave.pk}/claim/")
+    assert "Scan the location barcode" in html(client.get(f"/pda/waves/{wave.pk}/"))
+    assert "Scan the package number" in html(client.get("/pda/pack/"))
