@@ -82,11 +82,50 @@
   document.addEventListener("click", (e) => {
     if (!e.target.closest("input, select, button, a, summary, label, details[open]")) focusScan();
   });
+  // A scanner types fast: the next code may come while the last is still on its way. Each Enter
+  // queues the code; one request at a time, each from the freshly swapped form (its hidden fields
+  // carry the state), and what was typed meanwhile moves into the new input.
+  const queue = [];
+  let busy = false, carry = "";
+  function pump() {
+    if (busy || !queue.length) return;
+    const input = document.querySelector("input.scan");
+    const form = input && input.form;
+    if (!form) return;
+    const typed = input.value;
+    input.value = queue.shift();
+    if (window.htmx && form.hasAttribute("hx-post")) {
+      busy = true;  // htmx.ajax reads the form now: it need not have been wired by htmx yet
+      window.htmx
+        .ajax("POST", form.getAttribute("hx-post"), {source: form, target: "#panel", swap: "outerHTML"})
+        .then(next, next);
+      input.value = typed;
+    } else {
+      form.submit();
+    }
+  }
+  document.addEventListener("keydown", (e) => {
+    const input = e.target;
+    if (e.key !== "Enter" || !(input instanceof HTMLInputElement) || !input.classList.contains("scan")) return;
+    e.preventDefault();
+    const code = input.value.trim();
+    input.value = "";
+    if (code) { queue.push(code); pump(); }
+  });
+  document.addEventListener("htmx:beforeSwap", () => {
+    const input = document.querySelector("input.scan");
+    carry = input ? input.value : "";
+  });
+  // the next code goes once the answer is in place (its form holds the new state)
+  function next() { busy = false; setTimeout(pump, 0); }
   // refusals answer 422: swap them in like any answer
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (e.detail.xhr.status === 422) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
-  document.addEventListener("htmx:afterSwap", (e) => {
+  document.addEventListener("htmx:afterSwap", () => {
+    const input = document.querySelector("input.scan");
+    if (input && carry) input.value = carry;
+    carry = "";
     applyTyping();
     focusScan();
     feedback(document.getElementById("panel"));
