@@ -58,7 +58,10 @@ def floor(transactional_db, hub):
 
 
 def shot(page, name: str) -> None:
+    """The page at rest: after the feedback flash of the last scan has faded."""
     DOCS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function("!document.body.dataset.flash")
+    page.wait_for_timeout(300)  # the background's colour transition
     page.screenshot(path=str(DOCS / name), full_page=True)
 
 
@@ -100,6 +103,8 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
         for n in range(1, 5):
             scan(page, BARCODE)
             expect(page.locator(".flash.ok")).to_contain_text(f"已拣 {n}/6")
+        expect(page.locator(".task .qty")).to_contain_text("4/6")
+        shot(page, "pda-pick.png")
         scan(page, "TEA-100G")
         expect(page.locator(".flash.error")).to_contain_text("商品不对")
 
@@ -111,7 +116,7 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
         expect(flash).to_contain_text("已报缺货：DUMPLING-500G 少 2 件")
         stopped = int(re.search(r"拦截包裹 P(\d+)", flash.inner_text()).group(1))
         expect(page.locator(".progress")).to_contain_text("已拣 4/4")
-        shot(page, "pda-pick.png")
+        shot(page, "pda-pick-shortage.png")
 
         page.get_by_role("button", name="完成拣货").click()
         page.wait_for_url(f"{base}/pda/")

@@ -2,7 +2,7 @@
    keyboard-wedge scanner (code + Enter), and a toggle to bring up the on-screen keyboard. */
 (function () {
   "use strict";
-  let audio = null;
+  let audio = null, flashTimer = 0;
   const TONES = {ok: [[880, 0.12]], warn: [[520, 0.18], [520, 0.18]], error: [[220, 0.25], [180, 0.35]]};
 
   function ensureAudio() {
@@ -56,7 +56,8 @@
     if (!kind) return;
     beep(kind);
     document.body.dataset.flash = kind;
-    setTimeout(() => { delete document.body.dataset.flash; }, 700);
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => { delete document.body.dataset.flash; }, 700);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
