@@ -120,6 +120,7 @@ def _pick_context(wave: Wave, at: int | None = None, feedback: str = "", message
         "picked": picked,
         "percent": round(100 * picked / total) if total else 100,
         "short": sum(r.short for r in rows),
+        "remaining": current.quantity - current.picked if current else 0,
         "feedback": feedback,
         "message": message,
     }
