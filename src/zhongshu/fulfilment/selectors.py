@@ -3,11 +3,19 @@ locations, each as the plain data fulfilment.domain takes."""
 
 from collections.abc import Iterable
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q, Sum
 
 from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.fulfilment.domain import Tolerance, WaveKind, WaveStrategyInfo, normalize_code
-from zhongshu.fulfilment.models import FulfilmentSettings, Package, PackageLine, PackageOrder, WaveStrategy
+from zhongshu.fulfilment.models import (
+    FulfilmentSettings,
+    Package,
+    PackageLine,
+    PackageOrder,
+    Wave,
+    WavePickRow,
+    WaveStrategy,
+)
 from zhongshu.inventory.models import StockLevel
 
 
@@ -103,3 +111,40 @@ def package_out(pkg) -> dict:
 def wave_every_minutes() -> int:
     row = FulfilmentSettings.objects.first()
     return row.wave_every_minutes if row else 0
+
+
+def package_of_scan(code: str) -> Package | None:
+    """The package a packer scans: its id (`P12` or `12`) or any of its orders' channel order ids
+    (the newest live package of that order)."""
+    code = normalize_code(code)
+    digits = code[1:] if code[:1] in ("P", "p") else code
+    if digits.isdigit() and len(digits) < 18:
+        pkg = Package.objects.filter(pk=int(digits)).select_related("warehouse").first()
+        if pkg is not None:
+            return pkg
+    return (
+        Package.objects.filter(package_orders__order__channel_order_id=code)
+        .exclude(status__in=["shipped", "cancelled"])
+        .select_related("warehouse")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def open_waves(warehouse_id: int | None, user) -> list[Wave]:
+    """The PDA's wave list: open waves (of one warehouse, or all) and the ones this user is picking."""
+    qs = Wave.objects.select_related("warehouse", "strategy").filter(
+        Q(status=Wave.Status.OPEN) | Q(status=Wave.Status.CLAIMED, picker=user)
+    )
+    if warehouse_id:
+        qs = qs.filter(warehouse_id=warehouse_id)
+    waves = list(qs.annotate(n_packages=Count("packages", distinct=True)).order_by("created_at", "pk"))
+    totals = dict(
+        WavePickRow.objects.filter(wave__in=waves)
+        .values("wave_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("wave_id", "units")
+    )
+    for wave in waves:
+        wave.units = totals.get(wave.pk) or 0
+    return waves

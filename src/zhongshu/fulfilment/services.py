@@ -764,6 +764,26 @@ def finish_wave(wave_id: int, actor: str) -> Wave:
 # --- the pack check (验货 + 称重) and the supervisor ------------------------------------------
 
 
+def check_scans(package_id: int, scans: list[str], actor: str) -> CheckResult:
+    """The packing bench while the packer scans (the PDA page): the scans so far against the package.
+    Nothing is written when they pass (`ok`, with `missing_items` until every unit is in); a refused
+    scan (wrong_sku, surplus_item, count_not_allowed) is audited like the final check's refusal."""
+    with transaction.atomic():
+        pkg = _lock(package_id)
+        if pkg.status not in domain.CHECKABLE:
+            return CheckResult(
+                False, pkg.status, "not_pickable", f"P{pkg.pk} 状态为 {pkg.get_status_display()}，不能验货"
+            )
+        expected = _lines_map(PackageLine.objects.filter(package=pkg).select_related("sku"))
+        scan = domain.check_scans(expected, selectors.barcodes(expected), scans)
+        if scan.ok or scan.code == domain.ScanError.MISSING_ITEMS:
+            return CheckResult(True, pkg.status, scan.code, scan.detail)
+        w = _Writes(actor)
+        w.event(pkg, "package.check_refused", f"验货未通过 [{scan.code}] {scan.detail}", {"code": scan.code})
+        w.flush()
+        return CheckResult(False, pkg.status, scan.code, scan.detail)
+
+
 def check_package(package_id: int, scans: list[str], weight_g: int, actor: str) -> CheckResult:
     """The packing bench: every unit scanned (codes or `code*count`), then the weight. A refused scan
     (wrong_sku, surplus_item, missing_items) changes nothing but the audit; a weight outside the
