@@ -1,12 +1,16 @@
 """Warehouse choice, pure: the preferred warehouse, the fallback order, the shortfall reported for the
 transfer alert, and the two shortage policies."""
 
+import pytest
+
 from zhongshu.routing.domain import (
     NEXT_WAREHOUSE,
     WAIT_FOR_TRANSFER,
+    PlannedPackage,
     RoutingTable,
     Shortfall,
     choose_warehouse,
+    plan_split,
 )
 
 TABLE = RoutingTable(
@@ -88,3 +92,13 @@ def test_a_rule_named_warehouse_is_tried_first():
     avail = stock(CD={"A": 5}, WH={"A": 5})
     assert choose_warehouse(TABLE, "四川省", {"A": 1}, avail, preferred="WH").warehouse == "WH"
     assert choose_warehouse(TABLE, "四川省", {"A": 1}, avail, preferred="XX").warehouse == "CD"
+
+
+def test_plan_split_refuses_a_line_without_units_naming_why():
+    with pytest.raises(ValueError, match="^line quantities must be positive$"):
+        plan_split({"A": 0}, {"GZ": {"A": 5}}, ["GZ"])
+
+
+def test_plan_split_passes_over_a_warehouse_it_has_no_stock_figures_for():
+    plan = plan_split({"A": 2}, {"GZ": {"A": 1}, "CD": {"A": 1}}, ["XX", "GZ", "CD"], preferred="XX")
+    assert plan == [PlannedPackage("GZ", {"A": 1}), PlannedPackage("CD", {"A": 1})]
