@@ -31,8 +31,9 @@ def run_child(
     """Run `script --child …` in a fresh embedded home (or on a dropped-and-created PostgreSQL
     database) and return the JSON dict it prints last."""
     home = tempfile.mkdtemp(prefix="zhongshu-bench-")
+    # the benches call the API through Django's test client, whose Host is "testserver"
     env = {**os.environ, "ZHONGSHU_HOME": home, "DJANGO_SETTINGS_MODULE": "zhongshu.settings",
-           "PYTHONPATH": str(ROOT), **(extra_env or {})}  # fmt: skip
+           "PYTHONPATH": str(ROOT), "ZHONGSHU_ALLOWED_HOSTS": "testserver", **(extra_env or {})}  # fmt: skip
     for name in ("ZHONGSHU_DATABASE_URL", "ZHONGSHU_REDIS_URL", "ZHONGSHU_QUEUE_IMMEDIATE"):
         env.pop(name, None)
     if db_url:
