@@ -754,7 +754,7 @@ def check_package(package_id: int, scans: list[str], weight_g: int, actor: str) 
         lines = list(PackageLine.objects.filter(package=pkg).select_related("sku"))
         expected = _lines_map(lines)
         w = _Writes(actor)
-        scan = domain.check_scans(expected, selectors.barcodes(expected), scans)
+        scan = domain.check_scans(expected, _barcodes(expected, scans), scans)
         if not scan.ok:
             w.event(
                 pkg, "package.check_refused", f"验货未通过 [{scan.code}] {scan.detail}", {"code": scan.code}
@@ -773,6 +773,13 @@ def check_package(package_id: int, scans: list[str], weight_g: int, actor: str) 
         _follow([pkg], w, f"包裹 P{pkg.pk} 已打包")
         w.flush()
         return CheckResult(True, pkg.status)
+
+
+def _barcodes(expected: dict[str, int], scans: list[str]) -> dict[str, str]:
+    """The barcodes among the scans (code → SKU code); no read when every scan is a merchant code of
+    the package (they always scan)."""
+    codes = {domain.normalize_code(domain.parse_scan(s)[0]) for s in scans} - set(expected)
+    return selectors.barcodes_of(codes) if codes else {}
 
 
 def override_weight_stop(package_id: int, actor: str, note: str = "") -> Package:

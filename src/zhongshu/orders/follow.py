@@ -24,7 +24,7 @@ def follow_packages(targets: dict[int, str], actor: str, reason: str) -> list[in
         return []
     now = timezone.now()
     moved, rows, events = [], [], []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction when there is one
         orders = (
             Order.objects.select_for_update(of=("self",))
             .select_related("shop", "warehouse")
