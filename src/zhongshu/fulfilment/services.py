@@ -556,6 +556,19 @@ def create_wave(
     """A wave of a warehouse's pending packages by a strategy (else the first active strategy, in
     priority order, that yields one), its pick list sorted by bin location. FloorError
     `no_package_ready` when nothing qualifies: an empty wave is never made."""
+    return create_waves(warehouse, strategy, max_packages, actor, limit=1)[0]
+
+
+def create_waves(
+    warehouse: str,
+    strategy: str | None = None,
+    max_packages: int | None = None,
+    actor: str = SYSTEM,
+    limit: int | None = None,
+) -> list[Wave]:
+    """Waves one after another (each as `create_wave` would make it) from one read of the pending
+    packages, until none qualifies or `limit` waves are made; FloorError `no_package_ready` when not
+    even one qualifies."""
     if max_packages is not None and max_packages < 1:
         raise FloorError("bad_request", "每波最多包裹数至少为 1")
     wh = Warehouse.objects.filter(code=warehouse).first()
@@ -568,6 +581,9 @@ def create_wave(
         strategies = [chosen]
     else:
         strategies = selectors.active_strategies()
+    infos = [selectors.strategy_info(st) for st in strategies]
+    if max_packages:
+        infos = [replace(info, max_packages=max_packages) for info in infos]
     with transaction.atomic():
         pending = list(
             Package.objects.select_for_update(of=("self",))
@@ -578,41 +594,54 @@ def create_wave(
         by_id = {p.pk: p for p in pending}
         wps = [domain.WavePackage(p.pk, _lines_map(p.lines.all()), p.carrier, p.ship_by) for p in pending]
         wps = [wp for wp in wps if wp.lines]
+        ready = len(wps)
         locations = selectors.locations(wh.pk, {s for wp in wps for s in wp.lines})
-        plan, used = None, None
-        for st in strategies:
-            info = selectors.strategy_info(st)
-            if max_packages:
-                info = replace(info, max_packages=max_packages)
-            plan = domain.plan_wave(wps, info, locations)
-            if plan.packages:
-                used = st
+        skus = {ln.sku.code: ln.sku for p in pending for ln in p.lines.all()}
+        w = _Writes(actor)
+        waves: list[Wave] = []
+        while limit is None or len(waves) < limit:
+            plan, used = None, None
+            for st, info in zip(strategies, infos, strict=True):
+                plan = domain.plan_wave(wps, info, locations)
+                if plan.packages:
+                    used = st
+                    break
+            if used is None:
                 break
-        if used is None:
+            wave = Wave.objects.create(warehouse=wh, strategy=used, kind=used.kind, created_by=w.actor)
+            WavePickRow.objects.bulk_create(
+                [
+                    WavePickRow(
+                        wave=wave, position=i, location=r.location, sku=skus[r.sku], quantity=r.quantity
+                    )
+                    for i, r in enumerate(plan.pick_list, start=1)
+                ]
+            )
+            slots = {s.package_id: s.slot for s in plan.slots}
+            chosen_pkgs = [by_id[wp.id] for wp in plan.packages]
+            for pkg in chosen_pkgs:
+                w.move(pkg, P.WAVED, f"生成波次 W{wave.pk}（{used.name}）")
+                pkg.wave, pkg.seed_slot = wave, slots.get(pkg.pk)
+            # the same values for every package of the wave (a pending package has no stop), one UPDATE
+            Package.objects.filter(pk__in=[p.pk for p in chosen_pkgs]).update(
+                status=P.WAVED, wave=wave, seed_slot=None, waved_at=w.now, stop_code="", stop_reason="",
+                updated_at=w.now,
+            )  # fmt: skip
+            if slots:
+                Package.objects.bulk_update(
+                    [p for p in chosen_pkgs if p.seed_slot is not None], ["seed_slot"]
+                )
+            taken = {wp.id for wp in plan.packages}
+            wps = [wp for wp in wps if wp.id not in taken]
+            waves.append(wave)
+        if not waves:
             names = "、".join(s.name for s in strategies) or "无启用的策略"
             raise FloorError(
                 "no_package_ready",
-                f"仓库 {warehouse} 没有可生成波次的包裹（待生成波次 {len(wps)} 个；策略：{names}）",
+                f"仓库 {warehouse} 没有可生成波次的包裹（待生成波次 {ready} 个；策略：{names}）",
             )
-        w = _Writes(actor)
-        wave = Wave.objects.create(warehouse=wh, strategy=used, kind=used.kind, created_by=w.actor)
-        skus = {ln.sku.code: ln.sku for p in pending for ln in p.lines.all()}
-        WavePickRow.objects.bulk_create(
-            [
-                WavePickRow(wave=wave, position=i, location=r.location, sku=skus[r.sku], quantity=r.quantity)
-                for i, r in enumerate(plan.pick_list, start=1)
-            ]
-        )
-        slots = {s.package_id: s.slot for s in plan.slots}
-        chosen_pkgs = [by_id[wp.id] for wp in plan.packages]
-        for pkg in chosen_pkgs:
-            w.move(pkg, P.WAVED, f"生成波次 W{wave.pk}（{used.name}）")
-            pkg.wave, pkg.seed_slot = wave, slots.get(pkg.pk)
-        Package.objects.bulk_update(
-            chosen_pkgs, ["status", "wave", "seed_slot", "waved_at", "stop_code", "stop_reason", "updated_at"]
-        )
         w.flush()
-        return wave
+        return waves
 
 
 def _lock_wave(wave_id: int) -> Wave:
@@ -842,9 +871,8 @@ def scheduled_waves(actor: str = "system:waves") -> list[Wave]:
         if Wave.objects.filter(warehouse=wh, created_at__gt=since).exists():
             continue
         for st in selectors.active_strategies():
-            while True:
-                try:
-                    made.append(create_wave(wh.code, st.code, actor=actor))
-                except FloorError:
-                    break
+            try:
+                made += create_waves(wh.code, st.code, actor=actor)
+            except FloorError:
+                pass
     return made
