@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from zhongshu.core import outbox
@@ -585,18 +584,24 @@ def create_waves(
     if max_packages:
         infos = [replace(info, max_packages=max_packages) for info in infos]
     with transaction.atomic():
+        # plain rows, not models: a warehouse may have thousands of pending packages
         pending = list(
             Package.objects.select_for_update(of=("self",))
             .filter(warehouse=wh, status=P.PENDING)
-            .prefetch_related(Prefetch("lines", queryset=PackageLine.objects.select_related("sku")))
             .order_by("pk")
+            .values_list("pk", "carrier", "ship_by")
         )
-        by_id = {p.pk: p for p in pending}
-        wps = [domain.WavePackage(p.pk, _lines_map(p.lines.all()), p.carrier, p.ship_by) for p in pending]
+        lines: dict[int, dict[str, int]] = defaultdict(dict)
+        sku_ids: dict[str, int] = {}
+        for pid, code, sku_id, q in PackageLine.objects.filter(
+            package__warehouse=wh, package__status=P.PENDING
+        ).values_list("package_id", "sku__code", "sku_id", "quantity"):
+            lines[pid][code] = lines[pid].get(code, 0) + q
+            sku_ids[code] = sku_id
+        wps = [domain.WavePackage(pk, lines[pk], carrier, ship_by) for pk, carrier, ship_by in pending]
         wps = [wp for wp in wps if wp.lines]
         ready = len(wps)
-        locations = selectors.locations(wh.pk, {s for wp in wps for s in wp.lines})
-        skus = {ln.sku.code: ln.sku for p in pending for ln in p.lines.all()}
+        locations = selectors.locations(wh.pk, set(sku_ids))
         w = _Writes(actor)
         waves: list[Wave] = []
         while limit is None or len(waves) < limit:
@@ -612,13 +617,13 @@ def create_waves(
             WavePickRow.objects.bulk_create(
                 [
                     WavePickRow(
-                        wave=wave, position=i, location=r.location, sku=skus[r.sku], quantity=r.quantity
+                        wave=wave, position=i, location=r.location, sku_id=sku_ids[r.sku], quantity=r.quantity
                     )
                     for i, r in enumerate(plan.pick_list, start=1)
                 ]
             )
             slots = {s.package_id: s.slot for s in plan.slots}
-            chosen_pkgs = [by_id[wp.id] for wp in plan.packages]
+            chosen_pkgs = list(Package.objects.filter(pk__in=[wp.id for wp in plan.packages]).order_by("pk"))
             for pkg in chosen_pkgs:
                 w.move(pkg, P.WAVED, f"生成波次 W{wave.pk}（{used.name}）")
                 pkg.wave, pkg.seed_slot = wave, slots.get(pkg.pk)
