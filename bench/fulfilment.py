@@ -129,8 +129,10 @@ def statements_per_check(token: str, waved: list) -> dict:
 
     api_pkg, service_pkg = waved.pop(), waved.pop()
     body = check_body(api_pkg)
+    client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get(f"/api/v1/packages/{api_pkg.pk}").status_code == 200  # the token's last use noted
     with CaptureQueriesContext(connection) as q:
-        r = Client(HTTP_HOST="localhost").post(f"/api/v1/packages/{api_pkg.pk}/check", body, content_type="application/json",
+        r = client.post(f"/api/v1/packages/{api_pkg.pk}/check", body, content_type="application/json",
                           HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
     assert r.status_code == 200, r.content
     body = check_body(service_pkg)

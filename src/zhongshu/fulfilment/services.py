@@ -246,7 +246,7 @@ def _follow(pkgs, w: _Writes, reason: str) -> None:
     ):
         statuses[oid].append(status)
     targets = {oid: t for oid, ss in statuses.items() if (t := domain.order_status_for(ss))}
-    follow_packages(targets, w.actor, reason)
+    follow_packages(targets, w.actor, reason, w.events)  # written with the packages' events
 
 
 def _pull_from_wave(pkg: Package) -> None:
