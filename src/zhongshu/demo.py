@@ -1,6 +1,9 @@
 """Demo data for a fresh machine: a frozen/chilled food brand selling on five shops, two warehouses,
-~50 SKUs with stock, and a few hundred orders over the last 14 days taken in through `intake` (so
-they reach real states: allocated at GZ/CD, backordered, cancelled, pending payment). Deterministic
+~50 SKUs with stock (bin locations, a few barcodes), and a few hundred orders over the last 14 days
+taken in through `intake` (so they reach real states: allocated at GZ/CD, backordered, cancelled,
+pending payment). Then the warehouse floor at work, through the floor's own services so the audit
+trail is real: packages (a few merged: repeat buyers to one address), one split by hand, waves
+picked and packed, one being picked, one open, a package stopped by the weigh check. Deterministic
 for a given seed and "now". Loaded only into a database without orders.
 
 Import after django.setup().
@@ -13,12 +16,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
+from zhongshu.catalog.models import SkuBarcode
 from zhongshu.catalog.services import upsert_sku
 from zhongshu.channels.models import Shop
+from zhongshu.core.roles import WAREHOUSE
 from zhongshu.core.timeutil import SHANGHAI
-from zhongshu.inventory.models import Warehouse
+from zhongshu.fulfilment import services as floor
+from zhongshu.fulfilment.models import Package, Wave
+from zhongshu.inventory.models import StockLevel, Warehouse
+from zhongshu.inventory.services import set_location
 from zhongshu.orders.models import Order
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake, stocktake
@@ -151,11 +160,128 @@ def load_demo(orders: int = 360, seed: int = SEED, now: datetime | None = None) 
     for sku in skus:
         for wh, (physical, in_transit) in _stock(rng, sku.code).items():
             stocktake(sku, warehouses[wh], physical, in_transit, Decimal("0.8"), ACTOR)
+    _places_and_barcodes(skus)
     first, later = _orders(rng, orders, now)
+    _repeat_buyers(first, later)
     for batch in (first, later):
         for i in range(0, len(batch), 100):
             intake([OrderIn.model_validate(p) for p in batch[i : i + 100]], actor=ACTOR)
+        if batch is later:  # the outbox consumer's work (after commit), done here so the floor finds it
+            changed = [o["channel_order_id"] for o in later]
+            for oid in Order.objects.filter(channel_order_id__in=changed).values_list("pk", flat=True):
+                floor.sync_order(oid, ACTOR)
+        floor.make_packages(ACTOR)
+    _floor(rng)
     return Counter(Order.objects.values_list("status", flat=True))
+
+
+# bins (货位) by SKU family: zone-aisle-slot, so a pick list walks the warehouse in order
+ZONES = {"DUMPLING": "A", "TANGYUAN": "A", "WONTON": "A", "ZONGZI": "B", "STEAK": "C", "CRAYFISH": "C",
+         "YOGURT": "D", "CHEESECAKE": "D"}  # fmt: skip
+BARCODES = {"DUMPLING-500G": "6921234500017", "TANGYUAN-SESAME-400G": "6921234500024",
+            "STEAK-SIRLOIN-200G": "6921234500031", "YOGURT-PLAIN-1KG": "6921234500048"}  # fmt: skip
+REPEAT_BUYERS = 4  # pairs of orders of one buyer to one address (合单)
+
+
+def _places_and_barcodes(skus: list) -> None:
+    slots: Counter = Counter()
+    for sku in skus:
+        zone = ZONES.get(sku.code.split("-")[0], "E")
+        slots[zone] += 1
+        place = f"{zone}-{(slots[zone] - 1) // 6 + 1:02d}-{(slots[zone] - 1) % 6 + 1:02d}"
+        for row in StockLevel.objects.filter(sku=sku):
+            set_location(row, place)
+        if sku.code in BARCODES:
+            SkuBarcode.objects.get_or_create(sku=sku, code=BARCODES[sku.code])
+
+
+def _repeat_buyers(first: list[dict], later: list[dict]) -> None:
+    """A few buyers order twice in one shop to one address (both paid, spot goods in stock): their
+    orders ship as one package."""
+    changed = {o["channel_order_id"] for o in later}
+    spot = [
+        o
+        for o in first
+        if o["status"] == "paid"
+        and o["channel_order_id"] not in changed
+        and not any(
+            ln["sku"] in PRESALE or ln["sku"] in NO_STOCK or ln["sku"] in LOW_STOCK for ln in o["lines"]
+        )
+    ]
+    pairs = 0
+    for i, o in enumerate(spot):
+        twin = next((t for t in spot[i + 1 :] if t["shop"] == o["shop"] and "twin" not in t), None)
+        if twin is None or "twin" in o:
+            continue
+        twin.update(buyer=dict(o["buyer"]), receiver=dict(o["receiver"]), twin=True)
+        o["twin"] = True
+        pairs += 1
+        if pairs == REPEAT_BUYERS:
+            break
+    for o in first:
+        o.pop("twin", None)
+
+
+def _floor(rng: random.Random) -> None:
+    """The GZ floor at work: a package split by hand, a wave picked and packed (one package stopped
+    by the weigh check), a wave being picked (a shortage reported), an open wave; the rest pending."""
+    picker = _picker()
+    pending = Package.objects.filter(warehouse__code="GZ", status="pending").order_by("pk")
+    splittable = next((p for p in pending if sum(ln.quantity for ln in p.lines.all()) >= 2), None)
+    if splittable is None:
+        return  # a tiny demo (tests): no floor
+    lines = list(splittable.lines.select_related("sku").order_by("pk"))
+    first = {lines[0].sku.code: 1}
+    rest = Counter({ln.sku.code: ln.quantity for ln in lines}) - Counter(first)
+    floor.split_package(splittable.pk, [first, dict(rest)], ACTOR)
+    done = _wave("multi", 8)
+    if done is None:
+        return
+    floor.claim_wave(done.pk, picker, ACTOR)
+    for row in done.pick_rows.select_related("sku"):
+        floor.record_pick(done.pk, row.sku.code, row.quantity, ACTOR)
+    floor.finish_wave(done.pk, ACTOR)
+    codes = {v: k for k, v in BARCODES.items()}
+    for i, pkg in enumerate(done.packages.order_by("pk")):
+        scans = [
+            codes.get(ln.sku.code, ln.sku.code)
+            for ln in pkg.lines.select_related("sku")
+            for _ in range(ln.quantity)
+        ]
+        off = 400 if i == 1 else rng.randint(-20, 20)  # the second one: a unit too many or too few
+        floor.check_package(pkg.pk, scans, pkg.expected_weight_g + off, ACTOR)
+        if i >= 5:
+            break  # the rest wait at the packing bench
+    busy = _wave("single-sku", 6)
+    if busy is None:
+        return
+    floor.claim_wave(busy.pk, picker, ACTOR)
+    rows = list(busy.pick_rows.select_related("sku"))
+    floor.record_pick(busy.pk, rows[0].sku.code, rows[0].quantity, ACTOR)
+    if len(rows) > 1:
+        floor.report_shortage(busy.pk, rows[-1].sku.code, 1, ACTOR)
+    _wave("single-unit", 10)
+
+
+def _wave(strategy: str, size: int) -> Wave | None:
+    for chosen in (strategy, None):  # else the first strategy that yields a wave
+        try:
+            return floor.create_wave("GZ", chosen, size, ACTOR)
+        except floor.FloorError:
+            pass
+    return None
+
+
+def _picker():
+    """The GZ picker (no password: the admin sets one to try the PDA pages)."""
+    user, created = get_user_model().objects.get_or_create(
+        username="picker-gz", defaults={"first_name": "小李"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user.groups.add(*Group.objects.filter(name=WAREHOUSE))
+    return user
 
 
 def _sku(row: tuple, now: datetime):

@@ -5,14 +5,18 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.db.models import Count
 from django.utils import timezone
 from typer.testing import CliRunner
 
-from zhongshu.catalog.models import Sku
+from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.channels.models import Shop
 from zhongshu.cli import app
 from zhongshu.core.models import OutboxEvent
 from zhongshu.demo import ensure_admin, load_demo
+from zhongshu.fulfilment.domain import PackageStatus
+from zhongshu.fulfilment.models import Package, PackageTransition, Wave
+from zhongshu.fulfilment.services import WEIGHT_STOP
 from zhongshu.inventory.models import StockLevel
 from zhongshu.orders.models import Order, OrderLine, OrderTransition
 from zhongshu.orders.states import RESERVING
@@ -35,6 +39,32 @@ def test_demo_builds_a_hub_with_orders_in_real_states(db):
     assert Order.objects.values("receiver_province").distinct().count() >= 10
     _assert_spread_over_14_days_with_later_updates()
     _assert_reservations_match_allocated_orders()
+    _assert_the_floor_at_work()
+
+
+def _assert_the_floor_at_work():
+    assert not StockLevel.objects.filter(physical__gt=0, location="").exists()
+    assert re.fullmatch(r"[A-Z]-\d\d-\d\d", StockLevel.objects.exclude(location="").first().location)
+    assert SkuBarcode.objects.count() >= 2
+    statuses = set(Package.objects.values_list("status", flat=True))
+    # every status the floor reaches today (shipped comes with fulfilment II's shipping service)
+    assert statuses == set(PackageStatus) - {PackageStatus.SHIPPED}
+    merged = Package.objects.annotate(n=Count("package_orders")).filter(n__gt=1)
+    assert merged.count() >= 2
+    for pkg in merged:  # one buyer, one address
+        assert len({(o.buyer_ref, o.receiver_phone, o.receiver_address) for o in pkg.orders.all()}) == 1
+    assert PackageTransition.objects.filter(reason__contains="人工拆单", from_status="").exists()
+    assert Wave.objects.filter(status=Wave.Status.OPEN).exists()
+    assert Wave.objects.filter(status=Wave.Status.CLAIMED).exists()
+    stopped = Package.objects.get(stop_code=WEIGHT_STOP)
+    assert stopped.status == PackageStatus.STOPPED and stopped.measured_weight_g
+    assert f"{stopped.expected_weight_g} 克" in stopped.stop_reason
+    assert f"{stopped.measured_weight_g} 克" in stopped.stop_reason
+    # orders follow their packages; every package move is audited
+    assert Order.objects.filter(status="packed").exists() and Order.objects.filter(status="picking").exists()
+    assert PackageTransition.objects.filter(to_status=PackageStatus.PACKED).count() == (
+        Package.objects.filter(status=PackageStatus.PACKED).count()
+    )
 
 
 def _assert_spread_over_14_days_with_later_updates():

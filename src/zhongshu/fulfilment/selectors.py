@@ -38,6 +38,11 @@ def barcodes(sku_codes: Iterable[str]) -> dict[str, str]:
     return dict(rows)
 
 
+def barcodes_of(codes: Iterable[str]) -> dict[str, str]:
+    """code → SKU code for those of these codes that are barcodes (of any SKU)."""
+    return dict(SkuBarcode.objects.filter(code__in=list(codes)).values_list("code", "sku__code"))
+
+
 def sku_of_code(code: str) -> str | None:
     """The SKU code a scanned code names (a merchant code or a barcode), or None."""
     code = normalize_code(code)

@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from zhongshu.core import outbox
@@ -247,7 +246,7 @@ def _follow(pkgs, w: _Writes, reason: str) -> None:
     ):
         statuses[oid].append(status)
     targets = {oid: t for oid, ss in statuses.items() if (t := domain.order_status_for(ss))}
-    follow_packages(targets, w.actor, reason)
+    follow_packages(targets, w.actor, reason, w.events)  # written with the packages' events
 
 
 def _pull_from_wave(pkg: Package) -> None:
@@ -580,6 +579,19 @@ def create_wave(
     """A wave of a warehouse's pending packages by a strategy (else the first active strategy, in
     priority order, that yields one), its pick list sorted by bin location. FloorError
     `no_package_ready` when nothing qualifies: an empty wave is never made."""
+    return create_waves(warehouse, strategy, max_packages, actor, limit=1)[0]
+
+
+def create_waves(
+    warehouse: str,
+    strategy: str | None = None,
+    max_packages: int | None = None,
+    actor: str = SYSTEM,
+    limit: int | None = None,
+) -> list[Wave]:
+    """Waves one after another (each as `create_wave` would make it) from one read of the pending
+    packages, until none qualifies or `limit` waves are made; FloorError `no_package_ready` when not
+    even one qualifies."""
     if max_packages is not None and max_packages < 1:
         raise FloorError("bad_request", "每波最多包裹数至少为 1")
     wh = Warehouse.objects.filter(code=warehouse).first()
@@ -592,51 +604,73 @@ def create_wave(
         strategies = [chosen]
     else:
         strategies = selectors.active_strategies()
+    infos = [selectors.strategy_info(st) for st in strategies]
+    if max_packages:
+        infos = [replace(info, max_packages=max_packages) for info in infos]
     with transaction.atomic():
+        # plain rows, not models: a warehouse may have thousands of pending packages
         pending = list(
             Package.objects.select_for_update(of=("self",))
             .filter(warehouse=wh, status=P.PENDING)
-            .prefetch_related(Prefetch("lines", queryset=PackageLine.objects.select_related("sku")))
             .order_by("pk")
+            .values_list("pk", "carrier", "ship_by")
         )
-        by_id = {p.pk: p for p in pending}
-        wps = [domain.WavePackage(p.pk, _lines_map(p.lines.all()), p.carrier, p.ship_by) for p in pending]
+        lines: dict[int, dict[str, int]] = defaultdict(dict)
+        sku_ids: dict[str, int] = {}
+        for pid, code, sku_id, q in PackageLine.objects.filter(
+            package__warehouse=wh, package__status=P.PENDING
+        ).values_list("package_id", "sku__code", "sku_id", "quantity"):
+            lines[pid][code] = lines[pid].get(code, 0) + q
+            sku_ids[code] = sku_id
+        wps = [domain.WavePackage(pk, lines[pk], carrier, ship_by) for pk, carrier, ship_by in pending]
         wps = [wp for wp in wps if wp.lines]
-        locations = selectors.locations(wh.pk, {s for wp in wps for s in wp.lines})
-        plan, used = None, None
-        for st in strategies:
-            info = selectors.strategy_info(st)
-            if max_packages:
-                info = replace(info, max_packages=max_packages)
-            plan = domain.plan_wave(wps, info, locations)
-            if plan.packages:
-                used = st
+        ready = len(wps)
+        locations = selectors.locations(wh.pk, set(sku_ids))
+        w = _Writes(actor)
+        waves: list[Wave] = []
+        while limit is None or len(waves) < limit:
+            plan, used = None, None
+            for st, info in zip(strategies, infos, strict=True):
+                plan = domain.plan_wave(wps, info, locations)
+                if plan.packages:
+                    used = st
+                    break
+            if used is None:
                 break
-        if used is None:
+            wave = Wave.objects.create(warehouse=wh, strategy=used, kind=used.kind, created_by=w.actor)
+            WavePickRow.objects.bulk_create(
+                [
+                    WavePickRow(
+                        wave=wave, position=i, location=r.location, sku_id=sku_ids[r.sku], quantity=r.quantity
+                    )
+                    for i, r in enumerate(plan.pick_list, start=1)
+                ]
+            )
+            slots = {s.package_id: s.slot for s in plan.slots}
+            chosen_pkgs = list(Package.objects.filter(pk__in=[wp.id for wp in plan.packages]).order_by("pk"))
+            for pkg in chosen_pkgs:
+                w.move(pkg, P.WAVED, f"生成波次 W{wave.pk}（{used.name}）")
+                pkg.wave, pkg.seed_slot = wave, slots.get(pkg.pk)
+            # the same values for every package of the wave (a pending package has no stop), one UPDATE
+            Package.objects.filter(pk__in=[p.pk for p in chosen_pkgs]).update(
+                status=P.WAVED, wave=wave, seed_slot=None, waved_at=w.now, stop_code="", stop_reason="",
+                updated_at=w.now,
+            )  # fmt: skip
+            if slots:
+                Package.objects.bulk_update(
+                    [p for p in chosen_pkgs if p.seed_slot is not None], ["seed_slot"]
+                )
+            taken = {wp.id for wp in plan.packages}
+            wps = [wp for wp in wps if wp.id not in taken]
+            waves.append(wave)
+        if not waves:
             names = "、".join(s.name for s in strategies) or "无启用的策略"
             raise FloorError(
                 "no_package_ready",
-                f"仓库 {warehouse} 没有可生成波次的包裹（待生成波次 {len(wps)} 个；策略：{names}）",
+                f"仓库 {warehouse} 没有可生成波次的包裹（待生成波次 {ready} 个；策略：{names}）",
             )
-        w = _Writes(actor)
-        wave = Wave.objects.create(warehouse=wh, strategy=used, kind=used.kind, created_by=w.actor)
-        skus = {ln.sku.code: ln.sku for p in pending for ln in p.lines.all()}
-        WavePickRow.objects.bulk_create(
-            [
-                WavePickRow(wave=wave, position=i, location=r.location, sku=skus[r.sku], quantity=r.quantity)
-                for i, r in enumerate(plan.pick_list, start=1)
-            ]
-        )
-        slots = {s.package_id: s.slot for s in plan.slots}
-        chosen_pkgs = [by_id[wp.id] for wp in plan.packages]
-        for pkg in chosen_pkgs:
-            w.move(pkg, P.WAVED, f"生成波次 W{wave.pk}（{used.name}）")
-            pkg.wave, pkg.seed_slot = wave, slots.get(pkg.pk)
-        Package.objects.bulk_update(
-            chosen_pkgs, ["status", "wave", "seed_slot", "waved_at", "stop_code", "stop_reason", "updated_at"]
-        )
         w.flush()
-        return wave
+        return waves
 
 
 def _lock_wave(wave_id: int) -> Wave:
@@ -798,7 +832,7 @@ def check_package(package_id: int, scans: list[str], weight_g: int, actor: str) 
         lines = list(PackageLine.objects.filter(package=pkg).select_related("sku"))
         expected = _lines_map(lines)
         w = _Writes(actor)
-        scan = domain.check_scans(expected, selectors.barcodes(expected), scans)
+        scan = domain.check_scans(expected, _barcodes(expected, scans), scans)
         if not scan.ok:
             w.event(
                 pkg, "package.check_refused", f"验货未通过 [{scan.code}] {scan.detail}", {"code": scan.code}
@@ -817,6 +851,13 @@ def check_package(package_id: int, scans: list[str], weight_g: int, actor: str) 
         _follow([pkg], w, f"包裹 P{pkg.pk} 已打包")
         w.flush()
         return CheckResult(True, pkg.status)
+
+
+def _barcodes(expected: dict[str, int], scans: list[str]) -> dict[str, str]:
+    """The barcodes among the scans (code → SKU code); no read when every scan is a merchant code of
+    the package (they always scan)."""
+    codes = {domain.normalize_code(domain.parse_scan(s)[0]) for s in scans} - set(expected)
+    return selectors.barcodes_of(codes) if codes else {}
 
 
 def override_weight_stop(package_id: int, actor: str, note: str = "") -> Package:
@@ -879,9 +920,8 @@ def scheduled_waves(actor: str = "system:waves") -> list[Wave]:
         if Wave.objects.filter(warehouse=wh, created_at__gt=since).exists():
             continue
         for st in selectors.active_strategies():
-            while True:
-                try:
-                    made.append(create_wave(wh.code, st.code, actor=actor))
-                except FloorError:
-                    break
+            try:
+                made += create_waves(wh.code, st.code, actor=actor)
+            except FloorError:
+                pass
     return made

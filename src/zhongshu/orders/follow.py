@@ -17,14 +17,17 @@ S = OrderStatus
 PATH = (S.ALLOCATED, S.PICKING, S.PACKED, S.SHIPPED)
 
 
-def follow_packages(targets: dict[int, str], actor: str, reason: str) -> list[int]:
+def follow_packages(
+    targets: dict[int, str], actor: str, reason: str, events: list | None = None
+) -> list[int]:
     """Move each order (id → picking/packed/shipped) forward along PATH; orders elsewhere (held,
-    cancelled, already further) stay as they are. Returns the ids of the orders moved."""
+    cancelled, already further) stay as they are. Returns the ids of the orders moved. The outbox
+    events go to `events` when given (the caller writes them with its own), else are written here."""
     if not targets:
         return []
     now = timezone.now()
-    moved, rows, events = [], [], []
-    with transaction.atomic():
+    moved, rows, mine = [], [], []
+    with transaction.atomic(savepoint=False):  # the caller's transaction when there is one
         orders = (
             Order.objects.select_for_update(of=("self",))
             .select_related("shop", "warehouse")
@@ -48,12 +51,15 @@ def follow_packages(targets: dict[int, str], actor: str, reason: str) -> list[in
                         at=now,
                     )
                 )
-                events.append(transition_event(order, order.status, step, reason, actor))
+                mine.append(transition_event(order, order.status, step, reason, actor))
                 order.status = step
             if steps:
                 order.updated_at = now
                 Order.objects.filter(pk=order.pk).update(status=order.status, updated_at=now)
                 moved.append(order.pk)
         OrderTransition.objects.bulk_create(rows)
-        outbox.write(events)
+        if events is None:
+            outbox.write(mine)
+        else:
+            events.extend(mine)
     return moved

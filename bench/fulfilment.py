@@ -1,0 +1,240 @@
+"""Warehouse floor benchmarks (prints figures; asserts nothing). Issue 9's targets in brackets.
+
+  .venv/bin/python bench/fulfilment.py                       # SQLite only
+  .venv/bin/python bench/fulfilment.py --postgres postgresql://postgres@127.0.0.1:5432/zhongshu_bench
+
+Setup (not measured): N paid orders imported and allocated (the JSONL import path), then one pending
+package per order written in bulk (what sync_order makes for orders without a merge partner).
+1. Waves from N pending packages [≤ 2 s on SQLite]: per warehouse one `create_wave` (timed alone
+   too: a read and a plan over all pending packages), then `create_waves` by the default strategies
+   (each strategy's size) until no package is ready.
+2. Pack checks through the API at a fixed offered rate [20/s; p99 ≤ 100 ms] against `zhongshu serve`
+   (gunicorn, 2 workers): POST /api/v1/packages/{id}/check with every unit scanned and the right
+   weight; the time is the round trip on localhost (the server's time plus a loopback hop).
+3. SQL statements per pack check [≤ 15]: one check through Django's test client (auth included) and
+   the service alone.
+Each database runs in a child process with its own ZHONGSHU_HOME.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import common
+import intake
+
+BIN = Path(sys.executable).parent
+
+
+def setup_floor(n_orders: int) -> str:
+    """Hub, N allocated orders with a pending package each, a warehouse user; returns its token."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    from zhongshu.catalog.models import Sku
+    from zhongshu.channels.own.jsonl import import_jsonl
+    from zhongshu.core.auth import create_token
+    from zhongshu.core.roles import WAREHOUSE
+    from zhongshu.fulfilment.models import Package, PackageLine, PackageOrder, PackageTransition
+    from zhongshu.inventory.models import StockLevel
+    from zhongshu.orders.models import Order, OrderLine
+
+    intake.setup_hub()
+    Sku.objects.filter(code__in=intake.SKUS).update(weight_g=500)
+    for i, code in enumerate(intake.SKUS):  # bins (货位), so pick lists are sorted by location
+        StockLevel.objects.filter(sku__code=code).update(location=f"A-{i // 10 + 1:02d}-{i % 10 + 1:02d}")
+    user, _ = get_user_model().objects.get_or_create(username="packer")
+    user.groups.add(Group.objects.get(name=WAREHOUSE))
+    path = Path(os.environ["ZHONGSHU_HOME"]) / "orders.jsonl"
+    path.write_text(
+        "".join(json.dumps(intake.make_order(n), ensure_ascii=False) + "\n" for n in range(n_orders))
+    )
+    report = import_jsonl(path, "mp", batch_size=500)
+    assert report.created == n_orders and not report.errors, report
+    now = timezone.now()
+    orders = list(Order.objects.filter(status="allocated").order_by("pk"))
+    Package.objects.bulk_create(
+        [Package(warehouse_id=o.warehouse_id, shop_id=o.shop_id, paid_at=o.paid_at, allocated_at=now)
+         for o in orders], batch_size=1000,
+    )  # fmt: skip
+    pkgs = list(Package.objects.order_by("pk"))
+    by_order = {o.pk: p for o, p in zip(orders, pkgs, strict=True)}
+    PackageOrder.objects.bulk_create([PackageOrder(package=p, order_id=o) for o, p in by_order.items()], 1000)
+    lines = list(OrderLine.objects.filter(order__in=orders).select_related("sku"))
+    PackageLine.objects.bulk_create(
+        [PackageLine(package=by_order[ln.order_id], order_line=ln, sku=ln.sku, quantity=ln.quantity)
+         for ln in lines], batch_size=1000,
+    )  # fmt: skip
+    weight: dict[int, int] = {}
+    for ln in lines:
+        weight[ln.order_id] = weight.get(ln.order_id, 0) + ln.sku.weight_g * ln.quantity
+    for o, p in by_order.items():
+        p.expected_weight_g = weight[o]
+    Package.objects.bulk_update(pkgs, ["expected_weight_g"], batch_size=1000)
+    PackageTransition.objects.bulk_create(
+        [
+            PackageTransition(package=p, from_status="", to_status="pending", actor="bench", at=now)
+            for p in pkgs
+        ],
+        batch_size=1000,
+    )
+    return create_token("packer", "bench")
+
+
+def make_waves() -> dict:
+    from zhongshu.fulfilment import services
+    from zhongshu.fulfilment.models import Package
+    from zhongshu.inventory.models import Warehouse
+
+    pending = Package.objects.filter(status="pending").count()
+    waves, first = 0, None
+    t0 = time.perf_counter()
+    for wh in Warehouse.objects.filter(active=True).order_by("code").values_list("code", flat=True):
+        t = time.perf_counter()
+        try:
+            services.create_wave(wh, actor="bench")  # one wave: a read and a plan over all pending
+        except services.FloorError:
+            continue
+        first = first or time.perf_counter() - t
+        waves += 1 + len(services.create_waves(wh, actor="bench"))  # then every wave that qualifies
+    dt = time.perf_counter() - t0
+    return {
+        "wave_pending_packages": pending,
+        "wave_first_seconds": round(first or 0, 3),
+        "waves_made": waves,
+        "waves_all_seconds": round(dt, 2),
+        "waved_packages": Package.objects.filter(status="waved").count(),
+    }
+
+
+def check_body(pkg) -> dict:
+    scans = [ln.sku.code for ln in pkg.lines.select_related("sku") for _ in range(ln.quantity)]
+    return {"scans": scans, "weight_g": pkg.expected_weight_g}
+
+
+def statements_per_check(token: str, waved: list) -> dict:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from zhongshu.fulfilment import services
+
+    api_pkg, service_pkg = waved.pop(), waved.pop()
+    body = check_body(api_pkg)
+    client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get(f"/api/v1/packages/{api_pkg.pk}").status_code == 200  # the token's last use noted
+    with CaptureQueriesContext(connection) as q:
+        r = client.post(f"/api/v1/packages/{api_pkg.pk}/check", body, content_type="application/json",
+                          HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
+    assert r.status_code == 200, r.content
+    body = check_body(service_pkg)
+    with CaptureQueriesContext(connection) as s:
+        assert services.check_package(service_pkg.pk, body["scans"], body["weight_g"], "bench").ok
+    return {"statements_pack_check_api": len(q.captured_queries), "statements_pack_check_service": len(s)}
+
+
+def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict:
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [str(BIN / "zhongshu"), "serve", "--port", str(port), "--workers", "2", "--no-worker"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        common.wait_http(f"{base}/api/v1/health")
+        latencies: list[float] = []
+        errors = 0
+        lock = threading.Lock()
+        local = threading.local()
+
+        def send(pk: int, body: dict) -> None:
+            nonlocal errors
+            if not hasattr(local, "c"):
+                local.c = httpx.Client(
+                    base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+                )
+            t = time.perf_counter()
+            r = local.c.post(f"/api/v1/packages/{pk}/check", json=body)
+            dt = time.perf_counter() - t
+            with lock:
+                latencies.append(dt)
+                errors += r.status_code != 200 or r.json().get("status") != "packed"
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for n, (pk, body) in enumerate(bodies):  # open loop: requests leave on schedule
+                delay = start + n / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(send, pk, body)
+        latencies.sort()
+        return {
+            "check_offered_rate_per_s": rate,
+            "check_requests": len(bodies),
+            "check_errors": errors,
+            "check_p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "check_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from zhongshu.fulfilment.models import Package
+
+    call_command("migrate", verbosity=0)
+    token = setup_floor(n_orders)
+    out: dict = {"database": db}
+    out.update(make_waves())
+    waved = list(Package.objects.filter(status="waved").order_by("pk")[: int(rate * seconds) + 2])
+    out.update(statements_per_check(token, waved))
+    bodies = [(p.pk, check_body(p)) for p in waved]
+    connection.close()
+    out.update(http_checks(token, bodies, rate))
+    return out
+
+
+def run_child(db_url: str | None, args) -> dict:
+    return common.run_child(__file__, ["postgresql" if db_url else "sqlite", "--orders", str(args.orders),
+                            "--rate", str(args.rate), "--seconds", str(args.seconds)], db_url)  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--orders", type=int, default=5_000, help="pending packages to wave")
+    p.add_argument("--rate", type=float, default=20.0, help="offered pack-check rate, requests/s")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument(
+        "--postgres", default="", help="PostgreSQL URL of a scratch database (dropped and created)"
+    )
+    p.add_argument("--child", default="", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.orders, args.rate, args.seconds), ensure_ascii=False))
+        return
+    common.print_table([run_child(None, args)] + ([run_child(args.postgres, args)] if args.postgres else []))
+
+
+if __name__ == "__main__":
+    main()
