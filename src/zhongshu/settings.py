@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "zhongshu.orders",
     "zhongshu.rules",
     "zhongshu.fulfilment",
+    "zhongshu.shipping",
     "zhongshu.monitor",
 ]
 

@@ -15,7 +15,8 @@ BELOW = {
     "shops": {"channels", "orders", "inventory", "routing", "rules"},
     "catalog": {"shops", "channels", "orders", "inventory", "routing", "rules"},
     "inventory": {"shops", "channels", "orders", "rules"},
-    "orders": {"channels"},  # a shop is below orders (shops); connecting it to its platform is above
+    "orders": {"channels", "fulfilment", "shipping"},  # a shop is below orders; its platform is above
+    "fulfilment": {"shipping"},  # the floor reads a package's waybill through the relation only
 }
 
 

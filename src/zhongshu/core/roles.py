@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 HUB_APPS = (
-    "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "notify"
+    "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "shipping", "notify"
 )  # fmt: skip
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
@@ -72,6 +72,10 @@ ROLES: dict[str, tuple[str, ...]] = {
         # the floor seen from the office; a supervisor's release, resume or cancel of a stopped package
         *VIEW_FLOOR,
         "fulfilment.supervise_package",
+        # shipping: accounts and carrier codes are the office's; the failed-confirmation queue too
+        "shipping.view_waybill", "shipping.view_waybillaccount", "shipping.change_waybillaccount",
+        "shipping.add_waybillaccount", "shipping.view_carriercode", "shipping.change_carriercode",
+        "shipping.view_shipconfirmation", "shipping.change_shipconfirmation",
     ),
     WAREHOUSE: (
         *VIEW_ORDERS,
@@ -85,6 +89,9 @@ ROLES: dict[str, tuple[str, ...]] = {
         "fulfilment.view_fulfilmentsettings",
         # the floor's work: make waves, claim and pick them, check and pack packages
         "fulfilment.add_wave", "fulfilment.change_wave", "fulfilment.change_package",
+        # out the door: take waybills, print labels, the outbound scan; see the confirmations
+        "shipping.view_waybill", "shipping.add_waybill", "shipping.ship_package",
+        "shipping.view_shipconfirmation",
     ),
     FINANCE: VIEW_ORDERS,
     INTEGRATION: (

@@ -81,6 +81,7 @@ def packages(status: str | None = None, warehouse: str | None = None):
             "package_orders", queryset=PackageOrder.objects.select_related("order__shop").order_by("pk")
         ),
         Prefetch("lines", queryset=PackageLine.objects.select_related("sku").order_by("pk")),
+        "waybills",
     )
     if status:
         qs = qs.filter(status=status)
@@ -109,8 +110,14 @@ def package_out(pkg) -> dict:
         "stop_code": pkg.stop_code or None,
         "stop_reason": pkg.stop_reason or None,
         "wave": str(pkg.wave_id) if pkg.wave_id else None,
-        "waybill_no": None,  # fulfilment II
+        "waybill_no": active_waybill_no(pkg),
     }
+
+
+def active_waybill_no(pkg) -> str | None:
+    """The package's active waybill number (the shipping app's table, read through the relation:
+    the floor never imports it); None before a waybill is taken."""
+    return next((w.waybill_no for w in pkg.waybills.all() if w.status == "active"), None)
 
 
 def wave_every_minutes() -> int:

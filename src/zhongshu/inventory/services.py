@@ -104,6 +104,41 @@ def change_reserved(
     return events
 
 
+def consume_reserved(
+    rows: dict[int, StockLevel], quantities: dict[int, int], reason: str, actor: str
+) -> list[OutboxEvent]:
+    """Goods leave the warehouse (the outbound scan): physical and reserved both go down by the
+    quantity, on locked rows, in one conditional UPDATE; a row without that much reserved and physical
+    stock is refused (OversellError, the transaction rolls back), so a package is consumed once."""
+    changes = [(pk, quantities[pk]) for pk in sorted(quantities) if quantities[pk] > 0]
+    if not changes:
+        return []
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    row = "(CAST(%s AS integer), CAST(%s AS integer))"
+    changed = 0
+    with connection.cursor() as cur:
+        for start in range(0, len(changes), _CHUNK):
+            chunk = changes[start : start + _CHUNK]
+            cur.execute(
+                f"UPDATE {table} SET reserved = {table}.reserved - d.column2,"
+                f" physical = {table}.physical - d.column2"
+                f" FROM (VALUES {', '.join([row] * len(chunk))}) AS d"
+                f" WHERE {table}.id = d.column1 AND {table}.reserved >= d.column2"
+                f" AND {table}.physical >= d.column2",
+                [v for change in chunk for v in change],
+            )
+            changed += cur.rowcount
+    if changed != len(changes):
+        short = [f"{rows[pk].sku.code}@{rows[pk].warehouse.code} {q}" for pk, q in changes]
+        raise OversellError(f"stock: cannot ship {', '.join(short)}: not that much reserved and on hand")
+    events = []
+    for pk, q in changes:
+        rows[pk].reserved -= q
+        rows[pk].physical -= q
+        events.append(stock_event(rows[pk], reason, actor, {"physical": -q, "reserved": -q}))
+    return events
+
+
 def _fits(row: StockLevel, delta: int) -> bool:
     after = row.reserved + delta
     return after >= 0 and (delta <= 0 or after <= info(row).supply)

@@ -1,0 +1,144 @@
+"""API out the door: a package's waybill, its label, the outbound scan (by package or by waybill)."""
+
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from ninja.responses import Status
+
+from zhongshu.core.auth import requires
+from zhongshu.core.params import Code, Id
+from zhongshu.core.responses import errors, example
+from zhongshu.fulfilment.common import FloorError, NotFound
+from zhongshu.shipping import services
+from zhongshu.shipping.models import Carrier, Provider
+
+router = Router(tags=["shipping"])
+ISSUE = "shipping.add_waybill"
+SHIP = "shipping.ship_package"
+
+
+class WaybillIn(Schema):
+    provider: Provider | None = None
+    carrier: Carrier | None = None
+
+
+class WaybillOut(Schema):
+    package: str
+    carrier: str
+    waybill_no: str
+    provider: str
+    sort_code: str | None
+
+
+class ShipIn(Schema):
+    waybill_no: Code
+
+
+class ShippedOut(Schema):
+    package: str
+    status: str
+    carrier: str
+    waybill_no: str
+    orders: list[dict]
+    already_shipped: bool
+
+
+class Refusal(Schema):
+    code: str
+    detail: str
+
+
+def _actor(request) -> str:
+    return f"api:{request.user.get_username()}"
+
+
+def _refused(exc: FloorError):
+    if isinstance(exc, NotFound):
+        raise HttpError(404, exc.detail)
+    return Status(409, {"code": exc.code, "detail": exc.detail})
+
+
+def _waybill_out(w) -> dict:
+    return {
+        "package": str(w.package_id),
+        "carrier": w.carrier,
+        "waybill_no": w.waybill_no,
+        "provider": w.provider,
+        "sort_code": w.sort_code or None,
+    }
+
+
+@router.post(
+    "/packages/{package_id}/waybill",
+    response={200: WaybillOut, 409: Refusal, **errors(400, 401, 403, 404, 413, 422)},
+    summary="Get the package's e-waybill (idempotent: again → the same waybill)",
+    auth=requires(ISSUE),
+    openapi_extra=example({}),
+)
+def post_waybill(request, package_id: Id, payload: WaybillIn | None = None):
+    payload = payload or WaybillIn()
+    try:
+        waybill = services.issue_waybill(
+            package_id,
+            _actor(request),
+            provider=payload.provider or "",
+            carrier=payload.carrier or "",
+        )
+    except FloorError as exc:
+        return _refused(exc)
+    return _waybill_out(waybill)
+
+
+def _shipped_out(result: services.Shipped) -> dict:
+    pkg, w = result.package, result.waybill
+    return {
+        "package": str(pkg.pk),
+        "status": pkg.status,
+        "carrier": w.carrier,
+        "waybill_no": w.waybill_no,
+        "orders": [
+            {"shop": o.shop.code, "channel_order_id": o.channel_order_id, "status": o.status}
+            for o in pkg.orders.select_related("shop").order_by("pk")
+        ],
+        "already_shipped": result.already,
+    }
+
+
+@router.post(
+    "/packages/{package_id}/ship",
+    response={200: ShippedOut, 409: Refusal, **errors(401, 403, 404, 422)},
+    summary="Outbound scan of a packed package: shipped, stock consumed, platform told",
+    auth=requires(SHIP),
+)
+def post_ship_package(request, package_id: Id):
+    try:
+        return _shipped_out(services.ship_package(package_id, _actor(request)))
+    except FloorError as exc:
+        return _refused(exc)
+
+
+@router.post(
+    "/ship",
+    response={200: ShippedOut, 409: Refusal, **errors(400, 401, 403, 404, 413, 422)},
+    summary="Outbound scan by waybill number (the barcode on the label)",
+    auth=requires(SHIP),
+    openapi_extra=example({"waybill_no": "ZS990000000123"}),
+)
+def post_ship(request, payload: ShipIn):
+    try:
+        package_id = services.package_for_waybill(payload.waybill_no)
+        return _shipped_out(services.ship_package(package_id, _actor(request)))
+    except FloorError as exc:
+        return _refused(exc)
+
+
+@router.delete(
+    "/packages/{package_id}/waybill",
+    response={200: WaybillOut, 409: Refusal, **errors(401, 403, 404, 422)},
+    summary="Cancel the package's waybill (before it ships); the next request gets a new number",
+    auth=requires(ISSUE),
+)
+def delete_waybill(request, package_id: Id):
+    try:
+        return _waybill_out(services.cancel_waybill(package_id, _actor(request)))
+    except FloorError as exc:
+        return _refused(exc)
