@@ -53,7 +53,9 @@ def api(floor, client, shop_double):  # noqa: F811
             content_type__app_label="fulfilment",
             codename__in=["view_package", "change_package", "add_wave", "view_wave", "change_wave"],
         ),
-        *Permission.objects.filter(content_type__app_label="orders", codename__in=["add_order", "view_order"]),
+        *Permission.objects.filter(
+            content_type__app_label="orders", codename__in=["add_order", "view_order"]
+        ),
         *Permission.objects.filter(
             content_type__app_label="shipping", codename__in=["add_waybill", "ship_package"]
         ),
