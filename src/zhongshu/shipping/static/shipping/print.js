@@ -1,0 +1,312 @@
+/*
+ * zhongshu — printing waybill labels through the platforms' local print components (打印组件).
+ *
+ * A platform's waybill (电子面单) comes with `print_data` that only the platform's own print component
+ * can render: for an encrypted order it carries the receiver as ciphertext and a signature. The
+ * component runs on the packing workstation and listens on a local websocket; this module sends it
+ * the waybill's print_data, lists its printers, remembers the printer chosen on this workstation
+ * (localStorage), and reports the component's printed/failed answer back to zhongshu. When no
+ * component answers, the label is zhongshu's own PDF (GET …/labels/P{id}.pdf) printed by the browser.
+ *
+ * Protocols (sources; see also /work/shared/research/fulfilment-facts.md §1.2–1.6):
+ *  - Cainiao 菜鸟打印组件: ws://localhost:13528 (wss://localhost:13529 for HTTPS pages). Every request
+ *    {requestID, version:"1.0", cmd}; `getPrinters` → {cmd:"getPrinters", printers:[{name}],
+ *    defaultPrinter}; `print` {task:{taskID, preview, printer, notifyMode:"allInOne",
+ *    documents:[{documentID, contents:[print_data, …]}]}} → {cmd:"print", status} at once, then
+ *    {cmd:"notifyPrintResult", taskID, taskStatus:"printed"|"failed", printStatus:[{documentID,
+ *    status, msg}]}. Sources: garrettzxd/print-demo src/common/cainiaoPrint.js and constants.js;
+ *    ShopeX/OMS app/logisticsmanager/statics/js/printer.js (CaiNiaoPrinter: print_data pushed
+ *    unchanged as one content item).
+ *  - Pinduoduo: ws://127.0.0.1:5000, the same commands as Cainiao; the result arrives as
+ *    cmd "PrintResultNotify". Source: ShopeX/OMS printer.js (PddPrinter), print-demo constants.js.
+ *  - Douyin 抖店: ws://127.0.0.1:13888, getPrinters/print (version "1.0"), result notifyPrintResult;
+ *    content {encryptedData: print_data, signature: sign, params, templateURL}. Source: ShopeX/OMS
+ *    printer.js (DouyinPrinter).
+ *  - Kuaishou 快手: ws://127.0.0.1:16888/ks/printer, getPrinters/print, result notifyPrintResult;
+ *    content {encryptedData, signature, key, templateURL}. Source: ShopeX/OMS printer.js
+ *    (KuaishouPrinter).
+ *  - JD 京东: ws://127.0.0.1:9113, a different protocol: {orderType:"GET_Printers"} → {code:"6",
+ *    content:"printer1,printer2"}; {orderType:"print", key, parameters:{printName, tempUrl,
+ *    customTempUrl, printData:[…], customData:[…]}} → {code:"2", key, success}. Source: ShopeX/OMS
+ *    printer.js (JdPrinter) and app/wms/view/admin/delivery/include/template_jd.html.
+ *
+ * UNCONFIRMED (no public vendor documentation found; taken from the integrators' code above or
+ * assumed): the secure (wss) ports of every component but Cainiao's; that Pinduoduo's, Douyin's and
+ * Kuaishou's getPrinters answer has Cainiao's shape (printers[].name, defaultPrinter); that the JD
+ * answer's `success` may be the string "true"; the exact shape of each provider's print_data as
+ * zhongshu stores it (Waybill.print_data) — the content builders below accept the shapes the
+ * platforms' APIs return (Cainiao's JSON string or object, Douyin's print_data + sign, Kuaishou's
+ * printData + signature + key, JD's printData) and a ready `contents` list. A task that never gets
+ * a result within RESULT_MS is shown as sent without a result and not reported.
+ */
+(function () {
+  "use strict";
+
+  const CONNECT_MS = 2500;
+  const RESULT_MS = 60000;
+  const STORE = "zhongshu.print.";
+
+  function parse(printData) {
+    if (typeof printData !== "string") return printData || {};
+    try { return JSON.parse(printData); } catch (e) { return {data: printData}; }
+  }
+  function templateOf(pd) { return pd.templateURL || pd.template_url || pd.templateUrl || ""; }
+
+  const COMPONENTS = {
+    cainiao: {url: "ws://localhost:13528", secureUrl: "wss://localhost:13529", protocol: "cmd", result: "notifyPrintResult",
+      contents: (pd) => (Array.isArray(pd.contents) ? pd.contents : [pd])},
+    pdd: {url: "ws://127.0.0.1:5000", protocol: "cmd", result: "PrintResultNotify",
+      contents: (pd) => (Array.isArray(pd.contents) ? pd.contents : [pd])},
+    douyin: {url: "ws://127.0.0.1:13888", protocol: "cmd", result: "notifyPrintResult",
+      contents: (pd) => Array.isArray(pd.contents) ? pd.contents : pd.encryptedData ? [pd]
+        : [{encryptedData: pd.print_data, signature: pd.sign || pd.signature, params: pd.params, templateURL: templateOf(pd)}]},
+    kuaishou: {url: "ws://127.0.0.1:16888/ks/printer", protocol: "cmd", result: "notifyPrintResult",
+      contents: (pd) => Array.isArray(pd.contents) ? pd.contents : pd.encryptedData ? [pd]
+        : [{encryptedData: pd.printData || pd.print_data, signature: pd.signature, key: pd.key, templateURL: templateOf(pd)}]},
+    jd: {url: "ws://127.0.0.1:9113", protocol: "jd"},
+  };
+  // which component prints a provider's waybills; the others (SF, sandbox) print zhongshu's PDF
+  const PROVIDER_COMPONENT = {cainiao: "cainiao", pdd: "pdd", douyin: "douyin", kuaishou: "kuaishou", jd: "jd"};
+
+  const store = {
+    get: (k) => { try { return localStorage.getItem(STORE + k) || ""; } catch (e) { return ""; } },
+    set: (k, v) => { try { v ? localStorage.setItem(STORE + k, v) : localStorage.removeItem(STORE + k); } catch (e) { /* private mode */ } },
+  };
+
+  function uid(prefix) {
+    return prefix + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+  }
+
+  function urlOf(key) {
+    const spec = COMPONENTS[key];
+    const own = store.get("url." + key);
+    if (own) return own;
+    return location.protocol === "https:" && spec.secureUrl ? spec.secureUrl : spec.url;
+  }
+
+  /** One open websocket to a component: requests wait for the first answer that matches them. */
+  class Connection {
+    constructor(key, ws) {
+      this.key = key;
+      this.spec = COMPONENTS[key];
+      this.ws = ws;
+      this.waiters = [];
+      ws.addEventListener("message", (event) => {
+        let data;
+        try { data = JSON.parse(event.data); } catch (e) { return; }
+        for (const w of this.waiters.slice()) {
+          if (w.match(data)) { this.waiters.splice(this.waiters.indexOf(w), 1); clearTimeout(w.timer); w.resolve(data); }
+        }
+      });
+      ws.addEventListener("close", () => {
+        for (const w of this.waiters.splice(0)) { clearTimeout(w.timer); w.reject(new Error("closed")); }
+      });
+    }
+
+    static open(key, timeoutMs = CONNECT_MS) {
+      return new Promise((resolve, reject) => {
+        let ws;
+        try { ws = new WebSocket(urlOf(key)); } catch (e) { reject(e); return; }
+        const timer = setTimeout(() => { ws.close(); reject(new Error("timeout")); }, timeoutMs);
+        ws.addEventListener("open", () => { clearTimeout(timer); resolve(new Connection(key, ws)); });
+        ws.addEventListener("error", () => { clearTimeout(timer); reject(new Error("unreachable")); });
+      });
+    }
+
+    wait(match, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const w = {match, resolve, reject};
+        w.timer = setTimeout(() => { this.waiters.splice(this.waiters.indexOf(w), 1); reject(new Error("timeout")); }, timeoutMs);
+        this.waiters.push(w);
+      });
+    }
+
+    send(message) { this.ws.send(JSON.stringify(message)); }
+
+    /** {printers: [name], defaultPrinter} */
+    async printers() {
+      if (this.spec.protocol === "jd") {
+        const answer = this.wait((d) => String(d.code) === "6", CONNECT_MS * 2);
+        this.send({orderType: "GET_Printers"});
+        const d = await answer;
+        return {printers: String(d.content || "").split(",").filter(Boolean), defaultPrinter: d.defaultPrinter || ""};
+      }
+      const requestID = uid("zsq");
+      const answer = this.wait((d) => d.cmd === "getPrinters" && (!d.requestID || d.requestID === requestID), CONNECT_MS * 2);
+      this.send({requestID, version: "1.0", cmd: "getPrinters"});
+      const d = await answer;
+      const names = (d.printers || []).map((p) => (typeof p === "string" ? p : p.name)).filter(Boolean);
+      return {printers: names, defaultPrinter: d.defaultPrinter || ""};
+    }
+
+    /** Print one waybill: {status: "printed"|"failed"|"unknown", detail} */
+    async print(printer, job) {
+      const pd = parse(job.print_data);
+      const documentID = job.waybill_no;
+      if (this.spec.protocol === "jd") {
+        const result = this.wait((d) => String(d.code) === "2" && (!d.key || d.key === documentID), RESULT_MS);
+        this.send({orderType: "print", key: documentID, parameters: {
+          printName: printer, tempUrl: pd.tempUrl || templateOf(pd), customTempUrl: pd.customTempUrl || "",
+          printData: [pd.printData || pd], customData: [pd.customData || {}]}});
+        const d = await result.catch(() => null);
+        if (!d) return {status: "unknown", detail: ""};
+        const ok = d.success === true || d.success === "true";
+        return {status: ok ? "printed" : "failed", detail: ok ? "" : String(d.status || d.msg || "")};
+      }
+      const taskID = uid("zst");
+      const accepted = this.wait((d) => d.cmd === "print" && (d.taskID === taskID || !d.taskID), CONNECT_MS * 4);
+      const result = this.wait((d) => d.cmd === this.spec.result && d.taskID === taskID, RESULT_MS);
+      this.send({requestID: uid("zsq"), version: "1.0", cmd: "print", task: {
+        taskID, preview: false, printer, notifyMode: "allInOne",
+        documents: [{documentID, contents: this.spec.contents(pd)}]}});
+      const first = await accepted.catch(() => null);
+      if (first && first.status === "failed") {
+        result.catch(() => null);
+        return {status: "failed", detail: String(first.msg || first.message || "")};
+      }
+      const d = await result.catch(() => null);
+      if (!d) return {status: "unknown", detail: ""};
+      const doc = (d.printStatus || []).find((s) => s.documentID === documentID) || {};
+      return {status: d.taskStatus === "printed" ? "printed" : "failed", detail: String(doc.msg || doc.detail || d.msg || "")};
+    }
+
+    close() { try { this.ws.close(); } catch (e) { /* gone */ } }
+  }
+
+  async function report(url, body) {
+    const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token ? token.value : ""},
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.detail || String(response.status));
+    return answer;
+  }
+
+  window.ZhongshuPrint = {COMPONENTS, PROVIDER_COMPONENT, Connection, report, store, urlOf};
+
+  // --- the print page (shipping/print.html) ------------------------------------------------------
+  function fmt(text, values) {
+    return text.replace(/%\((\w+)\)s/g, (_, k) => (k in values ? values[k] : ""));
+  }
+
+  function page() {
+    const app = document.getElementById("print-app");
+    const jobsEl = document.getElementById("print-jobs");
+    if (!app || !jobsEl) return;
+    const jobs = JSON.parse(jobsEl.textContent);
+    const T = JSON.parse(document.getElementById("print-texts").textContent);
+    const $ = (id) => document.getElementById(id);
+    const componentSel = $("component"), printerSel = $("printer"), sizeSel = $("size"), status = $("component-status");
+    const urlInput = $("component-url");
+    let connection = null, chosen = "pdf", generation = 0;
+
+    function setStatus(state, text) { status.dataset.state = state; status.textContent = text; }
+    function nameOf(key) { return T.components[key] || key; }
+    function resolved() {
+      const pick = componentSel.value;
+      if (pick !== "auto") return pick;
+      const provider = (jobs.find((j) => j.provider) || {}).provider || "";
+      return PROVIDER_COMPONENT[provider] || "pdf";
+    }
+    function row(pkg) { return app.querySelector(`tr[data-package="${pkg}"]`); }
+    function show(pkg, state, text) {
+      const cell = row(pkg).querySelector(".state");
+      cell.dataset.state = state;
+      cell.textContent = text;
+      return cell;
+    }
+
+    async function connect() {
+      const mine = ++generation;
+      if (connection) { connection.close(); connection = null; }
+      chosen = resolved();
+      printerSel.innerHTML = "";
+      printerSel.disabled = true;
+      if (urlInput) urlInput.placeholder = chosen in COMPONENTS ? COMPONENTS[chosen].url : "";
+      if (urlInput) urlInput.value = chosen in COMPONENTS ? store.get("url." + chosen) : "";
+      if (!(chosen in COMPONENTS)) { setStatus("pdf", T.pdf); return; }
+      setStatus("connecting", fmt(T.connecting, {name: nameOf(chosen)}));
+      try {
+        const c = await Connection.open(chosen);
+        const list = await c.printers();
+        if (mine !== generation) { c.close(); return; }
+        connection = c;
+        const remembered = store.get("printer." + chosen);
+        for (const name of list.printers) printerSel.add(new Option(name, name));
+        printerSel.value = list.printers.includes(remembered) ? remembered : list.defaultPrinter || list.printers[0] || "";
+        printerSel.disabled = false;
+        setStatus("connected", fmt(T.connected, {name: nameOf(chosen), n: list.printers.length}));
+      } catch (e) {
+        if (mine === generation) setStatus("absent", fmt(T.absent, {name: nameOf(chosen)}));
+      }
+    }
+
+    function pdfUrl(job) { return `${job.pdf_url}?size=${encodeURIComponent(sizeSel.value)}`; }
+
+    function offerMark(job, printer) {
+      const cell = show(job.package, "pdf", T.pdfOpened);
+      const mark = document.createElement("button");
+      mark.type = "button";
+      mark.className = "mark";
+      mark.textContent = T.markPrinted;
+      mark.addEventListener("click", () => finish(job, {status: "printed", detail: ""}, printer));
+      cell.append(" ", mark);
+    }
+
+    async function finish(job, outcome, printer) {
+      if (outcome.status === "unknown") { show(job.package, "sent", T.noResult); return; }
+      const text = outcome.status === "printed" ? T.printed : fmt(T.failed, {detail: outcome.detail || "—"});
+      show(job.package, outcome.status, text);
+      try {
+        await report(job.report_url, {status: outcome.status, printer, detail: outcome.detail || ""});
+        row(job.package).dataset.reported = outcome.status;
+      } catch (e) {
+        show(job.package, "failed", fmt(T.reportFailed, {detail: e.message}));
+      }
+    }
+
+    async function printOne(job) {
+      if (!job.waybill_no) { show(job.package, "", T.noWaybill); return; }
+      if (!connection) { window.open(pdfUrl(job), "_blank", "noopener"); offerMark(job, "PDF"); return; }
+      const printer = printerSel.value;
+      if (!printer) { show(job.package, "failed", T.noPrinter); return; }
+      show(job.package, "sending", T.printing);
+      let outcome;
+      try { outcome = await connection.print(printer, job); } catch (e) { outcome = {status: "failed", detail: e.message}; }
+      await finish(job, outcome, printer);
+    }
+
+    async function printAll() {
+      const ready = jobs.filter((j) => j.waybill_no);
+      if (!connection) {
+        const batch = $("batch-pdf");
+        if (batch) { window.open(`${batch.getAttribute("href")}?size=${encodeURIComponent(sizeSel.value)}`, "_blank", "noopener"); ready.forEach((j) => offerMark(j, "PDF")); }
+        else ready.forEach((j) => printOne(j));
+        return;
+      }
+      for (const job of ready) await printOne(job);  // one task at a time, as the integrators do
+    }
+
+    componentSel.value = store.get("component") || "auto";
+    sizeSel.value = store.get("size") || sizeSel.options[0].value;
+    componentSel.addEventListener("change", () => { store.set("component", componentSel.value === "auto" ? "" : componentSel.value); connect(); });
+    printerSel.addEventListener("change", () => store.set("printer." + chosen, printerSel.value));
+    sizeSel.addEventListener("change", () => store.set("size", sizeSel.value));
+    if (urlInput) urlInput.addEventListener("change", () => { if (chosen in COMPONENTS) { store.set("url." + chosen, urlInput.value.trim()); connect(); } });
+    app.querySelectorAll("button.print-one").forEach((button) => {
+      const pkg = Number(button.closest("tr").dataset.package);
+      button.addEventListener("click", () => printOne(jobs.find((j) => j.package === pkg)));
+    });
+    $("print-all").addEventListener("click", printAll);
+    const batch = $("batch-pdf");
+    if (batch) batch.addEventListener("click", (e) => { e.preventDefault(); window.open(`${batch.getAttribute("href")}?size=${encodeURIComponent(sizeSel.value)}`, "_blank", "noopener"); });
+    connect();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", page);
+  else page();
+})();
