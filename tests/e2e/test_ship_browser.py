@@ -12,12 +12,11 @@ checked after it closes (Django's ORM must not run while Playwright's loop is ac
 to docs/screenshots/ (ship-*.png).
 """
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import Group, User
 
 from tests.e2e.conftest import chinese_tab
+from tests.e2e.test_pda_browser import DOCS, PHONE, scan, shot
 from tests.factories import example_order, put_stock
 from tests.platforms.print_component import CainiaoPrintDouble
 from zhongshu.core import outbox
@@ -35,8 +34,6 @@ from zhongshu.shops.models import Shop
 pytestmark = pytest.mark.e2e
 
 USERNAME, PASSWORD = "chuku", "e2e-warehouse-password-2"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PHONE = {"width": 360, "height": 740}
 SENDER = dict(sender_name="成都仓", sender_phone="02888886666", sender_province="四川省",
               sender_city="成都市", sender_district="双流区", sender_address="物流大道1号")  # fmt: skip
 
@@ -62,19 +59,6 @@ def door(transactional_db, hub):
     User.objects.create_user(USERNAME, password=PASSWORD).groups.add(Group.objects.get(name=WAREHOUSE))
     waybills = {w.package_id: (w.waybill_no, w.print_data) for w in Waybill.objects.all()}
     return {"wave": wave.pk, "packages": [p.pk for p in packages], "waybills": waybills}
-
-
-def shot(page, name: str) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_function("!document.body.dataset.flash")
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(DOCS / name), full_page=True)
-
-
-def scan(page, code: str) -> None:
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'scan'")
-    page.keyboard.type(code)
-    page.keyboard.press("Enter")
 
 
 def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_api, live_server, door):

@@ -3,7 +3,6 @@
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -14,6 +13,7 @@ from zhongshu.core.responses import errors, example
 from zhongshu.fulfilment.common import FloorError, NotFound
 from zhongshu.shipping import printing, services
 from zhongshu.shipping.models import Carrier, Provider
+from zhongshu.shipping.views import pdf_response
 
 router = Router(tags=["shipping"])
 ISSUE = "shipping.add_waybill"
@@ -174,17 +174,16 @@ def delete_waybill(request, package_id: Id):
 # --- labels and printing --------------------------------------------------------------------------
 
 
-def _pdf(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "no-store"  # an own-shop label carries the receiver in clear
-    return response
-
-
-def _label_refused(exc: Exception):
-    if isinstance(exc, PermissionDenied):
-        raise HttpError(403, f"自有商城订单的面单印有收货人明文，需要权限 orders.reveal_receiver（{exc}）")
-    return _refused(exc)
+def _label(make, pk: int, user, size: str):
+    """A label PDF (make: printing.package_pdf or wave_pdf), or the refusal as JSON."""
+    try:
+        return pdf_response(*make(pk, user, size))
+    except PermissionDenied as exc:
+        raise HttpError(
+            403, f"自有商城订单的面单印有收货人明文，需要权限 orders.reveal_receiver（{exc}）"
+        ) from exc
+    except FloorError as exc:
+        return _refused(exc)
 
 
 @router.get(
@@ -195,11 +194,7 @@ def _label_refused(exc: Exception):
     openapi_extra=PDF,
 )
 def get_label(request, package_id: Id, size: LabelSize = "100x180"):
-    try:
-        content, waybill = printing.package_pdf(package_id, request.user, size)
-    except (FloorError, PermissionDenied) as exc:
-        return _label_refused(exc)
-    return _pdf(content, f"label-P{package_id}-{waybill.waybill_no}.pdf")
+    return _label(printing.package_pdf, package_id, request.user, size)
 
 
 @router.get(
@@ -210,11 +205,7 @@ def get_label(request, package_id: Id, size: LabelSize = "100x180"):
     openapi_extra=PDF,
 )
 def get_wave_labels(request, wave_id: Id, size: LabelSize = "100x180"):
-    try:
-        content, _pages = printing.wave_pdf(wave_id, request.user, size)
-    except (FloorError, PermissionDenied) as exc:
-        return _label_refused(exc)
-    return _pdf(content, f"labels-W{wave_id}.pdf")
+    return _label(printing.wave_pdf, wave_id, request.user, size)
 
 
 @router.post(

@@ -86,7 +86,7 @@ def _waybill_of(pkg: Package) -> Waybill:
     return waybill
 
 
-def package_pdf(package_id: int, user, size: str = labels.DEFAULT_SIZE) -> tuple[bytes, Waybill]:
+def package_pdf(package_id: int, user, size: str = labels.DEFAULT_SIZE) -> tuple[bytes, str]:
     """The label of one package (which has a waybill). Raises NotFound, ShippingError, PermissionDenied
     (own-shop receiver without orders.reveal_receiver) and ValueError (unknown size)."""
     labels.size_of(size)
@@ -96,7 +96,7 @@ def package_pdf(package_id: int, user, size: str = labels.DEFAULT_SIZE) -> tuple
     waybill = _waybill_of(pkg)
     with transaction.atomic():  # the receiver's reveal is audited with it
         data = label_data(pkg, waybill, user)
-    return labels.render([data], size), waybill
+    return labels.render([data], size), f"label-P{pkg.pk}-{waybill.waybill_no}.pdf"
 
 
 def wave_packages(wave_id: int) -> list[Package]:
@@ -108,7 +108,7 @@ def wave_packages(wave_id: int) -> list[Package]:
     )
 
 
-def wave_pdf(wave_id: int, user, size: str = labels.DEFAULT_SIZE) -> tuple[bytes, int]:
+def wave_pdf(wave_id: int, user, size: str = labels.DEFAULT_SIZE) -> tuple[bytes, str]:
     """One page per package of the wave that leaves; every one needs its waybill first (refused
     naming those without, so no label is silently missing from the pile)."""
     labels.size_of(size)
@@ -126,7 +126,7 @@ def wave_pdf(wave_id: int, user, size: str = labels.DEFAULT_SIZE) -> tuple[bytes
         raise ShippingError("no_waybill", f"{'、'.join(missing[:20])} 还没有面单，请先取号")
     with transaction.atomic():
         pages = [label_data(p, waybills[p.pk], user) for p in packages]
-    return labels.render(pages, size), len(pages)
+    return labels.render(pages, size), f"labels-W{wave_id}.pdf"
 
 
 def record_print(package_id: int, status: str, printer: str, detail: str, actor: str) -> Waybill:

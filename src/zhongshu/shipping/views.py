@@ -214,47 +214,39 @@ def take_waybills(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-def _pdf(content: bytes, filename: str) -> HttpResponse:
+def pdf_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = "no-store"  # an own-shop label carries the receiver in clear
     return response
 
 
-def _label_refused(request: HttpRequest, detail: str, status: int) -> HttpResponse:
-    return render(
-        request, "shipping/refused.html", {"title": _("无法打印面单"), "detail": detail}, status=status
-    )
+def _label(request: HttpRequest, make, pk: int) -> HttpResponse:
+    """A label PDF (make: printing.package_pdf or wave_pdf), or the page saying why not."""
+    try:
+        content, filename = make(pk, request.user, request.GET.get("size") or labels.DEFAULT_SIZE)
+    except PermissionDenied:
+        detail, status = _("自有商城订单的面单印有收货人明文，需要“查看收货人明文”权限"), 403
+    except FloorError as e:
+        detail, status = e.detail, 404 if e.code == "not_found" else 409
+    except ValueError as e:  # an unknown size
+        detail, status = str(e), 422
+    else:
+        return pdf_response(content, filename)
+    context = {"title": _("无法打印面单"), "detail": detail}
+    return render(request, "shipping/refused.html", context, status=status)
 
 
 @require_http_methods(["GET"])
 @_needs(ISSUE)
 def label_pdf(request: HttpRequest, package_id: int) -> HttpResponse:
-    size = request.GET.get("size") or labels.DEFAULT_SIZE
-    try:
-        content, waybill = printing.package_pdf(package_id, request.user, size)
-    except PermissionDenied:
-        return _label_refused(request, _("自有商城订单的面单印有收货人明文，需要“查看收货人明文”权限"), 403)
-    except ValueError as e:  # FloorError is a ValueError too
-        return _label_refused(
-            request, getattr(e, "detail", str(e)), 404 if getattr(e, "code", "") == "not_found" else 409
-        )
-    return _pdf(content, f"label-P{package_id}-{waybill.waybill_no}.pdf")
+    return _label(request, printing.package_pdf, package_id)
 
 
 @require_http_methods(["GET"])
 @_needs(ISSUE)
 def wave_pdf(request: HttpRequest, wave_id: int) -> HttpResponse:
-    size = request.GET.get("size") or labels.DEFAULT_SIZE
-    try:
-        content, _pages = printing.wave_pdf(wave_id, request.user, size)
-    except PermissionDenied:
-        return _label_refused(request, _("自有商城订单的面单印有收货人明文，需要“查看收货人明文”权限"), 403)
-    except ValueError as e:
-        return _label_refused(
-            request, getattr(e, "detail", str(e)), 404 if getattr(e, "code", "") == "not_found" else 409
-        )
-    return _pdf(content, f"labels-W{wave_id}.pdf")
+    return _label(request, printing.wave_pdf, wave_id)
 
 
 @require_POST
