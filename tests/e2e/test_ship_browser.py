@@ -34,17 +34,26 @@ from zhongshu.shops.models import Shop
 pytestmark = pytest.mark.e2e
 
 USERNAME, PASSWORD = "chuku", "e2e-warehouse-password-2"
+# what cainiao.waybill.ii.get returns as print_data for an encrypted order (its shape: ShopeX/OMS
+# printer.js pushes it unchanged as the document's content; the values here are made up)
+CAINIAO_PRINT_DATA = {
+    "encryptedData": "AES:mN3kq8vYc2Lr0pQ==",
+    "signature": "MD:Zf2c9a1e",
+    "templateURL": "http://cloudprint.cainiao.com/template/standard/101/605",
+    "ver": "waybill_print_secret_version_1",
+}
 SENDER = dict(sender_name="成都仓", sender_phone="02888886666", sender_province="四川省",
               sender_city="成都市", sender_district="双流区", sender_address="物流大道1号")  # fmt: skip
 
 
 @pytest.fixture
 def door(transactional_db, hub):
-    """Two orders to two receivers at CD, in one wave, packed, with sandbox waybills."""
+    """Three orders to three receivers at CD, in one wave, packed: two with sandbox waybills, the
+    third with a waybill as Cainiao gives it (encrypted print_data for the component)."""
     ensure_roles()
     defaults.seed(PackagingType, WaveStrategy, FulfilmentSettings)
     put_stock("DUMPLING-500G", "CD", 50)
-    for cid in ("OUT1", "OUT2"):
+    for cid in ("OUT1", "OUT2", "OUT3"):
         receiver = {**example_order()["receiver"], "address": f"{cid}路1号"}
         intake([OrderIn.model_validate(example_order(channel_order_id=cid, receiver=receiver))], actor="e2e")
     outbox.relay()
@@ -55,7 +64,10 @@ def door(transactional_db, hub):
     for pkg in packages:
         result = services.check_package(pkg.pk, ["DUMPLING-500G"] * 2, pkg.expected_weight_g, actor="e2e")
         assert result.ok, result
+    for pkg in packages[:2]:
         shipping.issue_waybill(pkg.pk, "e2e")
+    Waybill.objects.create(package=packages[2], provider="cainiao", carrier="ZTO", waybill_no="78812345678901",
+                           object_id=f"ZSP{packages[2].pk}", print_data=CAINIAO_PRINT_DATA)  # fmt: skip
     User.objects.create_user(USERNAME, password=PASSWORD).groups.add(Group.objects.get(name=WAREHOUSE))
     waybills = {w.package_id: (w.waybill_no, w.print_data) for w in Waybill.objects.all()}
     return {"wave": wave.pk, "packages": [p.pk for p in packages], "waybills": waybills}
@@ -64,7 +76,7 @@ def door(transactional_db, hub):
 def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_api, live_server, door):
     expect = playwright_api.expect
     base, wave = live_server.url, door["wave"]
-    first, second = door["packages"]
+    first, second, third = door["packages"]
     number, print_data = door["waybills"][first]
     with CainiaoPrintDouble() as component, chinese_tab(playwright_api) as page:
         page.goto(f"{base}/pda/ship/print/?wave=W{wave}")
@@ -75,10 +87,9 @@ def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_ap
         page.wait_for_url(f"{base}/pda/ship/print/?wave=W{wave}")
         expect(page.locator("h1")).to_have_text(f"波次 W{wave} 的面单")
         status = page.locator("#component-status")
-        # sandbox waybills have no platform component: the PDF label is the default
-        expect(status).to_have_text("使用 PDF 面单（浏览器打印）")
-
-        # the Cainiao component at its default address is not running on this machine
+        # automatic: the Cainiao waybill goes to Cainiao's component, which is not running at its
+        # default address on this machine; sandbox waybills print as PDF
+        expect(status).to_have_text("未检测到菜鸟打印组件，打印将打开 PDF 面单")
         page.select_option("#component", "cainiao")
         expect(status).to_have_text("未检测到菜鸟打印组件，打印将打开 PDF 面单")
         with page.expect_popup() as popup:
@@ -118,6 +129,19 @@ def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_ap
         expect(status).to_have_text("已连接菜鸟打印组件（2 台打印机）")
         expect(page.locator("#printer")).to_have_value("ZD888-菜鸟")
 
+        # back to automatic: the Cainiao waybill prints through the component, a sandbox one as PDF
+        page.select_option("#component", "auto")
+        expect(status).to_have_text("已连接菜鸟打印组件（2 台打印机）")
+        page.locator(f'tr[data-package="{third}"] button.print-one').click()
+        expect(page.locator(f'tr[data-package="{third}"] .state')).to_have_text("已打印")
+        assert component.tasks[-1]["documents"] == [
+            {"documentID": "78812345678901", "contents": [CAINIAO_PRINT_DATA]}
+        ]
+        with page.expect_popup() as popup:
+            page.locator(f'tr[data-package="{second}"] button.print-one').click()
+        popup.value.close()
+        assert len(component.tasks) == 3
+
         # the outbound scan at the door, on a phone
         page.set_viewport_size(PHONE)
         page.goto(f"{base}/pda/ship/")
@@ -138,6 +162,12 @@ def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_ap
         expect(page.locator("#panel")).to_have_attribute("data-feedback", "error")
         shot(page, "ship-scan-error.png")
 
+        # the same page on the desktop at the door: the tally and the last scans
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.reload()
+        expect(page.locator(".recent")).to_contain_text(number)
+        shot(page, "ship-scan-desktop.png")
+
         assert page.errors == []
         assert [r for r in page.failed_responses if not r.startswith("422 ")] == []
 
@@ -145,9 +175,10 @@ def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_ap
     assert printed.printed_at is not None
     assert Waybill.objects.get(package_id=second).printed_at is None
     events = OutboxEvent.objects.filter(topic__startswith="package.label_print").order_by("pk")
-    assert [(e.topic, e.payload["printer"], e.actor) for e in events] == [
-        ("package.label_printed", "ZD888-菜鸟", f"pda:{USERNAME}"),
-        ("package.label_print_failed", "ZD888-菜鸟", f"pda:{USERNAME}"),
+    assert [(e.topic, e.payload["package_id"], e.payload["printer"], e.actor) for e in events] == [
+        ("package.label_printed", first, "ZD888-菜鸟", f"pda:{USERNAME}"),
+        ("package.label_print_failed", second, "ZD888-菜鸟", f"pda:{USERNAME}"),
+        ("package.label_printed", third, "ZD888-菜鸟", f"pda:{USERNAME}"),
     ]
     assert Package.objects.get(pk=first).status == "shipped"
     assert Order.objects.get(channel_order_id="OUT1").status == "shipped"

@@ -5,6 +5,8 @@ label; an own-shop order's is printed in clear only for a user with orders.revea
 such print is audited. The print component's printed/failed report stamps the waybill and lands on
 the package's timeline."""
 
+from pathlib import Path
+
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
@@ -28,6 +30,7 @@ from zhongshu.shipping.models import Waybill, WaybillAccount
 from zhongshu.shops.models import Shop
 
 MM = 72 / 25.4
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def pages(pdf: bytes) -> list:
@@ -35,9 +38,13 @@ def pages(pdf: bytes) -> list:
     return [doc[i] for i in range(len(doc))]
 
 
-def codes(page, dpi: int = 203) -> list[str]:
-    """What an independent barcode reader finds on the page printed at a thermal head's 203 dpi."""
+def codes(page, dpi: int = 203, keep: str = "") -> list[str]:
+    """What an independent barcode reader finds on the page printed at a thermal head's 203 dpi
+    (the image kept as docs/screenshots/<keep> to look at)."""
     image = page.render(scale=dpi / 72).to_pil()
+    if keep:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        image.save(DOCS / keep)
     return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.Code128)]
 
 
@@ -68,7 +75,8 @@ def test_label_pdf_barcode_reads_the_waybill_number_in_both_sizes(api):  # noqa:
         assert r["Content-Type"] == "application/pdf"
         [page] = pages(r.content)
         assert (round(page.get_width() / MM), round(page.get_height() / MM)) == (w, h)
-        assert codes(page) == [waybill_no, waybill_no]  # the courier's part and the stub
+        # the courier's part and the stub
+        assert codes(page, keep=f"label-{size}.png") == [waybill_no, waybill_no]
         words = text(page)
         # Chinese text is real text in the PDF (CID font STSong-Light), not boxes
         for expected in ("顺丰速运", "测试面单", "签收验证", "王小明", "13800138000", "人民南路L1号",
@@ -91,7 +99,7 @@ def test_platform_order_label_is_masked_and_needs_no_reveal(api):  # noqa: F811
     r = api.get(f"/api/v1/packages/{pid}/label.pdf?size=76x130")
     assert r.status_code == 200, r.content
     [page] = pages(r.content)
-    assert codes(page) == [waybill["waybill_no"]] * 2
+    assert codes(page, keep="label-76x130-platform.png") == [waybill["waybill_no"]] * 2
     words = text(page)
     assert "王**" in words and "138****8000" in words and "收件人已脱敏" in words
     assert "13800138000" not in words and "人民南路TB1号" not in words

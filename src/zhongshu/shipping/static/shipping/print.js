@@ -189,6 +189,9 @@
   window.ZhongshuPrint = {COMPONENTS, PROVIDER_COMPONENT, Connection, report, store, urlOf};
 
   // --- the print page (shipping/print.html) ------------------------------------------------------
+  // "auto" prints each waybill through its provider's component (a wave may mix platforms) and SF or
+  // sandbox waybills as the PDF; a component chosen by hand prints every row. The printer is the
+  // workstation's (one thermal printer serves every component), remembered in localStorage.
   function fmt(text, values) {
     return text.replace(/%\((\w+)\)s/g, (_, k) => (k in values ? values[k] : ""));
   }
@@ -202,15 +205,15 @@
     const $ = (id) => document.getElementById(id);
     const componentSel = $("component"), printerSel = $("printer"), sizeSel = $("size"), status = $("component-status");
     const urlInput = $("component-url");
-    let connection = null, chosen = "pdf", generation = 0;
+    let connections = {}, generation = 0;
 
-    function setStatus(state, text) { status.dataset.state = state; status.textContent = text; }
     function nameOf(key) { return T.components[key] || key; }
-    function resolved() {
+    function componentOf(job) {
       const pick = componentSel.value;
-      if (pick !== "auto") return pick;
-      const provider = (jobs.find((j) => j.provider) || {}).provider || "";
-      return PROVIDER_COMPONENT[provider] || "pdf";
+      return pick !== "auto" ? pick : PROVIDER_COMPONENT[job.provider] || "pdf";
+    }
+    function needed() {
+      return [...new Set(jobs.filter((j) => j.waybill_no).map(componentOf))].filter((k) => k in COMPONENTS);
     }
     function row(pkg) { return app.querySelector(`tr[data-package="${pkg}"]`); }
     function show(pkg, state, text) {
@@ -219,41 +222,56 @@
       cell.textContent = text;
       return cell;
     }
+    function setStatus(state, lines) { status.dataset.state = state; status.textContent = lines.join("；"); }
 
     async function connect() {
       const mine = ++generation;
-      if (connection) { connection.close(); connection = null; }
-      chosen = resolved();
+      Object.values(connections).forEach((c) => c.close());
+      connections = {};
       printerSel.innerHTML = "";
       printerSel.disabled = true;
-      if (urlInput) urlInput.placeholder = chosen in COMPONENTS ? COMPONENTS[chosen].url : "";
-      if (urlInput) urlInput.value = chosen in COMPONENTS ? store.get("url." + chosen) : "";
-      if (!(chosen in COMPONENTS)) { setStatus("pdf", T.pdf); return; }
-      setStatus("connecting", fmt(T.connecting, {name: nameOf(chosen)}));
-      try {
-        const c = await Connection.open(chosen);
-        const list = await c.printers();
-        if (mine !== generation) { c.close(); return; }
-        connection = c;
-        const remembered = store.get("printer." + chosen);
-        for (const name of list.printers) printerSel.add(new Option(name, name));
-        printerSel.value = list.printers.includes(remembered) ? remembered : list.defaultPrinter || list.printers[0] || "";
-        printerSel.disabled = false;
-        setStatus("connected", fmt(T.connected, {name: nameOf(chosen), n: list.printers.length}));
-      } catch (e) {
-        if (mine === generation) setStatus("absent", fmt(T.absent, {name: nameOf(chosen)}));
+      const keys = needed();
+      const editing = componentSel.value in COMPONENTS ? componentSel.value : keys[0];
+      if (urlInput) {
+        urlInput.disabled = !editing;
+        urlInput.placeholder = editing ? COMPONENTS[editing].url : "";
+        urlInput.value = editing ? store.get("url." + editing) : "";
+        urlInput.dataset.component = editing || "";
       }
+      if (!keys.length) { setStatus("pdf", [T.pdf]); return; }
+      setStatus("connecting", keys.map((k) => fmt(T.connecting, {name: nameOf(k)})));
+      const found = await Promise.all(keys.map(async (k) => {
+        try {
+          const c = await Connection.open(k);
+          return [k, c, await c.printers()];
+        } catch (e) { return [k, null, null]; }
+      }));
+      if (mine !== generation) { found.forEach(([, c]) => c && c.close()); return; }
+      const names = [], lines = [];
+      let fallback = "";
+      for (const [k, c, list] of found) {
+        if (!c) { lines.push(fmt(T.absent, {name: nameOf(k)})); continue; }
+        connections[k] = c;
+        lines.push(fmt(T.connected, {name: nameOf(k), n: list.printers.length}));
+        for (const n of list.printers) if (!names.includes(n)) names.push(n);
+        fallback = fallback || list.defaultPrinter;
+      }
+      for (const n of names) printerSel.add(new Option(n, n));
+      const remembered = store.get("printer");
+      printerSel.value = names.includes(remembered) ? remembered : fallback || names[0] || "";
+      printerSel.disabled = !names.length;
+      setStatus(Object.keys(connections).length === keys.length ? "connected" : "absent", lines);
     }
 
-    function pdfUrl(job) { return `${job.pdf_url}?size=${encodeURIComponent(sizeSel.value)}`; }
+    function pdfUrl(href) { return `${href}?size=${encodeURIComponent(sizeSel.value)}`; }
 
-    function offerMark(job, printer) {
+    function offerMark(job) {
       const cell = show(job.package, "pdf", T.pdfOpened);
       const mark = document.createElement("button");
       mark.type = "button";
       mark.className = "mark";
       mark.textContent = T.markPrinted;
-      mark.addEventListener("click", () => finish(job, {status: "printed", detail: ""}, printer));
+      mark.addEventListener("click", () => finish(job, {status: "printed", detail: ""}, "PDF"));
       cell.append(" ", mark);
     }
 
@@ -269,9 +287,14 @@
       }
     }
 
-    async function printOne(job) {
+    async function printOne(job, openPdf = true) {
       if (!job.waybill_no) { show(job.package, "", T.noWaybill); return; }
-      if (!connection) { window.open(pdfUrl(job), "_blank", "noopener"); offerMark(job, "PDF"); return; }
+      const connection = connections[componentOf(job)];
+      if (!connection) {
+        if (openPdf) window.open(pdfUrl(job.pdf_url), "_blank", "noopener");
+        offerMark(job);
+        return;
+      }
       const printer = printerSel.value;
       if (!printer) { show(job.package, "failed", T.noPrinter); return; }
       show(job.package, "sending", T.printing);
@@ -282,10 +305,12 @@
 
     async function printAll() {
       const ready = jobs.filter((j) => j.waybill_no);
-      if (!connection) {
-        const batch = $("batch-pdf");
-        if (batch) { window.open(`${batch.getAttribute("href")}?size=${encodeURIComponent(sizeSel.value)}`, "_blank", "noopener"); ready.forEach((j) => offerMark(j, "PDF")); }
-        else ready.forEach((j) => printOne(j));
+      const viaPdf = ready.filter((j) => !connections[componentOf(j)]);
+      const batch = $("batch-pdf");
+      // every label as PDF: one batch PDF for the wave (browsers block a pile of pop-ups)
+      if (batch && viaPdf.length === ready.length) {
+        window.open(pdfUrl(batch.getAttribute("href")), "_blank", "noopener");
+        ready.forEach((j) => offerMark(j));
         return;
       }
       for (const job of ready) await printOne(job);  // one task at a time, as the integrators do
@@ -294,16 +319,21 @@
     componentSel.value = store.get("component") || "auto";
     sizeSel.value = store.get("size") || sizeSel.options[0].value;
     componentSel.addEventListener("change", () => { store.set("component", componentSel.value === "auto" ? "" : componentSel.value); connect(); });
-    printerSel.addEventListener("change", () => store.set("printer." + chosen, printerSel.value));
+    printerSel.addEventListener("change", () => store.set("printer", printerSel.value));
     sizeSel.addEventListener("change", () => store.set("size", sizeSel.value));
-    if (urlInput) urlInput.addEventListener("change", () => { if (chosen in COMPONENTS) { store.set("url." + chosen, urlInput.value.trim()); connect(); } });
+    if (urlInput) {
+      urlInput.addEventListener("change", () => {
+        const key = urlInput.dataset.component;
+        if (key) { store.set("url." + key, urlInput.value.trim()); connect(); }
+      });
+    }
     app.querySelectorAll("button.print-one").forEach((button) => {
       const pkg = Number(button.closest("tr").dataset.package);
       button.addEventListener("click", () => printOne(jobs.find((j) => j.package === pkg)));
     });
     $("print-all").addEventListener("click", printAll);
     const batch = $("batch-pdf");
-    if (batch) batch.addEventListener("click", (e) => { e.preventDefault(); window.open(`${batch.getAttribute("href")}?size=${encodeURIComponent(sizeSel.value)}`, "_blank", "noopener"); });
+    if (batch) batch.addEventListener("click", (e) => { e.preventDefault(); window.open(pdfUrl(batch.getAttribute("href")), "_blank", "noopener"); });
     connect();
   }
 
