@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group, User
 from tests.e2e.conftest import chinese_tab
 from tests.e2e.test_pda_browser import DOCS, PHONE, scan, shot
 from tests.factories import example_order, put_stock
-from tests.platforms.print_component import CainiaoPrintDouble
+from tests.platforms.print_component import CainiaoPrintDouble, JdPrintDouble
 from zhongshu.core import outbox
 from zhongshu.core.models import OutboxEvent
 from zhongshu.core.roles import WAREHOUSE, ensure_roles
@@ -183,3 +183,71 @@ def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_ap
     assert Package.objects.get(pk=first).status == "shipped"
     assert Order.objects.get(channel_order_id="OUT1").status == "shipped"
     assert Package.objects.get(pk=second).status == "packed"
+
+
+PRINT_ONE = """async ([key, url, job, printer]) => {
+    localStorage.setItem("zhongshu.print.url." + key, url);
+    const c = await window.ZhongshuPrint.Connection.open(key);
+    const list = await c.printers();
+    const outcome = await c.print(printer, job);
+    c.close();
+    return {list, outcome};
+}"""
+
+
+def test_print_js_speaks_each_platforms_protocol(playwright_api, live_server):
+    """print.js against the doubles of the other components: Pinduoduo's result message, Douyin's and
+    Kuaishou's content items built from their print_data fields, JD's own protocol."""
+    douyin_pd = {"print_data": "ENC-DY", "sign": "SIG-DY", "params": "p=1", "template_url": "https://dy/tpl"}
+    kuaishou_pd = {"printData": "ENC-KS", "signature": "SIG-KS", "key": "K1", "templateURL": "https://ks/tpl"}
+    jd_pd = {"printData": "ENC-JD", "tempUrl": "https://jd/tpl"}
+    pdd = CainiaoPrintDouble(printers=("GP-1324D",), default="GP-1324D", result_cmd="PrintResultNotify")
+    dy, ks, jd = CainiaoPrintDouble(), CainiaoPrintDouble(), JdPrintDouble(printers=("JD-P1", "JD-P2"))
+    with pdd, dy, ks, jd, chinese_tab(playwright_api) as page:
+        page.goto(f"{live_server.url}/static/shipping/print.js")  # same origin; the module runs there
+        page.add_script_tag(url=f"{live_server.url}/static/shipping/print.js")
+
+        def run(key, double, print_data, printer, number="N1"):
+            job = {"waybill_no": number, "print_data": print_data}
+            return page.evaluate(PRINT_ONE, [key, double.url, job, printer])
+
+        r = run("pdd", pdd, {"encryptedData": "ENC-PDD", "signature": "S", "templateUrl": "t"}, "GP-1324D")
+        assert r == {"list": {"printers": ["GP-1324D"], "defaultPrinter": "GP-1324D"},
+                     "outcome": {"status": "printed", "detail": ""}}  # fmt: skip
+        assert pdd.tasks[0]["documents"][0]["contents"] == [
+            {"encryptedData": "ENC-PDD", "signature": "S", "templateUrl": "t"}
+        ]
+
+        assert run("douyin", dy, douyin_pd, "ZD888-菜鸟")["outcome"]["status"] == "printed"
+        assert dy.tasks[0]["documents"][0]["contents"] == [
+            {
+                "encryptedData": "ENC-DY",
+                "signature": "SIG-DY",
+                "params": "p=1",
+                "templateURL": "https://dy/tpl",
+            }
+        ]
+        ks.fail_next("模板不存在")
+        assert run("kuaishou", ks, kuaishou_pd, "ZD888-菜鸟")["outcome"] == {
+            "status": "failed",
+            "detail": "模板不存在",
+        }
+        assert ks.tasks[0]["documents"][0]["contents"] == [
+            {"encryptedData": "ENC-KS", "signature": "SIG-KS", "key": "K1", "templateURL": "https://ks/tpl"}
+        ]
+
+        r = run("jd", jd, jd_pd, "JD-P2", number="JDV001")
+        assert r == {"list": {"printers": ["JD-P1", "JD-P2"], "defaultPrinter": "Deli-DL888"},
+                     "outcome": {"status": "printed", "detail": ""}}  # fmt: skip
+        [task] = jd.tasks
+        assert task["key"] == "JDV001" and task["parameters"]["printName"] == "JD-P2"
+        assert (
+            task["parameters"]["printData"] == ["ENC-JD"]
+            and task["parameters"]["tempUrl"] == "https://jd/tpl"
+        )
+        jd.fail_next("缺纸")
+        assert run("jd", jd, jd_pd, "JD-P2", number="JDV002")["outcome"] == {
+            "status": "failed",
+            "detail": "缺纸",
+        }
+        assert page.errors == []

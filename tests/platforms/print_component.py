@@ -17,8 +17,12 @@ from websockets.sync.server import serve
 
 
 class CainiaoPrintDouble:
-    def __init__(self, printers=("ZD888-菜鸟", "Deli-DL888"), default: str = "Deli-DL888"):
-        self.printers, self.default = list(printers), default
+    """`result_cmd` is the name of the result message: Cainiao's, Douyin's and Kuaishou's components
+    send notifyPrintResult, Pinduoduo's PrintResultNotify (ShopeX/OMS printer.js, PddPrinter)."""
+
+    def __init__(self, printers=("ZD888-菜鸟", "Deli-DL888"), default: str = "Deli-DL888",
+                 result_cmd: str = "notifyPrintResult"):  # fmt: skip
+        self.printers, self.default, self.result_cmd = list(printers), default, result_cmd
         self.received: list[dict] = []
         self.failures: list[str] = []
         self._server = None
@@ -55,7 +59,7 @@ class CainiaoPrintDouble:
             elif self.failures:
                 problem = self.failures.pop(0)
             result = {
-                "cmd": "notifyPrintResult",
+                "cmd": self.result_cmd,
                 "taskID": task.get("taskID"),
                 "printer": task.get("printer"),
                 "taskStatus": "failed" if problem else "printed",
@@ -88,3 +92,31 @@ class CainiaoPrintDouble:
 
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
+
+
+class JdPrintDouble(CainiaoPrintDouble):
+    """JD's print component (京东打印组件, ws://127.0.0.1:9113) speaks differently (ShopeX/OMS printer.js,
+    JdPrinter; app/wms/view/admin/delivery/include/template_jd.html): {orderType:"GET_Printers"} →
+    {code:"6", content:"p1,p2", defaultPrinter}; {orderType:"print", key, parameters:{printName,
+    tempUrl, printData:[…], customData:[…]}} → {code:"2", key, success:"true"|"false", status}."""
+
+    def _answer(self, message: dict) -> list[dict]:
+        kind = message.get("orderType")
+        if kind == "GET_Printers":
+            return [{"code": "6", "content": ",".join(self.printers), "defaultPrinter": self.default}]
+        if kind == "print":
+            params = message.get("parameters") or {}
+            problem = ""
+            if params.get("printName") not in self.printers:
+                problem = f"打印机 {params.get('printName')} 不存在"
+            elif not params.get("printData"):
+                problem = "printData 为空"
+            elif self.failures:
+                problem = self.failures.pop(0)
+            return [{"code": "2", "key": message.get("key"), "success": "false" if problem else "true",
+                     "status": problem or "打印成功"}]  # fmt: skip
+        return [{"code": "0", "status": f"unknown orderType {kind}"}]
+
+    @property
+    def tasks(self) -> list[dict]:
+        return [m for m in self.received if m.get("orderType") == "print"]
