@@ -198,9 +198,13 @@ PRINT_ONE = """async ([key, url, job, printer]) => {
 def test_print_js_speaks_each_platforms_protocol(playwright_api, live_server):
     """print.js against the doubles of the other components: Pinduoduo's result message, Douyin's and
     Kuaishou's content items built from their print_data fields, JD's own protocol."""
-    douyin_pd = {"print_data": "ENC-DY", "sign": "SIG-DY", "params": "p=1", "template_url": "https://dy/tpl"}
-    kuaishou_pd = {"printData": "ENC-KS", "signature": "SIG-KS", "key": "K1", "templateURL": "https://ks/tpl"}
-    jd_pd = {"printData": "ENC-JD", "tempUrl": "https://jd/tpl"}
+    # print_data as the providers store it (zhongshu.shipping.providers): the platform's fields plus
+    # what zhongshu's own label uses (Douyin's sort code and 集包地)
+    douyin_pd = {"encryptedData": "ENC-DY", "signature": "SIG-DY", "templateURL": "https://dy/tpl",
+                 "sort_code": "028-A1", "short_address_name": "成都"}  # fmt: skip
+    kuaishou_pd = {"encryptedData": "ENC-KS", "signature": "SIG-KS", "key": "K1", "ver": "1",
+                   "templateURL": "https://ks/tpl"}  # fmt: skip
+    jd_pd = {"printData": "ENC-JD", "templateURL": "https://jd/tpl"}
     pdd = CainiaoPrintDouble(printers=("GP-1324D",), default="GP-1324D", result_cmd="PrintResultNotify")
     dy, ks, jd = CainiaoPrintDouble(), CainiaoPrintDouble(), JdPrintDouble(printers=("JD-P1", "JD-P2"))
     with pdd, dy, ks, jd, chinese_tab(playwright_api) as page:
@@ -223,7 +227,6 @@ def test_print_js_speaks_each_platforms_protocol(playwright_api, live_server):
             {
                 "encryptedData": "ENC-DY",
                 "signature": "SIG-DY",
-                "params": "p=1",
                 "templateURL": "https://dy/tpl",
             }
         ]

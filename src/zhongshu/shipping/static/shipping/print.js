@@ -34,9 +34,12 @@
  * assumed): the secure (wss) ports of every component but Cainiao's; that Pinduoduo's, Douyin's and
  * Kuaishou's getPrinters answer has Cainiao's shape (printers[].name, defaultPrinter); that the JD
  * answer's `success` may be the string "true"; the exact shape of each provider's print_data as
- * zhongshu stores it (Waybill.print_data) — the content builders below accept the shapes the
- * platforms' APIs return (Cainiao's JSON string or object, Douyin's print_data + sign, Kuaishou's
- * printData + signature + key, JD's printData) and a ready `contents` list. A task that never gets
+ * zhongshu stores it (Waybill.print_data, written by shipping/providers) — the content builders below
+ * accept the providers' shapes (Cainiao's and Pinduoduo's print_data object or JSON text as the
+ * platform returned it; Douyin {encryptedData, signature, templateURL, …}; Kuaishou {encryptedData,
+ * signature, key, templateURL, …}; JD {printData, templateURL}), the platforms' raw field names
+ * (Douyin print_data + sign, Kuaishou printData) and a ready `contents` list. SF (丰桥) and sandbox
+ * waybills have no component here: they print as zhongshu's PDF (SF's own cloud-print SDK is not used). A task that never gets
  * a result within RESULT_MS is shown as sent without a result and not reported.
  */
 (function () {
@@ -57,12 +60,14 @@
       contents: (pd) => (Array.isArray(pd.contents) ? pd.contents : [pd])},
     pdd: {url: "ws://127.0.0.1:5000", protocol: "cmd", result: "PrintResultNotify",
       contents: (pd) => (Array.isArray(pd.contents) ? pd.contents : [pd])},
+    // the content item takes only the component's fields (zhongshu's print_data also keeps the sort
+    // code and 集包地 for its own label)
     douyin: {url: "ws://127.0.0.1:13888", protocol: "cmd", result: "notifyPrintResult",
-      contents: (pd) => Array.isArray(pd.contents) ? pd.contents : pd.encryptedData ? [pd]
-        : [{encryptedData: pd.print_data, signature: pd.sign || pd.signature, params: pd.params, templateURL: templateOf(pd)}]},
+      contents: (pd) => Array.isArray(pd.contents) ? pd.contents
+        : [{encryptedData: pd.encryptedData || pd.print_data, signature: pd.signature || pd.sign, params: pd.params, templateURL: templateOf(pd)}]},
     kuaishou: {url: "ws://127.0.0.1:16888/ks/printer", protocol: "cmd", result: "notifyPrintResult",
-      contents: (pd) => Array.isArray(pd.contents) ? pd.contents : pd.encryptedData ? [pd]
-        : [{encryptedData: pd.printData || pd.print_data, signature: pd.signature, key: pd.key, templateURL: templateOf(pd)}]},
+      contents: (pd) => Array.isArray(pd.contents) ? pd.contents
+        : [{encryptedData: pd.encryptedData || pd.printData || pd.print_data, signature: pd.signature, key: pd.key, templateURL: templateOf(pd)}]},
     jd: {url: "ws://127.0.0.1:9113", protocol: "jd"},
   };
   // which component prints a provider's waybills; the others (SF, sandbox) print zhongshu's PDF
@@ -142,6 +147,8 @@
     /** Print one waybill: {status: "printed"|"failed"|"unknown", detail} */
     async print(printer, job) {
       const pd = parse(job.print_data);
+      // the provider gave the number but not its print data (zhongshu keeps the number; 取号 again later)
+      if (pd.print_data_error) return {status: "failed", detail: String(pd.print_data_error)};
       const documentID = job.waybill_no;
       if (this.spec.protocol === "jd") {
         const result = this.wait((d) => String(d.code) === "2" && (!d.key || d.key === documentID), RESULT_MS);
