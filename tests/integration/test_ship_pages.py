@@ -4,6 +4,7 @@ print page's jobs and its 取号 button, the console's label PDF (clear receiver
 orders.reveal_receiver) and the printed report (CSRF-protected JSON)."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -151,3 +152,19 @@ def test_printed_report_is_csrf_protected_json(wave):
     assert r.status_code == 400
     r = client.post(url, json.dumps({"status": "maybe"}), "application/json", HTTP_X_CSRFTOKEN=token)
     assert r.status_code == 409 and r.json()["code"] == "invalid_status"
+
+
+def test_pages_speak_english_after_the_language_switch(wave, door):
+    door.post("/i18n/setlang/", {"language": "en", "next": "/pda/ship/"})
+    page = door.get("/pda/ship/").content.decode()
+    assert "Outbound scan" in page and "Scan the label's barcode (waybill number)" in page
+    assert re.search(r"[\u4e00-\u9fff]", page) is None, re.findall(r"[\u4e00-\u9fff]+", page)
+    pack(packages(wave)[0])
+    number = services.issue_waybill(packages(wave)[0].pk, "t").waybill_no
+    page = door.post("/pda/ship/", {"code": number}).content.decode()
+    assert f"Shipped P{packages(wave)[0].pk}" in page
+    page = door.get(f"/pda/ship/print/?wave={wave.pk}").content.decode()
+    assert f"Labels of wave W{wave.pk}" in page and "Cainiao print component" in page
+    texts = json.loads(page.split('id="print-texts" type="application/json">')[1].split("</script>")[0])
+    assert texts["connected"] == "Connected to the %(name)s (printers: %(n)s)"
+    assert texts["components"]["jd"] == "JD print component"
