@@ -142,8 +142,10 @@ def test_print_through_the_cainiao_component_then_ship_by_scanning(playwright_ap
         popup.value.close()
         assert len(component.tasks) == 3
 
-        # the outbound scan at the door, on a phone
+        # the print page fits a phone; then the outbound scan at the door, on the phone
         page.set_viewport_size(PHONE)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=str(DOCS / "ship-print-phone.png"), full_page=True)
         page.goto(f"{base}/pda/ship/")
         expect(page.locator(".tally b")).to_have_text("0")
         scan(page, number)
