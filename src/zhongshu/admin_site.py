@@ -50,6 +50,18 @@ UNFOLD = {
                     _item(_("波次策略"), "checklist", "admin:fulfilment_wavestrategy_changelist"),
                     _item(_("包材"), "inventory", "admin:fulfilment_packagingtype_changelist"),
                     _item(_("发货设置"), "settings", "admin:fulfilment_fulfilmentsettings_changelist"),
+                    {
+                        "title": _("打印面单"),
+                        "icon": "print",
+                        "link": reverse_lazy("ship:print"),
+                        "permission": lambda request: request.user.has_perm("shipping.add_waybill"),
+                    },
+                    {
+                        "title": _("出库扫描"),
+                        "icon": "barcode_scanner",
+                        "link": reverse_lazy("ship:scan"),
+                        "permission": lambda request: request.user.has_perm("shipping.ship_package"),
+                    },
                 ],
             },
             {

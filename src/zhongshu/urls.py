@@ -21,6 +21,7 @@ urlpatterns = [
     path("channels/", include("zhongshu.channels.urls")),  # OAuth start/callback of the shops
     path("console/exceptions/", include("zhongshu.orders.exception_urls")),  # the exception queue
     path("console/rules/", include("zhongshu.rules.urls")),  # the visual rule builder
+    path("pda/ship/", include("zhongshu.shipping.urls")),  # the outbound scan and label printing
     path("pda/", include("zhongshu.fulfilment.urls")),  # the warehouse floor's phone pages
     path("metrics", metrics_view),  # Prometheus, bearer ZHONGSHU_METRICS_TOKEN
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -1,6 +1,9 @@
 """API out the door: a package's waybill, its label, the outbound scan (by package or by waybill)."""
 
-from ninja import Router, Schema
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied
+from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
@@ -8,8 +11,9 @@ from zhongshu.core.auth import requires
 from zhongshu.core.params import Code, Id
 from zhongshu.core.responses import errors, example
 from zhongshu.fulfilment.common import FloorError, NotFound
-from zhongshu.shipping import services
+from zhongshu.shipping import printing, services
 from zhongshu.shipping.models import Carrier, Provider
+from zhongshu.shipping.views import pdf_response
 
 router = Router(tags=["shipping"])
 ISSUE = "shipping.add_waybill"
@@ -40,6 +44,29 @@ class ShippedOut(Schema):
     waybill_no: str
     orders: list[dict]
     already_shipped: bool
+
+
+class PrintedIn(Schema):
+    status: Literal["printed", "failed"]
+    printer: str = Field("", max_length=128)
+    detail: str = Field("", max_length=300)
+
+
+class PrintedOut(Schema):
+    package: str
+    waybill_no: str
+    printed_at: str | None
+
+
+LabelSize = Literal["100x180", "76x130"]
+PDF = {
+    "responses": {
+        200: {
+            "description": "The label PDF (one page per package)",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
 
 
 class Refusal(Schema):
@@ -142,3 +169,61 @@ def delete_waybill(request, package_id: Id):
         return _waybill_out(services.cancel_waybill(package_id, _actor(request)))
     except FloorError as exc:
         return _refused(exc)
+
+
+# --- labels and printing --------------------------------------------------------------------------
+
+
+def _label(make, pk: int, user, size: str):
+    """A label PDF (make: printing.package_pdf or wave_pdf), or the refusal as JSON."""
+    try:
+        return pdf_response(*make(pk, user, size))
+    except PermissionDenied as exc:
+        raise HttpError(
+            403, f"自有商城订单的面单印有收货人明文，需要权限 orders.reveal_receiver（{exc}）"
+        ) from exc
+    except FloorError as exc:
+        return _refused(exc)
+
+
+@router.get(
+    "/packages/{package_id}/label.pdf",
+    response={200: None, 409: Refusal, **errors(401, 403, 404, 422)},
+    summary="The package's label PDF (100×180 or 76×130 mm thermal), its waybill number as Code 128",
+    auth=requires(ISSUE),
+    openapi_extra=PDF,
+)
+def get_label(request, package_id: Id, size: LabelSize = "100x180"):
+    return _label(printing.package_pdf, package_id, request.user, size)
+
+
+@router.get(
+    "/waves/{wave_id}/labels.pdf",
+    response={200: None, 409: Refusal, **errors(401, 403, 404, 422)},
+    summary="The labels of a wave's packages, one page each (every package needs its waybill first)",
+    auth=requires(ISSUE),
+    openapi_extra=PDF,
+)
+def get_wave_labels(request, wave_id: Id, size: LabelSize = "100x180"):
+    return _label(printing.wave_pdf, wave_id, request.user, size)
+
+
+@router.post(
+    "/packages/{package_id}/printed",
+    response={200: PrintedOut, 409: Refusal, **errors(400, 401, 403, 404, 413, 422)},
+    summary="Report the print component's result for the package's label (printed stamps the waybill)",
+    auth=requires(ISSUE),
+    openapi_extra=example({"status": "printed", "printer": "ZTO-ZD888", "detail": ""}),
+)
+def post_printed(request, package_id: Id, payload: PrintedIn):
+    try:
+        waybill = printing.record_print(
+            package_id, payload.status, payload.printer, payload.detail, _actor(request)
+        )
+    except FloorError as exc:
+        return _refused(exc)
+    return {
+        "package": str(package_id),
+        "waybill_no": waybill.waybill_no,
+        "printed_at": waybill.printed_at.isoformat() if waybill.printed_at else None,
+    }
