@@ -21,6 +21,10 @@ from zhongshu.orders.states import OrderStatus
 
 S = OrderStatus
 ZERO = Decimal("0.00")
+# Delivery problems reported by the tracking service (疑难, 退签, 退回, 拒签) are holds with this code
+# prefix on orders that already left (shipped/delivered): they are listed here though the order is not
+# on hold; shipping.tracking writes and releases them.
+DELIVERY_HOLD_PREFIX = "tracking/"
 # sort key → ordering; age = time since the oldest open hold
 SORTS = {
     "age": ("held_since", "pk"),
@@ -48,11 +52,16 @@ def _open_holds() -> QuerySet:
     return OrderHold.objects.filter(order=OuterRef("pk"), released_at__isnull=True)
 
 
+def _in_queue() -> Q:
+    """Held orders, and orders with an open delivery problem."""
+    return Q(status=S.ON_HOLD) | Q(Exists(_open_holds().filter(code__startswith=DELIVERY_HOLD_PREFIX)))
+
+
 def held_orders(f: QueueFilter = QueueFilter(), at: datetime | None = None) -> QuerySet[Order]:
     """Orders on hold with their open holds (`active_holds`) and `held_since`, filtered and sorted."""
     active = OrderHold.objects.filter(released_at__isnull=True).order_by("created_at", "pk")
     qs = (
-        Order.objects.filter(status=S.ON_HOLD)
+        Order.objects.filter(_in_queue())
         .select_related("shop")
         .annotate(held_since=Subquery(_open_holds().order_by("created_at").values("created_at")[:1]))
         .prefetch_related(Prefetch("holds", queryset=active, to_attr="active_holds"))
@@ -74,7 +83,8 @@ def held_orders(f: QueueFilter = QueueFilter(), at: datetime | None = None) -> Q
 def reason_counts() -> list[dict]:
     """Open hold codes of the queue with the number of orders and their value, most frequent first."""
     rows = (
-        OrderHold.objects.filter(released_at__isnull=True, order__status=S.ON_HOLD)
+        OrderHold.objects.filter(released_at__isnull=True)
+        .filter(Q(order__status=S.ON_HOLD) | Q(code__startswith=DELIVERY_HOLD_PREFIX))
         .values("code")
         .annotate(orders=Count("order", distinct=True), value=Sum("order__paid_amount"))
         .order_by("-orders", "code")
@@ -83,7 +93,7 @@ def reason_counts() -> list[dict]:
 
 
 def queue_totals() -> dict:
-    agg = Order.objects.filter(status=S.ON_HOLD).aggregate(orders=Count("pk"), value=Sum("paid_amount"))
+    agg = Order.objects.filter(_in_queue()).aggregate(orders=Count("pk"), value=Sum("paid_amount"))
     return {"orders": agg["orders"], "value": agg["value"] or ZERO}
 
 
@@ -130,7 +140,7 @@ def _count_value(qs: QuerySet) -> tuple[int, Decimal]:
 
 def shops_in_queue() -> list[str]:
     return list(
-        Order.objects.filter(status=S.ON_HOLD)
+        Order.objects.filter(_in_queue())
         .values_list("shop__code", flat=True)
         .distinct()
         .order_by("shop__code")
