@@ -13,7 +13,9 @@ Sources: the parameter list of dew-serverless/acs-sdk-php `data/dysmsapi/2017-05
 the signature as implemented in apache/libcloud `libcloud/common/aliyun.py` (`_sign_request`:
 StringToSign = HTTPMethod + "&" + percentEncode("/") + "&" + percentEncode(CanonicalizedQueryString),
 HMAC-SHA1 keyed with the secret + "&") and Alibaba Cloud's "Request signatures" page for RPC APIs
-(SignatureVersion 1.0, SignatureNonce a fresh UUID per request). Newer SDKs sign with V3
+(SignatureVersion 1.0, SignatureNonce a fresh UUID per request). The SMS documentation's worked
+example (AccessKeyId testId, secret testSecret, GET → "zJDF+Lrzhj/ThnlvIToysFRq6t4="), reproduced in
+many public SDK tests, is reproduced by `signature` (tests/unit/test_after_ship_protocols.py). Newer SDKs sign with V3
 (ACS3-HMAC-SHA256); V1 is still accepted by the RPC endpoint (UNCONFIRMED for how long).
 """
 
