@@ -5,8 +5,8 @@ and the notices as read-only sections (hooked onto the order admin, which stays 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminPasswordWidget
@@ -32,6 +32,12 @@ def _secret(label, help_text):
     )  # fmt: skip
 
 
+def _https_first(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class AfterShipSettingsForm(forms.ModelForm):
     """Secrets are write-only: an empty field keeps the stored value."""
 
@@ -48,6 +54,7 @@ class AfterShipSettingsForm(forms.ModelForm):
 
     class Meta:
         model = AfterShipSettings
+        formfield_callback = _https_first
         fields = ("kuaidi100_url", "complete_after_days", "sms_enabled", "aliyun_access_key_id",
                   "aliyun_sign_name", "aliyun_sms_url")  # fmt: skip
 
@@ -72,6 +79,11 @@ class AfterShipSettingsAdmin(ModelAdmin):
         (_("短信通知（阿里云）"), {"fields": ("sms_enabled", "aliyun_access_key_id", "new_aliyun_secret",
                                           "aliyun_sign_name", "aliyun_sms_url")}),
     )  # fmt: skip
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @display(description=_("key 已设置"), boolean=True)
     def key_set(self, obj) -> bool:
@@ -141,9 +153,7 @@ class TrackingSubscriptionAdmin(ReadOnlyAdminMixin, ModelAdmin):
                     done += 1
             except Exception as exc:  # noqa: BLE001 - shown to the person, recorded on the row
                 messages.error(request, f"{sub.waybill}: {type(exc).__name__}")
-        messages.info(
-            request, ngettext("已重新订阅 %(n)d 个运单", "已重新订阅 %(n)d 个运单", done) % {"n": done}
-        )
+        messages.info(request, _("已重新订阅 %(n)d 个运单") % {"n": done})
 
 
 # --- on the order page --------------------------------------------------------------------------------
