@@ -50,6 +50,10 @@ UNFOLD = {
                     _item(_("波次策略"), "checklist", "admin:fulfilment_wavestrategy_changelist"),
                     _item(_("包材"), "inventory", "admin:fulfilment_packagingtype_changelist"),
                     _item(_("发货设置"), "settings", "admin:fulfilment_fulfilmentsettings_changelist"),
+                    _item(_("物流跟踪"), "local_shipping", "admin:shipping_trackingsubscription_changelist"),
+                    _item(_("客户通知"), "sms", "admin:shipping_notice_changelist"),
+                    _item(_("通知模板"), "edit_note", "admin:shipping_noticetemplate_changelist"),
+                    _item(_("物流与通知设置"), "tune", "admin:shipping_aftershipsettings_changelist"),
                 ],
             },
             {
