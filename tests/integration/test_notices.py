@@ -10,12 +10,15 @@ import json
 import pytest
 
 from tests.factories import example_order
+from tests.integration.channels.harness import authorised_shop
 from tests.integration.test_fulfilment_flow import floor  # noqa: F401  (fixture)
-from tests.integration.test_shipping import api, clean_queue, packed_package, shop_double  # noqa: F401
+from tests.integration.test_shipping import SENDER, api, clean_queue, packed_package, shop_double  # noqa: F401
 from tests.platforms.aliyun_sms import AliyunSmsDouble
+from tests.platforms.kuaishou_sms import KuaishouSmsDouble
+from zhongshu.channels.models import Shop
 from zhongshu.orders.models import Order
 from zhongshu.shipping import notices
-from zhongshu.shipping.models import AfterShipSettings, Notice, NoticeTemplate, Waybill
+from zhongshu.shipping.models import AfterShipSettings, Notice, NoticeTemplate, Waybill, WaybillAccount
 
 KEY_ID, SECRET = "LTAI-test", "aliyun-secret"
 
@@ -115,3 +118,58 @@ def test_templates_are_edited_in_the_console_with_placeholders_checked(api, admi
     assert r.status_code == 302
     waybill = ship(api, "N6")
     assert Notice.objects.get().text == f"【中枢】N6已发出：顺丰速运 {waybill.waybill_no}"
+
+
+@pytest.fixture
+def kuaishou():
+    with KuaishouSmsDouble() as d:
+        yield d
+
+
+def test_a_kuaishou_order_is_told_through_kuaishous_logistics_sms(api, sms, configured, kuaishou):
+    authorised_shop(kuaishou, "ks", "快手小店", "kuaishou", [], app_key=kuaishou.app_key,
+                    push_secret=kuaishou.sign_secret)  # fmt: skip
+    WaybillAccount.objects.create(shop=Shop.objects.get(code="ks"), carrier="SF", provider="sandbox", default=True,
+                                  **SENDER)  # fmt: skip
+    cid = "2321300000000001"
+    body = example_order(shop="ks", channel_order_id=cid)
+    assert (
+        api.post(
+            "/api/v1/orders", {**body, "receiver": {**body["receiver"], "address": "快手路1号"}}
+        ).status_code
+        == 201
+    )
+    pid = api.get(f"/api/v1/orders/ks/{cid}").json()["packages"][0]["id"]
+    assert api.post("/api/v1/waves", {"warehouse": "CD"}).status_code == 201
+    assert api.post(
+        f"/api/v1/packages/{pid}/check", {"scans": ["DUMPLING-500G"] * 2, "weight_g": 1010}
+    ).json() == {"status": "packed"}
+    # not configured yet: skipped with the reason, nothing sent anywhere
+    NoticeTemplate.objects.filter(kind="shipped").update(kuaishou_template_id=None)
+    AfterShipSettings.objects.update(kuaishou_sms_sign_id=3001)
+    waybill_no = api.post(f"/api/v1/packages/{pid}/waybill").json()["waybill_no"]
+    assert api.post("/api/v1/ship", {"waybill_no": waybill_no}).status_code == 200
+    notice = Notice.objects.get(order__channel_order_id=cid)
+    assert (notice.channel, notice.status) == ("platform", "skipped") and "模板ID" in notice.reason
+    assert kuaishou.express_sms == [] and sms.sent == []
+
+    # configured: the worker runs it again and Kuaishou gets the waybill's message (never Aliyun)
+    Notice.objects.filter(pk=notice.pk).update(status="pending")
+    NoticeTemplate.objects.filter(kind="shipped").update(kuaishou_template_id=5002)
+    notices.send_notice(notice.order_id, "shipped", Waybill.objects.get(waybill_no=waybill_no).pk)
+    [message] = kuaishou.express_sms
+    assert (message["signId"], message["templateId"], message["waybillCode"]) == (3001, 5002, waybill_no)
+    assert json.loads(message["templateParam"]) == {
+        "order_id": cid,
+        "carrier": "顺丰速运",
+        "waybill_no": waybill_no,
+    }
+    notice.refresh_from_db()
+    assert (notice.status, notice.template_code, json.loads(notice.answer)) == (
+        "sent",
+        "5002",
+        {"messageId": 1},
+    )
+    assert sms.sent == []
+    notices.send_notice(notice.order_id, "shipped", Waybill.objects.get(waybill_no=waybill_no).pk)
+    assert len(kuaishou.express_sms) == 1

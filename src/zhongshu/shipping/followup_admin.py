@@ -56,7 +56,7 @@ class AfterShipSettingsForm(forms.ModelForm):
         model = AfterShipSettings
         formfield_callback = _https_first
         fields = ("kuaidi100_url", "complete_after_days", "sms_enabled", "aliyun_access_key_id",
-                  "aliyun_sign_name", "aliyun_sms_url")  # fmt: skip
+                  "aliyun_sign_name", "aliyun_sms_url", "kuaishou_sms_sign_id")  # fmt: skip
 
     def save(self, commit=True):
         obj = super().save(commit=False)
@@ -78,6 +78,8 @@ class AfterShipSettingsAdmin(ModelAdmin):
                                           "complete_after_days")}),
         (_("短信通知（阿里云）"), {"fields": ("sms_enabled", "aliyun_access_key_id", "new_aliyun_secret",
                                           "aliyun_sign_name", "aliyun_sms_url")}),
+        (_("平台买家消息"), {"fields": ("kuaishou_sms_sign_id",),
+                           "description": _("平台订单的手机号为加密或虚拟号，只能经平台发送；目前可接入快手物流短信")}),
     )  # fmt: skip
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
@@ -103,7 +105,7 @@ class AfterShipSettingsAdmin(ModelAdmin):
 class NoticeTemplateForm(forms.ModelForm):
     class Meta:
         model = NoticeTemplate
-        fields = ("kind", "text", "sms_template_code", "active")
+        fields = ("kind", "text", "sms_template_code", "kuaishou_template_id", "active")
 
     def clean_text(self):
         text = self.cleaned_data["text"]
@@ -117,7 +119,7 @@ class NoticeTemplateForm(forms.ModelForm):
 @admin.register(NoticeTemplate)
 class NoticeTemplateAdmin(ModelAdmin):
     form = NoticeTemplateForm
-    list_display = ("kind", "text", "sms_template_code", "active", "updated_at")
+    list_display = ("kind", "text", "sms_template_code", "kuaishou_template_id", "active", "updated_at")
 
 
 @admin.register(Notice)

@@ -199,6 +199,12 @@ class AfterShipSettings(models.Model):
     aliyun_access_key_id = models.CharField(_("阿里云 AccessKey ID"), max_length=64, blank=True)
     aliyun_secret_enc = models.TextField(blank=True)
     aliyun_sign_name = models.CharField(_("短信签名"), max_length=64, blank=True)
+    kuaishou_sms_sign_id = models.PositiveBigIntegerField(
+        _("快手短信签名ID"),
+        null=True,
+        blank=True,
+        help_text=_("快手审核通过的短信签名的 signId（快手订单的物流短信）"),
+    )
     aliyun_sms_url = models.URLField(
         _("短信接口地址"),
         blank=True,
@@ -304,6 +310,9 @@ class NoticeTemplate(models.Model):
         help_text=_("可用占位符：{order_id} 订单号，{carrier} 快递公司，{waybill_no} 运单号"),
     )
     sms_template_code = models.CharField(_("短信模板 CODE"), max_length=64, blank=True)
+    kuaishou_template_id = models.PositiveBigIntegerField(
+        _("快手短信模板ID"), null=True, blank=True, help_text=_("快手审核通过的物流短信模板的 templateId")
+    )
     active = models.BooleanField(_("启用"), default=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
