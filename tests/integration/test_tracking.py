@@ -178,3 +178,25 @@ def test_an_unknown_waybill_is_acknowledged_and_stores_nothing(db, client, confi
     r = push(client, push_form(SALT, "SF0000000000", "shunfeng", "3", "shutdown"))
     assert r.status_code == 200 and r.json()["result"] is True
     assert not TrackingEvent.objects.exists() and not TrackingSubscription.objects.exists()
+
+
+def test_a_delivery_problem_in_the_queue_page_is_marked_handled_by_approving(
+    api, client, admin_client, kd100, configured
+):
+    waybill = shipped(api, "T6")
+    text = "【上海市】地址不详，联系不上收件人"
+    push(client, push_form(SALT, waybill.waybill_no, "shunfeng", "2", steps=[("上海市", text)]))
+    order = Order.objects.get(channel_order_id="T6")
+    page = admin_client.get("/console/exceptions/").content.decode()
+    assert "mp/T6" in page and "tracking/2" in page
+    detail = admin_client.get(f"/console/exceptions/{order.pk}/")
+    assert detail.status_code == 200 and text in detail.content.decode()
+    assert queue.month_figures().held == 0  # a delivery problem is no interception
+
+    r = admin_client.post("/console/exceptions/decide/", {"action": "approve", "ids": [order.pk]})
+    assert r.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "shipped"  # handled: the status stays
+    hold = OrderHold.objects.get(order=order)
+    assert hold.released_at is not None and "人工放行" in hold.released_by
+    assert list(queue.held_orders()) == []

@@ -15,16 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from zhongshu.catalog.models import Sku
 from zhongshu.core.timeutil import SHANGHAI, local, now
 from zhongshu.inventory.models import Warehouse
+from zhongshu.orders.decisions import DELIVERY_HOLD_PREFIX
 from zhongshu.orders.models import Order, OrderHold
 from zhongshu.orders.services import CANCELLED_MARK, EDITED_MARK, REFUND_HOLD
 from zhongshu.orders.states import OrderStatus
 
 S = OrderStatus
 ZERO = Decimal("0.00")
-# Delivery problems reported by the tracking service (疑难, 退签, 退回, 拒签) are holds with this code
-# prefix on orders that already left (shipped/delivered): they are listed here though the order is not
-# on hold; shipping.tracking writes and releases them.
-DELIVERY_HOLD_PREFIX = "tracking/"
+
 # sort key → ordering; age = time since the oldest open hold
 SORTS = {
     "age": ("held_since", "pk"),
@@ -120,7 +118,11 @@ def month_bounds(at: datetime | None = None) -> tuple[datetime, datetime]:
 def month_figures(at: datetime | None = None) -> MonthFigures:
     """Orders held in the calendar month of `at` (default: now), their value, and what review saved."""
     start, end = month_bounds(at)
-    new_holds = OrderHold.objects.filter(created_at__gte=start, created_at__lt=end).exclude(code=REFUND_HOLD)
+    new_holds = (
+        OrderHold.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(code=REFUND_HOLD)
+        .exclude(code__startswith=DELIVERY_HOLD_PREFIX)  # a delivery problem is no interception
+    )
     held = Order.objects.filter(pk__in=new_holds.values("order_id"))
     decided = OrderHold.objects.filter(order_id__in=new_holds.values("order_id"))
     cancelled = held.filter(

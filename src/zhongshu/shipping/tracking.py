@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from zhongshu.core import outbox
 from zhongshu.orders.batch import transition_event
-from zhongshu.orders.exceptions import DELIVERY_HOLD_PREFIX
+from zhongshu.orders.decisions import DELIVERY_HOLD_PREFIX
 from zhongshu.orders.models import Order, OrderHold, OrderTransition
 from zhongshu.orders.states import OrderStatus, check
 from zhongshu.shipping import kuaidi100
