@@ -233,21 +233,24 @@ def _deliver(orders: list[Order], push: kuaidi100.Push, now: datetime, events: l
     """Shipped → delivered through the state machine, audited; their delivery-problem holds released."""
     text = push.steps[0].text if push.steps else push.message
     reason = f"快递100：签收 {text}"[:400]
-    moved = []
-    for order in orders:
-        if order.status != S.SHIPPED:
-            continue  # already delivered/completed (a push again): nothing changes
-        check(order.status, S.DELIVERED)
-        OrderTransition.objects.create(
-            order=order, from_status=order.status, to_status=S.DELIVERED, actor=SYSTEM, reason=reason, at=now
-        )
-        events.append(transition_event(order, order.status, S.DELIVERED, reason, SYSTEM))
-        Order.objects.filter(pk=order.pk).update(status=S.DELIVERED, updated_at=now)
-        moved.append(order.pk)
+    # an order already delivered or completed (a push again) is left as it is
+    moved = [_advance(o, S.DELIVERED, reason, now, events) for o in orders if o.status == S.SHIPPED]
     OrderHold.objects.filter(order__in=orders, code__startswith=HOLD_PREFIX, released_at__isnull=True).update(
         released_at=now, released_by=f"{SYSTEM} 已签收"
     )
     return moved
+
+
+def _advance(order: Order, target: str, reason: str, now: datetime, events: list) -> int:
+    """One audited step of the order's state machine (shipped → delivered → completed)."""
+    check(order.status, target)
+    OrderTransition.objects.create(
+        order=order, from_status=order.status, to_status=target, actor=SYSTEM, reason=reason, at=now
+    )
+    events.append(transition_event(order, order.status, target, reason, SYSTEM))
+    Order.objects.filter(pk=order.pk).update(status=target, updated_at=now)
+    order.status = target
+    return order.pk
 
 
 def _raise_exception(
@@ -334,11 +337,6 @@ def complete_due(at: datetime | None = None) -> list[int]:
             events = []
             reason = f"签收满 {days} 天自动完成"
             for order in orders.filter(pk__in=chunk, status=S.DELIVERED).order_by("pk"):
-                check(order.status, S.COMPLETED)
-                OrderTransition.objects.create(order=order, from_status=order.status, to_status=S.COMPLETED,
-                                               actor=SYSTEM, reason=reason, at=now)  # fmt: skip
-                events.append(transition_event(order, order.status, S.COMPLETED, reason, SYSTEM))
-                Order.objects.filter(pk=order.pk).update(status=S.COMPLETED, updated_at=now)
-                done.append(order.pk)
+                done.append(_advance(order, S.COMPLETED, reason, now, events))
             outbox.write(events)
     return done
