@@ -200,3 +200,17 @@ def test_a_delivery_problem_in_the_queue_page_is_marked_handled_by_approving(
     hold = OrderHold.objects.get(order=order)
     assert hold.released_at is not None and "人工放行" in hold.released_by
     assert list(queue.held_orders()) == []
+
+
+def test_sf_gets_the_senders_last_digits_when_the_receivers_phone_is_a_platform_ciphertext(
+    api, kd100, configured
+):
+    pid = packed_package(api, "T7")
+    order = Order.objects.get(channel_order_id="T7")
+    order.receiver_phone = "~AgAAAAE0Mzk4MTIzNDU2Nzg5MA==~1~"  # as a platform sends it (digits inside)
+    order.save()
+    waybill_no = api.post(f"/api/v1/packages/{pid}/waybill").json()["waybill_no"]
+    Waybill.objects.filter(waybill_no=waybill_no).update(provider="sf")
+    assert api.post("/api/v1/ship", {"waybill_no": waybill_no}).status_code == 200
+    [sub] = kd100.subscriptions
+    assert sub["parameters"]["phone"] == "6666"  # the waybill account's sender phone 02888886666

@@ -9,6 +9,7 @@ The protocol itself (form, sign, push content, its sources) is `shipping.kuaidi1
 import hashlib
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ CALLBACK_PATH = "/api/v1/tracking/kuaidi100"
 RESUBSCRIBE_AFTER = timedelta(minutes=30)  # Kuaidi100: an aborted number may be subscribed again after 30 min
 HOLD_PREFIX = DELIVERY_HOLD_PREFIX  # OrderHold.code of a delivery problem: tracking/<state>
 TIMEOUT = 10.0
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
 Sub = TrackingSubscription.Status
 
 
@@ -103,16 +105,16 @@ def _cannot_subscribe(waybill: Waybill, company: str, key: str, salt: str) -> st
 
 
 def _phone(waybill: Waybill, company: str) -> str:
-    """SF needs the receiver's (or sender's) phone; its last four digits are accepted, so only they leave."""
+    """SF needs the receiver's or the sender's phone; its last four digits are accepted, so only they
+    leave. A platform's receiver phone may be ciphertext or a virtual number: then the sender's."""
     if company not in kuaidi100.NEEDS_PHONE:
         return ""
     order = Order.objects.filter(package_orders__package_id=waybill.package_id).order_by("pk").first()
-    digits = "".join(ch for ch in (order.receiver_phone if order else "") if ch.isdigit())
-    if len(digits) >= 4:
-        return digits[-4:]
-    return "".join(ch for ch in (waybill.account.sender_phone if waybill.account else "") if ch.isdigit())[
-        -4:
-    ]
+    receiver = (order.receiver_phone if order else "").replace(" ", "").replace("-", "")
+    if MOBILE.match(receiver.removeprefix("+86")):
+        return receiver[-4:]
+    sender = "".join(ch for ch in (waybill.account.sender_phone if waybill.account else "") if ch.isdigit())
+    return sender[-4:]
 
 
 def _record(sub: TrackingSubscription, status: str, error: str, extra: list[str] | None = None):
