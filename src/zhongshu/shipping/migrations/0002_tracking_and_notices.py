@@ -17,115 +17,285 @@ def seed_templates(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0008_order_split'),
-        ('shipping', '0001_initial'),
+        ("orders", "0008_order_split"),
+        ("shipping", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AfterShipSettings',
+            name="AfterShipSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kuaidi100_key_enc', models.TextField(blank=True)),
-                ('kuaidi100_salt_enc', models.TextField(blank=True)),
-                ('kuaidi100_url', models.URLField(blank=True, help_text='留空使用正式地址 https://poll.kuaidi100.com/poll（测试时填写）', verbose_name='快递100订阅地址')),
-                ('complete_after_days', models.PositiveIntegerField(default=7, help_text='签收满这么多天且平台未先确认收货时，订单记为已完成', verbose_name='签收后自动完成(天)')),
-                ('sms_enabled', models.BooleanField(default=False, verbose_name='发送短信通知')),
-                ('aliyun_access_key_id', models.CharField(blank=True, max_length=64, verbose_name='阿里云 AccessKey ID')),
-                ('aliyun_secret_enc', models.TextField(blank=True)),
-                ('aliyun_sign_name', models.CharField(blank=True, max_length=64, verbose_name='短信签名')),
-                ('kuaishou_sms_sign_id', models.PositiveBigIntegerField(blank=True, help_text='快手审核通过的短信签名的 signId（快手订单的物流短信）', null=True, verbose_name='快手短信签名ID')),
-                ('aliyun_sms_url', models.URLField(blank=True, help_text='留空使用正式地址 https://dysmsapi.aliyuncs.com/（测试时填写）', verbose_name='短信接口地址')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kuaidi100_key_enc", models.TextField(blank=True)),
+                ("kuaidi100_salt_enc", models.TextField(blank=True)),
+                (
+                    "kuaidi100_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="留空使用正式地址 https://poll.kuaidi100.com/poll（测试时填写）",
+                        verbose_name="快递100订阅地址",
+                    ),
+                ),
+                (
+                    "complete_after_days",
+                    models.PositiveIntegerField(
+                        default=7,
+                        help_text="签收满这么多天且平台未先确认收货时，订单记为已完成",
+                        verbose_name="签收后自动完成(天)",
+                    ),
+                ),
+                ("sms_enabled", models.BooleanField(default=False, verbose_name="发送短信通知")),
+                (
+                    "aliyun_access_key_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="阿里云 AccessKey ID"),
+                ),
+                ("aliyun_secret_enc", models.TextField(blank=True)),
+                ("aliyun_sign_name", models.CharField(blank=True, max_length=64, verbose_name="短信签名")),
+                (
+                    "kuaishou_sms_sign_id",
+                    models.PositiveBigIntegerField(
+                        blank=True,
+                        help_text="快手审核通过的短信签名的 signId（快手订单的物流短信）",
+                        null=True,
+                        verbose_name="快手短信签名ID",
+                    ),
+                ),
+                (
+                    "aliyun_sms_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="留空使用正式地址 https://dysmsapi.aliyuncs.com/（测试时填写）",
+                        verbose_name="短信接口地址",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
             ],
             options={
-                'verbose_name': '物流跟踪与通知设置',
-                'verbose_name_plural': '物流跟踪与通知设置',
+                "verbose_name": "物流跟踪与通知设置",
+                "verbose_name_plural": "物流跟踪与通知设置",
             },
         ),
         migrations.CreateModel(
-            name='NoticeTemplate',
+            name="NoticeTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('shipped', '发货通知'), ('delayed', '延迟发货通知'), ('refunded', '退款通知')], max_length=16, unique=True, verbose_name='类型')),
-                ('text', models.CharField(help_text='可用占位符：{order_id} 订单号，{carrier} 快递公司，{waybill_no} 运单号', max_length=500, verbose_name='内容')),
-                ('sms_template_code', models.CharField(blank=True, max_length=64, verbose_name='短信模板 CODE')),
-                ('kuaishou_template_id', models.PositiveBigIntegerField(blank=True, help_text='快手审核通过的物流短信模板的 templateId', null=True, verbose_name='快手短信模板ID')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("shipped", "发货通知"),
+                            ("delayed", "延迟发货通知"),
+                            ("refunded", "退款通知"),
+                        ],
+                        max_length=16,
+                        unique=True,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "text",
+                    models.CharField(
+                        help_text="可用占位符：{order_id} 订单号，{carrier} 快递公司，{waybill_no} 运单号",
+                        max_length=500,
+                        verbose_name="内容",
+                    ),
+                ),
+                (
+                    "sms_template_code",
+                    models.CharField(blank=True, max_length=64, verbose_name="短信模板 CODE"),
+                ),
+                (
+                    "kuaishou_template_id",
+                    models.PositiveBigIntegerField(
+                        blank=True,
+                        help_text="快手审核通过的物流短信模板的 templateId",
+                        null=True,
+                        verbose_name="快手短信模板ID",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
             ],
             options={
-                'verbose_name': '客户通知模板',
-                'verbose_name_plural': '客户通知模板',
+                "verbose_name": "客户通知模板",
+                "verbose_name_plural": "客户通知模板",
             },
         ),
         migrations.CreateModel(
-            name='Notice',
+            name="Notice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('shipped', '发货通知'), ('delayed', '延迟发货通知'), ('refunded', '退款通知')], max_length=16, verbose_name='类型')),
-                ('reference', models.CharField(blank=True, max_length=64, verbose_name='关联单号')),
-                ('channel', models.CharField(blank=True, choices=[('sms', '短信（阿里云）'), ('platform', '平台买家消息')], max_length=16, verbose_name='渠道')),
-                ('template_code', models.CharField(blank=True, max_length=64, verbose_name='模板')),
-                ('text', models.CharField(blank=True, max_length=500, verbose_name='内容')),
-                ('phone_masked', models.CharField(blank=True, max_length=32, verbose_name='手机号')),
-                ('status', models.CharField(choices=[('pending', '待发送'), ('sent', '已发送'), ('failed', '发送失败'), ('skipped', '未发送')], default='pending', max_length=16, verbose_name='状态')),
-                ('reason', models.CharField(blank=True, max_length=400, verbose_name='说明')),
-                ('answer', models.TextField(blank=True, verbose_name='接口应答')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='尝试次数')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='发送时间')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notices', to='orders.order', verbose_name='订单')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("shipped", "发货通知"),
+                            ("delayed", "延迟发货通知"),
+                            ("refunded", "退款通知"),
+                        ],
+                        max_length=16,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("reference", models.CharField(blank=True, max_length=64, verbose_name="关联单号")),
+                (
+                    "channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[("sms", "短信（阿里云）"), ("platform", "平台买家消息")],
+                        max_length=16,
+                        verbose_name="渠道",
+                    ),
+                ),
+                ("template_code", models.CharField(blank=True, max_length=64, verbose_name="模板")),
+                ("text", models.CharField(blank=True, max_length=500, verbose_name="内容")),
+                ("phone_masked", models.CharField(blank=True, max_length=32, verbose_name="手机号")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待发送"),
+                            ("sent", "已发送"),
+                            ("failed", "发送失败"),
+                            ("skipped", "未发送"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=400, verbose_name="说明")),
+                ("answer", models.TextField(blank=True, verbose_name="接口应答")),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="尝试次数")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="发送时间")),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notices",
+                        to="orders.order",
+                        verbose_name="订单",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '客户通知记录',
-                'verbose_name_plural': '客户通知记录',
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['status', 'created_at'], name='notice_status')],
-                'constraints': [models.UniqueConstraint(fields=('order', 'kind', 'reference'), name='notice_once_per_reference')],
+                "verbose_name": "客户通知记录",
+                "verbose_name_plural": "客户通知记录",
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["status", "created_at"], name="notice_status")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("order", "kind", "reference"), name="notice_once_per_reference"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TrackingEvent',
+            name="TrackingEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(verbose_name='时间')),
-                ('place', models.CharField(blank=True, max_length=200, verbose_name='地点')),
-                ('text', models.CharField(max_length=1000, verbose_name='物流信息')),
-                ('state', models.CharField(blank=True, max_length=8, verbose_name='状态码')),
-                ('digest', models.CharField(max_length=40)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tracking_events', to='orders.order', verbose_name='订单')),
-                ('waybill', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='shipping.waybill', verbose_name='面单')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(verbose_name="时间")),
+                ("place", models.CharField(blank=True, max_length=200, verbose_name="地点")),
+                ("text", models.CharField(max_length=1000, verbose_name="物流信息")),
+                ("state", models.CharField(blank=True, max_length=8, verbose_name="状态码")),
+                ("digest", models.CharField(max_length=40)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tracking_events",
+                        to="orders.order",
+                        verbose_name="订单",
+                    ),
+                ),
+                (
+                    "waybill",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="shipping.waybill",
+                        verbose_name="面单",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '物流轨迹',
-                'verbose_name_plural': '物流轨迹',
-                'ordering': ['order', '-at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('order', 'waybill', 'digest'), name='tracking_event_once')],
+                "verbose_name": "物流轨迹",
+                "verbose_name_plural": "物流轨迹",
+                "ordering": ["order", "-at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("order", "waybill", "digest"), name="tracking_event_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TrackingSubscription',
+            name="TrackingSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company', models.CharField(max_length=32, verbose_name='快递100编码')),
-                ('status', models.CharField(choices=[('pending', '待订阅'), ('subscribed', '已订阅'), ('failed', '订阅失败'), ('aborted', '中止待重订'), ('signed', '已签收')], default='pending', max_length=16, verbose_name='状态')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='订阅次数')),
-                ('last_state', models.CharField(blank=True, max_length=8, verbose_name='最新物流状态')),
-                ('last_message', models.CharField(blank=True, max_length=400, verbose_name='最新说明')),
-                ('last_error', models.CharField(blank=True, max_length=1000, verbose_name='最近错误')),
-                ('subscribed_at', models.DateTimeField(blank=True, null=True, verbose_name='订阅时间')),
-                ('resubscribe_at', models.DateTimeField(blank=True, null=True, verbose_name='重新订阅时间')),
-                ('signed_at', models.DateTimeField(blank=True, null=True, verbose_name='签收时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('waybill', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='tracking', to='shipping.waybill', verbose_name='面单')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company", models.CharField(max_length=32, verbose_name="快递100编码")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待订阅"),
+                            ("subscribed", "已订阅"),
+                            ("failed", "订阅失败"),
+                            ("aborted", "中止待重订"),
+                            ("signed", "已签收"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="订阅次数")),
+                ("last_state", models.CharField(blank=True, max_length=8, verbose_name="最新物流状态")),
+                ("last_message", models.CharField(blank=True, max_length=400, verbose_name="最新说明")),
+                ("last_error", models.CharField(blank=True, max_length=1000, verbose_name="最近错误")),
+                ("subscribed_at", models.DateTimeField(blank=True, null=True, verbose_name="订阅时间")),
+                ("resubscribe_at", models.DateTimeField(blank=True, null=True, verbose_name="重新订阅时间")),
+                ("signed_at", models.DateTimeField(blank=True, null=True, verbose_name="签收时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "waybill",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tracking",
+                        to="shipping.waybill",
+                        verbose_name="面单",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '物流订阅',
-                'verbose_name_plural': '物流订阅',
-                'indexes': [models.Index(fields=['status', 'resubscribe_at'], name='tracking_sub_due')],
+                "verbose_name": "物流订阅",
+                "verbose_name_plural": "物流订阅",
+                "indexes": [models.Index(fields=["status", "resubscribe_at"], name="tracking_sub_due")],
             },
         ),
         migrations.RunPython(seed_templates, migrations.RunPython.noop),
