@@ -17,6 +17,7 @@ from zhongshu.orders.services import ReferenceErrors
 from zhongshu.orders.stocktake_api import router as stocktake_router
 from zhongshu.rules.api import router as rules_router
 from zhongshu.shipping.api import router as shipping_router
+from zhongshu.shipping.tracking_api import router as tracking_router
 
 api = NinjaAPI(
     title="zhongshu 中枢 API",
@@ -53,6 +54,7 @@ for r in (
     rules_router,
     fulfilment_router,
     shipping_router,
+    tracking_router,
 ):
     api.add_router("/v1", r)
 

@@ -76,6 +76,10 @@ ROLES: dict[str, tuple[str, ...]] = {
         "shipping.view_waybill", "shipping.view_waybillaccount", "shipping.change_waybillaccount",
         "shipping.add_waybillaccount", "shipping.view_carriercode", "shipping.change_carriercode",
         "shipping.view_shipconfirmation", "shipping.change_shipconfirmation",
+        # after the ship: tracking and the notice log to look at, the notice wording to edit (the
+        # Kuaidi100 and Aliyun secrets stay with the administrators)
+        "shipping.view_trackingsubscription", "shipping.view_trackingevent", "shipping.view_notice",
+        "shipping.view_noticetemplate", "shipping.change_noticetemplate",
     ),
     WAREHOUSE: (
         *VIEW_ORDERS,

@@ -79,11 +79,19 @@ class PackageRef(Schema):
     waybill_no: str | None
 
 
+class TrackingStep(Schema):
+    at: datetime
+    place: str
+    text: str
+    waybill_no: str
+
+
 class OrderDetailOut(OrderOut):
     receiver: ReceiverOut
     lines: list[LineOut]
     history: list[dict]
     packages: list[PackageRef]
+    tracking: list[TrackingStep]
 
 
 class OrderFilter(Schema):

@@ -10,6 +10,10 @@ from zhongshu.routing.address import resolve_province
 S = OrderStatus
 
 REFUND_HOLD = "refund_requested"
+# Delivery problems reported by the tracking service (疑难, 退签, 退回, 拒签): holds with this code prefix
+# on orders that already left (shipped/delivered). They are listed in the exception queue though the
+# order is not on hold; approving one marks the problem handled (the order's status stays).
+DELIVERY_HOLD_PREFIX = "tracking/"
 # Written into OrderHold.released_by after the actor: the exception queue's monthly figures read them.
 APPROVED_MARK, EDITED_MARK, CANCELLED_MARK = "人工放行", "修改后放行", "人工取消"
 
@@ -88,6 +92,9 @@ class DecisionBatch(Batch):
         warehouse a person chose). None when done, else why it was left alone (approving twice
         changes nothing)."""
         order = self.orders[key]
+        if order.status != S.ON_HOLD and self._delivery_problems(key) and not warehouse:
+            self._release_holds(key, mark or APPROVED_MARK)
+            return None
         refused = self._not_decidable(key) or (warehouse and self._cannot_ship_from(key, warehouse))
         if refused:
             return refused
@@ -158,6 +165,10 @@ class DecisionBatch(Batch):
         self.replaced.add(key)
         order.presale = any(ln.sku.presale for ln in swapped)
         return None
+
+    def _delivery_problems(self, key: tuple) -> bool:
+        holds = self._active_holds(key)
+        return bool(holds) and all(h.code.startswith(DELIVERY_HOLD_PREFIX) for h in holds)
 
     def _not_decidable(self, key: tuple) -> str | None:
         order = self.orders[key]

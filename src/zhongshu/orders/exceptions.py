@@ -15,12 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from zhongshu.catalog.models import Sku
 from zhongshu.core.timeutil import SHANGHAI, local, now
 from zhongshu.inventory.models import Warehouse
+from zhongshu.orders.decisions import DELIVERY_HOLD_PREFIX
 from zhongshu.orders.models import Order, OrderHold
 from zhongshu.orders.services import CANCELLED_MARK, EDITED_MARK, REFUND_HOLD
 from zhongshu.orders.states import OrderStatus
 
 S = OrderStatus
 ZERO = Decimal("0.00")
+
 # sort key → ordering; age = time since the oldest open hold
 SORTS = {
     "age": ("held_since", "pk"),
@@ -48,11 +50,16 @@ def _open_holds() -> QuerySet:
     return OrderHold.objects.filter(order=OuterRef("pk"), released_at__isnull=True)
 
 
+def _in_queue() -> Q:
+    """Held orders, and orders with an open delivery problem."""
+    return Q(status=S.ON_HOLD) | Q(Exists(_open_holds().filter(code__startswith=DELIVERY_HOLD_PREFIX)))
+
+
 def held_orders(f: QueueFilter = QueueFilter(), at: datetime | None = None) -> QuerySet[Order]:
     """Orders on hold with their open holds (`active_holds`) and `held_since`, filtered and sorted."""
     active = OrderHold.objects.filter(released_at__isnull=True).order_by("created_at", "pk")
     qs = (
-        Order.objects.filter(status=S.ON_HOLD)
+        Order.objects.filter(_in_queue())
         .select_related("shop")
         .annotate(held_since=Subquery(_open_holds().order_by("created_at").values("created_at")[:1]))
         .prefetch_related(Prefetch("holds", queryset=active, to_attr="active_holds"))
@@ -74,7 +81,8 @@ def held_orders(f: QueueFilter = QueueFilter(), at: datetime | None = None) -> Q
 def reason_counts() -> list[dict]:
     """Open hold codes of the queue with the number of orders and their value, most frequent first."""
     rows = (
-        OrderHold.objects.filter(released_at__isnull=True, order__status=S.ON_HOLD)
+        OrderHold.objects.filter(released_at__isnull=True)
+        .filter(Q(order__status=S.ON_HOLD) | Q(code__startswith=DELIVERY_HOLD_PREFIX))
         .values("code")
         .annotate(orders=Count("order", distinct=True), value=Sum("order__paid_amount"))
         .order_by("-orders", "code")
@@ -83,7 +91,7 @@ def reason_counts() -> list[dict]:
 
 
 def queue_totals() -> dict:
-    agg = Order.objects.filter(status=S.ON_HOLD).aggregate(orders=Count("pk"), value=Sum("paid_amount"))
+    agg = Order.objects.filter(_in_queue()).aggregate(orders=Count("pk"), value=Sum("paid_amount"))
     return {"orders": agg["orders"], "value": agg["value"] or ZERO}
 
 
@@ -110,7 +118,11 @@ def month_bounds(at: datetime | None = None) -> tuple[datetime, datetime]:
 def month_figures(at: datetime | None = None) -> MonthFigures:
     """Orders held in the calendar month of `at` (default: now), their value, and what review saved."""
     start, end = month_bounds(at)
-    new_holds = OrderHold.objects.filter(created_at__gte=start, created_at__lt=end).exclude(code=REFUND_HOLD)
+    new_holds = (
+        OrderHold.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(code=REFUND_HOLD)
+        .exclude(code__startswith=DELIVERY_HOLD_PREFIX)  # a delivery problem is no interception
+    )
     held = Order.objects.filter(pk__in=new_holds.values("order_id"))
     decided = OrderHold.objects.filter(order_id__in=new_holds.values("order_id"))
     cancelled = held.filter(
@@ -130,7 +142,7 @@ def _count_value(qs: QuerySet) -> tuple[int, Decimal]:
 
 def shops_in_queue() -> list[str]:
     return list(
-        Order.objects.filter(status=S.ON_HOLD)
+        Order.objects.filter(_in_queue())
         .values_list("shop__code", flat=True)
         .distinct()
         .order_by("shop__code")

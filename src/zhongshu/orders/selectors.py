@@ -131,4 +131,9 @@ def detail(order: Order) -> dict:
             }
             for link in order.package_orders.select_related("package__warehouse").order_by("package_id")
         ],
+        # the tracking timeline, newest first (shipping's table, read through the relation)
+        "tracking": [
+            {"at": e.at, "place": e.place, "text": e.text, "waybill_no": e.waybill.waybill_no}
+            for e in order.tracking_events.select_related("waybill").order_by("-at", "-id")
+        ],
     }

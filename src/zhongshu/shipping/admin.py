@@ -110,3 +110,6 @@ class ShipConfirmationAdmin(ReadOnlyAdminMixin, ModelAdmin):
             ngettext("已重新回传 %(n)d 条", "已重新回传 %(n)d 条", len(rows)) % {"n": len(rows)},
             messages.SUCCESS,
         )
+
+
+from zhongshu.shipping import followup_admin  # noqa: E402,F401  (tracking, notices; the order page sections)

@@ -8,4 +8,7 @@ class ShippingConfig(AppConfig):
     verbose_name = _("发货")
 
     def ready(self) -> None:
-        from zhongshu.shipping import consumers  # noqa: F401  (outbox: ship confirmation to the platform)
+        from zhongshu.shipping import (
+            consumers,  # noqa: F401  (outbox: ship confirmation to the platform)
+            followup,  # noqa: F401  (outbox: tracking subscription, customer notice)
+        )

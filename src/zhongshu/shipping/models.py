@@ -4,6 +4,7 @@ the ship confirmations sent to the platforms (with the visible "ship confirmatio
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhongshu.core import crypto
 from zhongshu.shops.models import Platform
 
 
@@ -173,3 +174,194 @@ class ShipConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} → {self.get_status_display()}"
+
+
+# --- after the package left: tracking (Kuaidi100) and customer notices ------------------------------
+
+
+class AfterShipSettings(models.Model):
+    """One row: the Kuaidi100 subscription (key, salt), when a delivered order counts as completed,
+    and the Aliyun SMS account of the customer notices. Secrets are stored encrypted and write-only in
+    the console; an empty value falls back to the environment (ZHONGSHU_KUAIDI100_KEY/_SALT,
+    ZHONGSHU_ALIYUN_SMS_ACCESS_KEY_ID/_SECRET/_SIGN_NAME) for scripted set-ups."""
+
+    kuaidi100_key_enc = models.TextField(blank=True)
+    kuaidi100_salt_enc = models.TextField(blank=True)
+    kuaidi100_url = models.URLField(
+        _("快递100订阅地址"),
+        blank=True,
+        help_text=_("留空使用正式地址 https://poll.kuaidi100.com/poll（测试时填写）"),
+    )
+    complete_after_days = models.PositiveIntegerField(
+        _("签收后自动完成(天)"), default=7, help_text=_("签收满这么多天且平台未先确认收货时，订单记为已完成")
+    )
+    sms_enabled = models.BooleanField(_("发送短信通知"), default=False)
+    aliyun_access_key_id = models.CharField(_("阿里云 AccessKey ID"), max_length=64, blank=True)
+    aliyun_secret_enc = models.TextField(blank=True)
+    aliyun_sign_name = models.CharField(_("短信签名"), max_length=64, blank=True)
+    kuaishou_sms_sign_id = models.PositiveBigIntegerField(
+        _("快手短信签名ID"),
+        null=True,
+        blank=True,
+        help_text=_("快手审核通过的短信签名的 signId（快手订单的物流短信）"),
+    )
+    aliyun_sms_url = models.URLField(
+        _("短信接口地址"),
+        blank=True,
+        help_text=_("留空使用正式地址 https://dysmsapi.aliyuncs.com/（测试时填写）"),
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("物流跟踪与通知设置")
+        verbose_name_plural = _("物流跟踪与通知设置")
+
+    def __str__(self) -> str:
+        return str(_("物流跟踪与通知设置"))
+
+    kuaidi100_key = property(
+        lambda s: crypto.decrypt(s.kuaidi100_key_enc),
+        lambda s, v: setattr(s, "kuaidi100_key_enc", crypto.encrypt(v)),
+    )
+    kuaidi100_salt = property(
+        lambda s: crypto.decrypt(s.kuaidi100_salt_enc),
+        lambda s, v: setattr(s, "kuaidi100_salt_enc", crypto.encrypt(v)),
+    )
+    aliyun_secret = property(
+        lambda s: crypto.decrypt(s.aliyun_secret_enc),
+        lambda s, v: setattr(s, "aliyun_secret_enc", crypto.encrypt(v)),
+    )
+
+
+class TrackingSubscription(models.Model):
+    """A shipped waybill's subscription at Kuaidi100 (快递100 订阅推送): subscribed once after the ship,
+    again 30 minutes after an `abort` push; its last state and when it was signed for."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待订阅")
+        SUBSCRIBED = "subscribed", _("已订阅")
+        FAILED = "failed", _("订阅失败")
+        ABORTED = "aborted", _("中止待重订")
+        SIGNED = "signed", _("已签收")
+
+    waybill = models.OneToOneField(
+        Waybill, on_delete=models.CASCADE, related_name="tracking", verbose_name=_("面单")
+    )
+    company = models.CharField(_("快递100编码"), max_length=32)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("订阅次数"), default=0)
+    last_state = models.CharField(_("最新物流状态"), max_length=8, blank=True)
+    last_message = models.CharField(_("最新说明"), max_length=400, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=1000, blank=True)
+    subscribed_at = models.DateTimeField(_("订阅时间"), null=True, blank=True)
+    resubscribe_at = models.DateTimeField(_("重新订阅时间"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("物流订阅")
+        verbose_name_plural = _("物流订阅")
+        indexes = [models.Index(fields=["status", "resubscribe_at"], name="tracking_sub_due")]
+
+    def __str__(self) -> str:
+        return f"{self.waybill} · {self.get_status_display()}"
+
+
+class TrackingEvent(models.Model):
+    """One step of an order's tracking timeline (time, place, the carrier's text), from the pushes."""
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="tracking_events", verbose_name=_("订单")
+    )
+    waybill = models.ForeignKey(Waybill, on_delete=models.CASCADE, related_name="+", verbose_name=_("面单"))
+    at = models.DateTimeField(_("时间"))
+    place = models.CharField(_("地点"), max_length=200, blank=True)
+    text = models.CharField(_("物流信息"), max_length=1000)
+    state = models.CharField(_("状态码"), max_length=8, blank=True)
+    digest = models.CharField(max_length=40)  # of (time, text): the same step pushed again is kept once
+
+    class Meta:
+        verbose_name = _("物流轨迹")
+        verbose_name_plural = _("物流轨迹")
+        ordering = ["order", "-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "waybill", "digest"], name="tracking_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.text[:40]}"
+
+
+class NoticeKind(models.TextChoices):
+    SHIPPED = "shipped", _("发货通知")
+    DELAYED = "delayed", _("延迟发货通知")
+    REFUNDED = "refunded", _("退款通知")
+
+
+class NoticeTemplate(models.Model):
+    """What the buyer is told: the text with placeholders {order_id} {carrier} {waybill_no}, and the
+    code of the approved template at the SMS provider (Aliyun 模板 CODE, whose variables get the same
+    names)."""
+
+    kind = models.CharField(_("类型"), max_length=16, choices=NoticeKind.choices, unique=True)
+    text = models.CharField(
+        _("内容"),
+        max_length=500,
+        help_text=_("可用占位符：{order_id} 订单号，{carrier} 快递公司，{waybill_no} 运单号"),
+    )
+    sms_template_code = models.CharField(_("短信模板 CODE"), max_length=64, blank=True)
+    kuaishou_template_id = models.PositiveBigIntegerField(
+        _("快手短信模板ID"), null=True, blank=True, help_text=_("快手审核通过的物流短信模板的 templateId")
+    )
+    active = models.BooleanField(_("启用"), default=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("客户通知模板")
+        verbose_name_plural = _("客户通知模板")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class Notice(models.Model):
+    """The delivery log of customer notices: one row per order × kind × reference (the waybill for a
+    shipped notice), whatever happened to it, with the provider's answer; the phone only masked."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("短信（阿里云）")
+        PLATFORM = "platform", _("平台买家消息")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+        SKIPPED = "skipped", _("未发送")
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="notices", verbose_name=_("订单")
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=NoticeKind.choices)
+    reference = models.CharField(_("关联单号"), max_length=64, blank=True)
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, blank=True)
+    template_code = models.CharField(_("模板"), max_length=64, blank=True)
+    text = models.CharField(_("内容"), max_length=500, blank=True)
+    phone_masked = models.CharField(_("手机号"), max_length=32, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("说明"), max_length=400, blank=True)
+    answer = models.TextField(_("接口应答"), blank=True)
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("客户通知记录")
+        verbose_name_plural = _("客户通知记录")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind", "reference"], name="notice_once_per_reference")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notice_status")]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.get_kind_display()} {self.get_status_display()}"
