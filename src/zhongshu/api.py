@@ -16,6 +16,7 @@ from zhongshu.orders.schemas import field_path
 from zhongshu.orders.services import ReferenceErrors
 from zhongshu.orders.stocktake_api import router as stocktake_router
 from zhongshu.rules.api import router as rules_router
+from zhongshu.webhooks.api import router as webhooks_router
 
 api = NinjaAPI(
     title="zhongshu 中枢 API",
@@ -51,6 +52,7 @@ for r in (
     channels_router,
     rules_router,
     fulfilment_router,
+    webhooks_router,
 ):
     api.add_router("/v1", r)
 

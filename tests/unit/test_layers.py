@@ -12,10 +12,18 @@ SRC = Path(zhongshu.__file__).parent
 
 # app → apps it must not import (directly or from any of its modules)
 BELOW = {
-    "shops": {"channels", "orders", "inventory", "routing", "rules"},
-    "catalog": {"shops", "channels", "orders", "inventory", "routing", "rules"},
-    "inventory": {"shops", "channels", "orders", "rules"},
-    "orders": {"channels"},  # a shop is below orders (shops); connecting it to its platform is above
+    "core": {"webhooks"},
+    "shops": {"channels", "orders", "inventory", "routing", "rules", "webhooks"},
+    "catalog": {"shops", "channels", "orders", "inventory", "routing", "rules", "webhooks"},
+    "inventory": {"shops", "channels", "orders", "rules", "webhooks"},
+    "orders": {
+        "channels",
+        "webhooks",
+    },  # a shop is below orders (shops); connecting it to its platform is above
+    "rules": {"webhooks"},
+    "channels": {"webhooks"},
+    # outgoing webhooks sit above the floor: they read orders, packages and stock, nothing below reads them
+    "fulfilment": {"webhooks"},
 }
 
 

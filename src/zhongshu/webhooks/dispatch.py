@@ -1,0 +1,232 @@
+"""Sending webhook deliveries: claim the due ones, sign them (Standard Webhooks), POST them, record.
+
+Runs in the worker (webhooks/tasks.py), never inside a transaction: each batch is claimed in one short
+write (a lease, so two workers never send the same delivery at once), sent with no transaction open,
+then recorded in another short write.
+
+Order: deliveries to one subscriber that share an order key (an order, or a SKU for stock) go out one
+after the other: a delivery waits while an earlier one of the same key to the same subscriber is
+still pending (delivered or dead releases it). Keys of different orders never wait for each other.
+
+Retries (settings.WEBHOOK_RETRY_SCHEDULE, seconds before each attempt): immediately, 5 s, 5 min,
+30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h, each with ±10 % jitter; after the last failed attempt the
+delivery is a dead letter (replayed by hand). Any 2xx is success; 410 Gone disables the subscriber
+(its pending deliveries become dead letters); other answers, timeouts and refused connections retry.
+
+Signing: https://www.standardwebhooks.com/ (spec: github.com/standard-webhooks/standard-webhooks,
+`spec/standard-webhooks.md`): headers `webhook-id`, `webhook-timestamp` (Unix seconds of the attempt),
+`webhook-signature: v1,<base64 HMAC-SHA256 over "id.timestamp.body" with the decoded secret>`, made by
+the `standardwebhooks` package itself.
+"""
+
+import logging
+import random
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from zhongshu.core import outbox, pii
+from zhongshu.webhooks.guard import UnsafeUrl, check_url
+from zhongshu.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+D = WebhookDelivery.Status
+
+DEFAULT_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+JITTER = 0.1
+SCAN = 5000  # pending deliveries looked at per batch (the oldest; later ones wait their turn anyway)
+BATCH = 100
+LEASE_SECONDS = 120
+
+
+def retry_schedule() -> tuple[float, ...]:
+    return tuple(getattr(settings, "WEBHOOK_RETRY_SCHEDULE", None) or DEFAULT_SCHEDULE)
+
+
+def delay_before(attempt_index: int) -> float:
+    """Seconds to wait before attempt number `attempt_index` (0-based), with jitter."""
+    base = retry_schedule()[attempt_index]
+    return base * (1 + random.uniform(-JITTER, JITTER)) if base else 0.0
+
+
+@dataclass
+class Outcome:
+    delivery_id: int
+    ok: bool
+    status_code: int | None
+    error: str
+    gone: bool = False
+
+
+# --- choosing and claiming -------------------------------------------------------------------------
+
+
+def _heads():
+    """(id, next_attempt_at, lease_until) of the pending deliveries that are first of all their keys
+    (to their subscriber), oldest first."""
+    rows = (
+        WebhookDelivery.objects.filter(status=D.PENDING, endpoint__active=True)
+        .order_by("id")
+        .values_list("id", "endpoint_id", "message__keys", "next_attempt_at", "lease_until")[:SCAN]
+    )
+    blocked: set[tuple[int, str]] = set()
+    for pk, endpoint_id, keys, next_at, lease in rows:
+        mine = [(endpoint_id, k) for k in keys or ()]
+        free = not any(k in blocked for k in mine)
+        blocked.update(mine)
+        if free:
+            yield pk, next_at, lease
+
+
+def due_ids(now, limit: int = BATCH) -> list[int]:
+    """Pending deliveries that may go now: due, not held by a sender, first pending of all their keys."""
+    chosen = []
+    for pk, next_at, lease in _heads():
+        if (next_at is None or next_at <= now) and (lease is None or lease < now):
+            chosen.append(pk)
+            if len(chosen) >= limit:
+                break
+    return chosen
+
+
+def claim(ids: list[int], now) -> list[WebhookDelivery]:
+    """Lease these deliveries to this sender (those another sender got first are left out)."""
+    if not ids:
+        return []
+    owner = uuid.uuid4().hex
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk__in=ids, status=D.PENDING).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        ).update(lease_until=now + timedelta(seconds=LEASE_SECONDS), lease_owner=owner)
+    return list(
+        WebhookDelivery.objects.select_related("message", "endpoint")
+        .filter(pk__in=ids, lease_owner=owner, status=D.PENDING)
+        .order_by("id")
+    )
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def headers_for(secret: str, message_id: str, body: bytes, at: datetime) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": "zhongshu-webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+    }
+
+
+def endpoint_refusal(ep: WebhookEndpoint) -> str:
+    """Why this subscriber's URL may not be called now ("" when it may): checked again at delivery
+    time, since the name may resolve elsewhere by now."""
+    try:
+        check_url(ep.url)
+    except UnsafeUrl as exc:
+        return str(exc)
+    return ""
+
+
+def send_one(client: httpx.Client, d: WebhookDelivery, secret: str, refusal: str) -> Outcome:
+    if refusal:
+        return Outcome(d.pk, False, None, refusal)
+    body = d.message.body.encode()
+    headers = headers_for(secret, d.message.message_id, body, datetime.now(UTC))
+    try:
+        resp = client.post(d.endpoint.url, content=body, headers=headers)
+    except Exception as exc:  # noqa: BLE001 - timeouts, refused connections, a URL httpx will not take
+        return Outcome(d.pk, False, None, pii.scrub(f"{type(exc).__name__}: {exc}"))
+    if 200 <= resp.status_code < 300:
+        return Outcome(d.pk, True, resp.status_code, "")
+    text = pii.scrub(resp.text[:200]) if resp.content else ""
+    gone = resp.status_code == 410
+    return Outcome(d.pk, False, resp.status_code, f"HTTP {resp.status_code} {text}".strip(), gone)
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+
+def record(claimed: list[WebhookDelivery], outcomes: list[Outcome]) -> None:
+    by_id = {d.pk: d for d in claimed}
+    now = timezone.now()
+    schedule = retry_schedule()
+    gone: set[int] = set()
+    for o in outcomes:
+        d = by_id[o.delivery_id]
+        d.attempts += 1
+        d.last_attempt_at, d.last_status_code, d.last_error = now, o.status_code, o.error[:500]
+        d.lease_until, d.lease_owner = None, ""
+        if o.ok:
+            d.status, d.delivered_at = D.DELIVERED, now
+        elif o.gone:
+            d.status = D.DEAD
+            gone.add(d.endpoint_id)
+        elif d.attempts >= len(schedule):
+            d.status = D.DEAD
+        else:
+            d.next_attempt_at = now + timedelta(seconds=delay_before(d.attempts))
+    fields = ["attempts", "last_attempt_at", "last_status_code", "last_error", "lease_until", "lease_owner",
+              "status", "delivered_at", "next_attempt_at"]  # fmt: skip
+    with transaction.atomic():
+        WebhookDelivery.objects.bulk_update(claimed, fields)
+        for endpoint_id in gone:
+            reason = f"对方返回 410 Gone，已自动停用（{timezone.localtime(now):%Y-%m-%d %H:%M}）"
+            WebhookEndpoint.objects.filter(pk=endpoint_id).update(active=False, disabled_reason=reason)
+            WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=D.PENDING).update(
+                status=D.DEAD, last_error="订阅已停用（410 Gone）", lease_until=None, lease_owner=""
+            )
+            outbox.write([outbox.event("webhooks.endpoint_disabled", key=f"webhook:{endpoint_id}",
+                                       actor="system:webhooks",
+                                       payload={"subject": f"webhook:{endpoint_id}",
+                                                "summary": f"推送订阅 {endpoint_id} {reason}"})])  # fmt: skip
+
+
+# --- the loop ----------------------------------------------------------------------------------
+
+
+def dispatch_due(max_seconds: float = 50.0) -> int:
+    """Send what is due, batch after batch, until nothing is or `max_seconds` passed; returns how many
+    attempts were made. Must not run inside a transaction (it waits on the network)."""
+    if connection.in_atomic_block:
+        raise RuntimeError("webhook dispatch must not run inside a transaction")
+    started = time.monotonic()
+    attempts = 0
+    timeout = float(getattr(settings, "WEBHOOK_TIMEOUT", 5.0))
+    workers = int(getattr(settings, "WEBHOOK_CONCURRENCY", 8))
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    with (
+        httpx.Client(timeout=timeout, follow_redirects=False, limits=limits, trust_env=False) as client,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool,
+    ):
+        while time.monotonic() - started < max_seconds:
+            claimed = claim(due_ids(timezone.now()), timezone.now())
+            if not claimed:
+                break
+            endpoints = {d.endpoint_id: d.endpoint for d in claimed}
+            refusals = {pk: endpoint_refusal(ep) for pk, ep in endpoints.items()}  # once per batch
+            secrets = {pk: ep.secret for pk, ep in endpoints.items()}
+            args = [(d, secrets[d.endpoint_id], refusals[d.endpoint_id]) for d in claimed]
+            outcomes = list(pool.map(lambda a: send_one(client, *a), args))
+            record(claimed, outcomes)
+            attempts += len(claimed)
+    return attempts
+
+
+def next_due_in() -> float | None:
+    """Seconds until a delivery that may go is due (0: one is due now), None when nothing waits."""
+    now = timezone.now()
+    first = None
+    for _pk, next_at, lease in _heads():
+        at = max(t for t in (next_at, lease, now) if t is not None)
+        first = at if first is None else min(first, at)
+    return None if first is None else max(0.0, (first - now).total_seconds())
