@@ -23,6 +23,7 @@ import logging
 import random
 import time
 import uuid
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -157,33 +158,45 @@ def send_one(client: httpx.Client, d: WebhookDelivery, secret: str, refusal: str
 
 
 def record(claimed: list[WebhookDelivery], outcomes: list[Outcome]) -> None:
+    """Write the outcomes: the successes in one statement per status code, the failures one by one."""
     by_id = {d.pk: d for d in claimed}
     now = timezone.now()
     schedule = retry_schedule()
+    delivered: dict[int, list[int]] = defaultdict(list)
+    failed: list[WebhookDelivery] = []
     gone: set[int] = set()
     for o in outcomes:
+        if o.ok:
+            delivered[o.status_code].append(o.delivery_id)
+            continue
         d = by_id[o.delivery_id]
         d.attempts += 1
         d.last_attempt_at, d.last_status_code, d.last_error = now, o.status_code, o.error[:500]
-        d.lease_until, d.lease_owner = None, ""
-        if o.ok:
-            d.status, d.delivered_at = D.DELIVERED, now
-        elif o.gone:
+        if o.gone:
             d.status = D.DEAD
             gone.add(d.endpoint_id)
         elif d.attempts >= len(schedule):
             d.status = D.DEAD
         else:
             d.next_attempt_at = now + timedelta(seconds=delay_before(d.attempts))
-    fields = ["attempts", "last_attempt_at", "last_status_code", "last_error", "lease_until", "lease_owner",
-              "status", "delivered_at", "next_attempt_at"]  # fmt: skip
+        failed.append(d)
+    released = {"lease_until": None, "lease_owner": ""}
     with transaction.atomic():
-        WebhookDelivery.objects.bulk_update(claimed, fields)
+        for code, ids in delivered.items():
+            WebhookDelivery.objects.filter(pk__in=ids).update(
+                status=D.DELIVERED, delivered_at=now, attempts=F("attempts") + 1, last_attempt_at=now,
+                last_status_code=code, last_error="", **released,
+            )  # fmt: skip
+        for d in failed:
+            WebhookDelivery.objects.filter(pk=d.pk).update(
+                status=d.status, attempts=d.attempts, last_attempt_at=now, last_status_code=d.last_status_code,
+                last_error=d.last_error, next_attempt_at=d.next_attempt_at, **released,
+            )  # fmt: skip
         for endpoint_id in gone:
             reason = f"对方返回 410 Gone，已自动停用（{timezone.localtime(now):%Y-%m-%d %H:%M}）"
             WebhookEndpoint.objects.filter(pk=endpoint_id).update(active=False, disabled_reason=reason)
             WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=D.PENDING).update(
-                status=D.DEAD, last_error="订阅已停用（410 Gone）", lease_until=None, lease_owner=""
+                status=D.DEAD, last_error="订阅已停用（410 Gone）", **released
             )
             outbox.write([outbox.event("webhooks.endpoint_disabled", key=f"webhook:{endpoint_id}",
                                        actor="system:webhooks",
@@ -196,7 +209,10 @@ def record(claimed: list[WebhookDelivery], outcomes: list[Outcome]) -> None:
 
 def dispatch_due(max_seconds: float = 50.0) -> int:
     """Send what is due, batch after batch, until nothing is or `max_seconds` passed; returns how many
-    attempts were made. Must not run inside a transaction (it waits on the network)."""
+    attempts were made. Must not run inside a transaction (it waits on the network).
+
+    One scan finds the deliveries that may go now (heads of their keys, due); they are independent of
+    each other, so they are claimed and sent BATCH at a time before the next scan."""
     if connection.in_atomic_block:
         raise RuntimeError("webhook dispatch must not run inside a transaction")
     started = time.monotonic()
@@ -209,17 +225,25 @@ def dispatch_due(max_seconds: float = 50.0) -> int:
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool,
     ):
         while time.monotonic() - started < max_seconds:
-            claimed = claim(due_ids(timezone.now()), timezone.now())
-            if not claimed:
+            ready = due_ids(timezone.now(), limit=SCAN)
+            if not ready:
                 break
-            endpoints = {d.endpoint_id: d.endpoint for d in claimed}
-            refusals = {pk: endpoint_refusal(ep) for pk, ep in endpoints.items()}  # once per batch
-            secrets = {pk: ep.secret for pk, ep in endpoints.items()}
-            args = [(d, secrets[d.endpoint_id], refusals[d.endpoint_id]) for d in claimed]
-            outcomes = list(pool.map(lambda a: send_one(client, *a), args))
-            record(claimed, outcomes)
-            attempts += len(claimed)
+            for i in range(0, len(ready), BATCH):
+                claimed = claim(ready[i : i + BATCH], timezone.now())
+                if claimed:
+                    record(claimed, _send(client, pool, claimed))
+                    attempts += len(claimed)
+                if time.monotonic() - started >= max_seconds:
+                    break
     return attempts
+
+
+def _send(client: httpx.Client, pool: ThreadPoolExecutor, claimed: list[WebhookDelivery]) -> list[Outcome]:
+    endpoints = {d.endpoint_id: d.endpoint for d in claimed}
+    refusals = {pk: endpoint_refusal(ep) for pk, ep in endpoints.items()}  # once per batch
+    secrets = {pk: ep.secret for pk, ep in endpoints.items()}
+    args = [(d, secrets[d.endpoint_id], refusals[d.endpoint_id]) for d in claimed]
+    return list(pool.map(lambda a: send_one(client, *a), args))
 
 
 def next_due_in() -> float | None:

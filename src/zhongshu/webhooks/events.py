@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from zhongshu.core import pii
 from zhongshu.core.models import OutboxEvent
 from zhongshu.fulfilment.models import Package
-from zhongshu.orders.models import Order
+from zhongshu.orders.models import Order, OrderLine
 
 ORDER_EVENTS = {
     "allocated": "order.allocated",
@@ -75,14 +75,14 @@ def _iso(value) -> str | None:
 
 def _order(ev: OutboxEvent) -> tuple[dict, list[str]] | None:
     p = ev.payload
-    order = (
-        Order.objects.select_related("shop")
-        .prefetch_related("lines__sku")
-        .filter(pk=p.get("order_id"))
-        .first()
-    )
+    order = Order.objects.select_related("shop").filter(pk=p.get("order_id")).first()
     if order is None:
         return None
+    lines = (
+        OrderLine.objects.filter(order=order)
+        .order_by("pk")
+        .values_list("sku__code", "title", "quantity", "paid_amount")
+    )
     data = {
         "order_id": str(order.pk),
         "shop": order.shop.code,
@@ -107,13 +107,8 @@ def _order(ev: OutboxEvent) -> tuple[dict, list[str]] | None:
             "address": pii.mask_address(order.receiver_address or ""),
         },
         "lines": [
-            {
-                "sku": ln.sku.code,
-                "title": ln.title,
-                "quantity": ln.quantity,
-                "paid_amount": str(ln.paid_amount),
-            }
-            for ln in sorted(order.lines.all(), key=lambda ln: ln.pk)
+            {"sku": sku, "title": title, "quantity": quantity, "paid_amount": str(paid)}
+            for sku, title, quantity, paid in lines
         ],
     }
     return data, [f"order:{order.pk}"]

@@ -74,8 +74,14 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", _("已送达")
         DEAD = "dead", _("死信")
 
+    # by its webhook-id, so the fan-out writes deliveries without reading the message back
     message = models.ForeignKey(
-        WebhookMessage, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("消息")
+        WebhookMessage,
+        on_delete=models.CASCADE,
+        to_field="message_id",
+        db_column="message_id",
+        related_name="deliveries",
+        verbose_name=_("消息"),
     )
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("订阅")
@@ -104,8 +110,4 @@ class WebhookDelivery(models.Model):
         indexes = [models.Index(fields=("status", "id"), name="webhook_delivery_queue")]
 
     def __str__(self) -> str:
-        return f"{self.message_id_display} → {self.endpoint_id}"
-
-    @property
-    def message_id_display(self) -> str:
-        return self.message.message_id if self.message_id else ""
+        return f"{self.message_id} → {self.endpoint_id}"

@@ -147,18 +147,14 @@ def fan_out(ev: OutboxEvent) -> int:
     msg = events.message_for(ev, kind)
     if msg is None:
         return 0
-    row, _created = WebhookMessage.objects.get_or_create(
-        message_id=msg.message_id,
-        defaults={
-            "event_type": msg.event_type,
-            "body": msg.body,
-            "keys": msg.keys,
-            "created_at": ev.created_at,
-        },
-    )
+    WebhookMessage.objects.bulk_create(
+        [WebhookMessage(message_id=msg.message_id, event_type=msg.event_type, body=msg.body, keys=msg.keys,
+                        created_at=ev.created_at)],
+        ignore_conflicts=True,  # a redelivered event: the message is there already
+    )  # fmt: skip
     now = timezone.now()
     made = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(message=row, endpoint=ep, next_attempt_at=now) for ep in targets],
+        [WebhookDelivery(message_id=msg.message_id, endpoint=ep, next_attempt_at=now) for ep in targets],
         ignore_conflicts=True,
     )
     _dispatch_after_commit()
