@@ -26,7 +26,7 @@ from pathlib import Path
 import common
 import intake
 
-RECEIVERS = r'''
+RECEIVERS = r"""
 import base64, hashlib, hmac, json, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -58,7 +58,7 @@ for n in range(3):
     threading.Thread(target=s.serve_forever, daemon=True).start(); servers.append(s)
 print(json.dumps([s.server_address[1] for s in servers]), flush=True)
 sys.stdin.read()  # until the parent closes our stdin
-'''
+"""
 
 
 def setup(n: int) -> list:
@@ -96,12 +96,16 @@ def child(db: str, n: int) -> dict:
     try:
         ports = json.loads(proc.stdout.readline())
         for port in ports:
-            ep, _ = services.create_endpoint(f"http://127.0.0.1:{port}/hook", ["order.allocated"], "bench", "bench")
+            ep, _ = services.create_endpoint(
+                f"http://127.0.0.1:{port}/hook", ["order.allocated"], "bench", "bench"
+            )
             ep.secret = secret  # one secret for all three, so the receivers can check signatures
             ep.save()
         with transaction.atomic():
             outbox.write(events)
-        rows = list(OutboxEvent.objects.filter(delivered_at__isnull=True, topic="order.status_changed").order_by("id"))
+        rows = list(
+            OutboxEvent.objects.filter(delivered_at__isnull=True, topic="order.status_changed").order_by("id")
+        )
 
         t0 = time.perf_counter()
         for i in range(0, len(rows), 500):  # as the relay does: one transaction per batch of 500
@@ -142,7 +146,9 @@ def child(db: str, n: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=int, default=1_000)
-    p.add_argument("--postgres", default="", help="PostgreSQL URL of a scratch database (dropped and created)")
+    p.add_argument(
+        "--postgres", default="", help="PostgreSQL URL of a scratch database (dropped and created)"
+    )
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -151,7 +157,9 @@ def main() -> None:
     env = {"ZHONGSHU_WEBHOOK_ALLOW_PRIVATE": "1"}  # the subscribers are on 127.0.0.1
     results = [common.run_child(__file__, ["sqlite", "--events", str(args.events)], None, env)]
     if args.postgres:
-        results.append(common.run_child(__file__, ["postgresql", "--events", str(args.events)], args.postgres, env))
+        results.append(
+            common.run_child(__file__, ["postgresql", "--events", str(args.events)], args.postgres, env)
+        )
     common.print_table(results)
 
 

@@ -16,6 +16,8 @@ strings, times ISO 8601 with offset; the receiver's name, phone and street addre
 import json
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from zhongshu.core import pii
 from zhongshu.core.models import OutboxEvent
 from zhongshu.fulfilment.models import Package
@@ -70,7 +72,8 @@ def message_for(ev: OutboxEvent, kind: str) -> Message | None:
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value else None
+    """ISO 8601 in China time (+08:00), as the merchants' systems read it."""
+    return timezone.localtime(value).isoformat() if value else None
 
 
 def _order(ev: OutboxEvent) -> tuple[dict, list[str]] | None:
