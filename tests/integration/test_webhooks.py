@@ -262,3 +262,54 @@ def test_only_those_allowed_manage_webhooks(api, receiver, client):
     assert api.call("delete", f"/webhooks/{sub['id']}").status_code == 204
     assert api.call("delete", f"/webhooks/{sub['id']}").status_code == 404
     assert WebhookEndpoint.objects.count() == 0
+
+
+@pytest.fixture
+def worker(settings):
+    """The real background worker: the queue consumer (2 task threads, its scheduler for delayed
+    tasks) and the outbox relay loop, as `zhongshu worker` runs them."""
+    import signal
+    import threading
+
+    from huey.contrib.djhuey import HUEY
+
+    from zhongshu.core.tasks import run_relay_loop
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    HUEY.immediate = False  # the queue in the test's home
+    HUEY.flush()
+    consumer = HUEY.create_consumer(
+        workers=2, worker_type="thread", periodic=False, check_worker_health=False
+    )
+    consumer.start()
+    stop = threading.Event()
+    relay = threading.Thread(target=run_relay_loop, args=(stop, 0.05), daemon=True)
+    relay.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        relay.join(5)
+        consumer.stop(graceful=True)
+        HUEY.immediate = True
+        for s, h in handlers.items():
+            signal.signal(s, h)
+
+
+def test_the_worker_sends_after_commit_and_wakes_up_for_the_retry(api, receiver, worker, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [0, 1, 1]  # the second attempt a second later, no test driving it
+    put_stock("DUMPLING-500G", "CD", 10)
+    sub = api.subscribe(receiver.url, events=["order.allocated"])
+    receiver.fail_next(1)
+    post_order(api, "K1")
+    deadline = time.monotonic() + 20
+    while not receiver.accepted:
+        assert time.monotonic() < deadline, list(
+            WebhookDelivery.objects.values("status", "attempts", "last_error")
+        )
+        time.sleep(0.05)
+    assert len(receiver.requests) == 2  # refused once, then delivered by the scheduled wake-up
+    assert verified(sub["secret"], receiver.accepted[0])["type"] == "order.allocated"
+    time.sleep(0.3)
+    d = WebhookDelivery.objects.get()
+    assert (d.status, d.attempts) == ("delivered", 2)
