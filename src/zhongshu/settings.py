@@ -239,6 +239,7 @@ WEBHOOK_RETRY_SCHEDULE = [
 ] or [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 WEBHOOK_TIMEOUT = 5.0  # seconds per request (connect, read, write each)
 WEBHOOK_CONCURRENCY = 8  # requests in flight per sending worker
+WEBHOOK_KEEP_DAYS = 30  # delivered deliveries are forgotten after this many days (dead letters stay)
 
 # Largest request body (bytes) answered; larger ones get a JSON 413. Django's default, 2.5 MB.
 MAX_BODY_BYTES = int(os.environ.get("ZHONGSHU_MAX_BODY_BYTES", 2_621_440))

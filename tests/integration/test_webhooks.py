@@ -313,3 +313,17 @@ def test_the_worker_sends_after_commit_and_wakes_up_for_the_retry(api, receiver,
     time.sleep(0.3)
     d = WebhookDelivery.objects.get()
     assert (d.status, d.attempts) == ("delivered", 2)
+
+
+def test_old_deliveries_are_forgotten_but_dead_letters_stay(api, receiver):
+    put_stock("DUMPLING-500G", "CD", 10)
+    api.subscribe(receiver.url, events=["order.allocated"])
+    post_order(api, "R1")
+    receiver.answer = 500
+    post_order(api, "R2")
+    settle()
+    assert sorted(WebhookDelivery.objects.values_list("status", flat=True)) == ["dead", "delivered"]
+    assert dispatch.purge_delivered(keep_days=1) == 0  # too recent
+    assert dispatch.purge_delivered(keep_days=-1) == 1
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["dead"]
+    assert WebhookMessage.objects.count() == 1

@@ -95,7 +95,7 @@ class WebhookEndpointAdmin(ModelAdmin):
     def pending(self, obj: WebhookEndpoint) -> int:
         return getattr(obj, "n_pending", 0)
 
-    @display(description=_("死信"), label=True)
+    @display(description=_("死信"))
     def dead(self, obj: WebhookEndpoint) -> int:
         return getattr(obj, "n_dead", 0)
 

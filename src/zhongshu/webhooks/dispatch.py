@@ -37,7 +37,7 @@ from standardwebhooks import Webhook
 
 from zhongshu.core import outbox, pii
 from zhongshu.webhooks.guard import UnsafeUrl, check_url
-from zhongshu.webhooks.models import WebhookDelivery, WebhookEndpoint
+from zhongshu.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 log = logging.getLogger(__name__)
 D = WebhookDelivery.Status
@@ -254,3 +254,13 @@ def next_due_in() -> float | None:
         at = max(t for t in (next_at, lease, now) if t is not None)
         first = at if first is None else min(first, at)
     return None if first is None else max(0.0, (first - now).total_seconds())
+
+
+def purge_delivered(keep_days: float | None = None) -> int:
+    """Delete deliveries delivered more than `keep_days` (settings.WEBHOOK_KEEP_DAYS, default 30) ago,
+    then the messages left without a delivery; returns the deliveries deleted. Dead letters stay."""
+    days = keep_days if keep_days is not None else float(getattr(settings, "WEBHOOK_KEEP_DAYS", 30))
+    cutoff = timezone.now() - timedelta(days=days)
+    n, _ = WebhookDelivery.objects.filter(status=D.DELIVERED, delivered_at__lt=cutoff).delete()
+    WebhookMessage.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).delete()
+    return n

@@ -70,3 +70,9 @@ def dispatch_webhooks_periodic() -> int:
     sent = dispatch.dispatch_due()
     _wake_later()
     return sent
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def purge_delivered_webhooks() -> int:
+    """Nightly: forget deliveries delivered more than settings.WEBHOOK_KEEP_DAYS ago (dead letters stay)."""
+    return dispatch.purge_delivered()
