@@ -274,6 +274,7 @@ def worker(settings):
     from huey.contrib.djhuey import HUEY
 
     from zhongshu.core.tasks import run_relay_loop
+    from zhongshu.core.threads import start_daemon
 
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     HUEY.immediate = False  # the queue in the test's home
@@ -283,8 +284,7 @@ def worker(settings):
     )
     consumer.start()
     stop = threading.Event()
-    relay = threading.Thread(target=run_relay_loop, args=(stop, 0.05), daemon=True)
-    relay.start()
+    relay = start_daemon("test-relay", lambda: run_relay_loop(stop, 0.05))  # closes its connection
     try:
         yield
     finally:
