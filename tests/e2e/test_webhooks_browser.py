@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from standardwebhooks import Webhook
 
-from tests.e2e.conftest import SHOTS, chinese_tab, shoot, sign_in
+from tests.e2e.conftest import chinese_tab, shoot, sign_in
 from tests.factories import example_order, put_stock
 from tests.platforms.webhook_receiver import WebhookReceiver
 from zhongshu.orders.schemas import OrderIn

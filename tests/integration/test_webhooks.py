@@ -327,3 +327,18 @@ def test_old_deliveries_are_forgotten_but_dead_letters_stay(api, receiver):
     assert dispatch.purge_delivered(keep_days=-1) == 1
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["dead"]
     assert WebhookMessage.objects.count() == 1
+
+
+def test_a_subscriber_that_is_down_does_not_hold_up_the_others(api, receiver, settings, monkeypatch):
+    settings.WEBHOOK_RETRY_SCHEDULE = [0, 60]
+    monkeypatch.setattr(dispatch, "SCAN", 2)  # a backlog larger than one look at the queue
+    put_stock("DUMPLING-500G", "CD", 10)
+    with WebhookReceiver() as down:
+        down.outage()
+        api.subscribe(down.url, events=["order.allocated"])
+        api.subscribe(receiver.url, events=["order.allocated"])
+        for n in range(3):
+            post_order(api, f"B{n}")
+        dispatch.dispatch_due()
+        assert len(receiver.accepted) == 3
+        assert WebhookDelivery.objects.filter(status="pending").count() == 3  # the down one's, waiting

@@ -27,6 +27,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 
 import httpx
 from django.conf import settings
@@ -73,19 +74,29 @@ class Outcome:
 
 def _heads():
     """(id, next_attempt_at, lease_until) of the pending deliveries that are first of all their keys
-    (to their subscriber), oldest first."""
-    rows = (
-        WebhookDelivery.objects.filter(status=D.PENDING, endpoint__active=True)
-        .order_by("id")
-        .values_list("id", "endpoint_id", "message__keys", "next_attempt_at", "lease_until")[:SCAN]
-    )
-    blocked: set[tuple[int, str]] = set()
-    for pk, endpoint_id, keys, next_at, lease in rows:
-        mine = [(endpoint_id, k) for k in keys or ()]
-        free = not any(k in blocked for k in mine)
-        blocked.update(mine)
-        if free:
-            yield pk, next_at, lease
+    to their subscriber. Each active subscriber's oldest SCAN pending deliveries are looked at, so a
+    subscriber with a large backlog (down for hours) never holds up the others; the subscribers'
+    heads are interleaved, oldest first within each. (Within one subscriber, deliveries beyond its
+    oldest SCAN pending ones wait until some of those are settled.)"""
+    per_endpoint = []
+    for endpoint_id in (
+        WebhookEndpoint.objects.filter(active=True).order_by("pk").values_list("pk", flat=True)
+    ):
+        rows = (
+            WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=D.PENDING)
+            .order_by("id")
+            .values_list("id", "message__keys", "next_attempt_at", "lease_until")[:SCAN]
+        )
+        blocked: set[str] = set()
+        heads = []
+        for pk, keys, next_at, lease in rows:
+            keys = keys or ()
+            if not any(k in blocked for k in keys):
+                heads.append((pk, next_at, lease))
+            blocked.update(keys)
+        per_endpoint.append(heads)
+    for row in zip_longest(*per_endpoint):
+        yield from (h for h in row if h is not None)
 
 
 def due_ids(now, limit: int = BATCH) -> list[int]:

@@ -107,7 +107,7 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=("message", "endpoint"), name="webhook_delivery_once"),
         ]
-        indexes = [models.Index(fields=("status", "id"), name="webhook_delivery_queue")]
+        indexes = [models.Index(fields=("endpoint", "status", "id"), name="webhook_delivery_queue")]
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.endpoint_id}"
