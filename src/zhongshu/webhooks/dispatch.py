@@ -45,7 +45,7 @@ D = WebhookDelivery.Status
 
 DEFAULT_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 JITTER = 0.1
-SCAN = 5000  # pending deliveries looked at per batch (the oldest; later ones wait their turn anyway)
+SCAN = 5000  # a subscriber's oldest pending deliveries looked at per scan
 BATCH = 100
 LEASE_SECONDS = 120
 
@@ -204,6 +204,7 @@ def record(claimed: list[WebhookDelivery], outcomes: list[Outcome]) -> None:
                 last_error=d.last_error, next_attempt_at=d.next_attempt_at, **released,
             )  # fmt: skip
         for endpoint_id in gone:
+            log.warning("webhook subscriber %s answered 410 Gone: disabled", endpoint_id)
             reason = f"对方返回 410 Gone，已自动停用（{timezone.localtime(now):%Y-%m-%d %H:%M}）"
             WebhookEndpoint.objects.filter(pk=endpoint_id).update(active=False, disabled_reason=reason)
             WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=D.PENDING).update(
