@@ -12,7 +12,8 @@ Then N `order.status_changed → allocated` events (the real shape, one per orde
    the message, with the order's masked payload, and one delivery per subscriber).
 2. Sending: the worker's dispatch (webhooks/dispatch.py) until every delivery is delivered; signed,
    8 requests in flight. deliveries/s = N × 3 / time.
-Each database runs in a child process with its own ZHONGSHU_HOME.
+Also printed: SQL statements per fanned-out event. Each database runs in a child process with its own
+ZHONGSHU_HOME.
 """
 
 import argparse
@@ -82,7 +83,8 @@ def child(db: str, n: int) -> dict:
 
     django.setup()
     from django.conf import settings
-    from django.db import transaction
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
 
     from zhongshu.core import outbox
     from zhongshu.core.models import OutboxEvent
@@ -107,6 +109,10 @@ def child(db: str, n: int) -> dict:
             OutboxEvent.objects.filter(delivered_at__isnull=True, topic="order.status_changed").order_by("id")
         )
 
+        with transaction.atomic(), CaptureQueriesContext(connection) as sql:
+            for ev in rows[:10]:
+                services.fan_out(ev)
+        per_event = len(sql.captured_queries) / 10
         t0 = time.perf_counter()
         for i in range(0, len(rows), 500):  # as the relay does: one transaction per batch of 500
             with transaction.atomic():
@@ -134,6 +140,7 @@ def child(db: str, n: int) -> dict:
         "delivered": delivered,
         "received_distinct_per_server": counts["distinct"],
         "bad_signatures": counts["bad_signatures"],
+        "fanout_sql_per_event": per_event,
         "fanout_s": round(fanout, 2),
         "fanout_events_per_s": round(len(rows) / fanout),
         "send_s": round(send, 2),
