@@ -8,6 +8,7 @@ import tempfile
 
 os.environ["ZHONGSHU_HOME"] = tempfile.mkdtemp(prefix="zhongshu-test-")
 os.environ.setdefault("ZHONGSHU_QUEUE_IMMEDIATE", "1")
+os.environ.setdefault("ZHONGSHU_WEBHOOK_ALLOW_PRIVATE", "1")  # subscribers are local HTTP servers
 
 from zhongshu.settings import *  # noqa: E402,F403
 

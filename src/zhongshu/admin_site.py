@@ -1,6 +1,6 @@
 """Look and navigation of the admin (django-unfold)."""
 
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -104,6 +104,20 @@ UNFOLD = {
                     _item(_("告警记录"), "history", "admin:notify_alertevent_changelist"),
                     _item(_("告警规则"), "rule_settings", "admin:notify_alertrule_changelist"),
                     _item(_("通知渠道"), "campaign", "admin:notify_channel_changelist"),
+                ],
+            },
+            {
+                "title": _("对外推送"),
+                "items": [
+                    _item(_("推送订阅"), "webhook", "admin:webhooks_webhookendpoint_changelist"),
+                    _item(_("推送记录"), "send", "admin:webhooks_webhookdelivery_changelist"),
+                    {
+                        "title": _("推送死信"),
+                        "icon": "mark_email_unread",
+                        "link": lambda request: reverse("admin:webhooks_webhookdelivery_changelist")
+                        + "?status__exact=dead",
+                        "permission": lambda request: request.user.has_perm("webhooks.view_webhookdelivery"),
+                    },
                 ],
             },
             {

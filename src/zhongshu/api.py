@@ -18,6 +18,7 @@ from zhongshu.orders.stocktake_api import router as stocktake_router
 from zhongshu.rules.api import router as rules_router
 from zhongshu.shipping.api import router as shipping_router
 from zhongshu.shipping.tracking_api import router as tracking_router
+from zhongshu.webhooks.api import router as webhooks_router
 
 api = NinjaAPI(
     title="zhongshu 中枢 API",
@@ -55,6 +56,7 @@ for r in (
     fulfilment_router,
     shipping_router,
     tracking_router,
+    webhooks_router,
 ):
     api.add_router("/v1", r)
 

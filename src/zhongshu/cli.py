@@ -293,6 +293,8 @@ def demo(
     workers: WebWorkers = 2,
 ) -> None:
     """Everything on a fresh machine: migrate, admin user, demo data (only into an empty hub), serve."""
+    # the demo's webhook subscribers are on this machine (a local receiver): allow private addresses
+    os.environ.setdefault("ZHONGSHU_WEBHOOK_ALLOW_PRIVATE", "1")
     _setup(metrics="new" if serve_after else "")
     from zhongshu import demo as demo_data
     from zhongshu.core.auth import create_token

@@ -14,6 +14,10 @@ ZHONGSHU_LOGIN_FAILURE_LIMIT     wrong passwords (one user from one address) bef
 ZHONGSHU_LOGIN_COOLOFF_MINUTES   how long such a lock lasts (default 15)
 ZHONGSHU_MAX_BODY_BYTES   largest request body answered (default 2621440, 2.5 MB); larger: JSON 413
 ZHONGSHU_METRICS_TOKEN    bearer token of GET /metrics (Prometheus); unset: /metrics answers 404
+ZHONGSHU_WEBHOOK_ALLOW_PRIVATE  1: outgoing webhooks may go to private/loopback/link-local addresses
+                       (demo, tests); unset: such subscriber URLs are refused (request forgery guard)
+ZHONGSHU_WEBHOOK_RETRY_SCHEDULE seconds before each webhook attempt, comma-separated (default
+                       0,5,300,1800,7200,18000,36000,50400,72000,86400: immediately … 24 h)
 """
 
 import os
@@ -106,6 +110,7 @@ INSTALLED_APPS = [
     "zhongshu.rules",
     "zhongshu.fulfilment",
     "zhongshu.shipping",
+    "zhongshu.webhooks",
     "zhongshu.monitor",
 ]
 
@@ -227,6 +232,15 @@ LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/admin/"
 
 METRICS_TOKEN = os.environ.get("ZHONGSHU_METRICS_TOKEN", "")  # /metrics (core/metrics.py); unset: 404
+
+# Outgoing webhooks (zhongshu.webhooks): the request forgery guard, the retry schedule, the timeout.
+WEBHOOK_ALLOW_PRIVATE = os.environ.get("ZHONGSHU_WEBHOOK_ALLOW_PRIVATE", "") == "1"
+WEBHOOK_RETRY_SCHEDULE = [
+    float(s) for s in _csv("ZHONGSHU_WEBHOOK_RETRY_SCHEDULE")
+] or [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+WEBHOOK_TIMEOUT = 5.0  # seconds per request (connect, read, write each)
+WEBHOOK_CONCURRENCY = 8  # requests in flight per sending worker
+WEBHOOK_KEEP_DAYS = 30  # delivered deliveries are forgotten after this many days (dead letters stay)
 
 # Largest request body (bytes) answered; larger ones get a JSON 413. Django's default, 2.5 MB.
 MAX_BODY_BYTES = int(os.environ.get("ZHONGSHU_MAX_BODY_BYTES", 2_621_440))

@@ -12,11 +12,17 @@ SRC = Path(zhongshu.__file__).parent
 
 # app → apps it must not import (directly or from any of its modules)
 BELOW = {
-    "shops": {"channels", "orders", "inventory", "routing", "rules"},
-    "catalog": {"shops", "channels", "orders", "inventory", "routing", "rules"},
-    "inventory": {"shops", "channels", "orders", "rules"},
-    "orders": {"channels", "fulfilment", "shipping"},  # a shop is below orders; its platform is above
-    "fulfilment": {"shipping"},  # the floor reads a package's waybill through the relation only
+    "core": {"webhooks", "shipping"},
+    "shops": {"channels", "orders", "inventory", "routing", "rules", "webhooks", "shipping"},
+    "catalog": {"shops", "channels", "orders", "inventory", "routing", "rules", "webhooks", "shipping"},
+    "inventory": {"shops", "channels", "orders", "rules", "webhooks", "shipping"},
+    # a shop is below orders (shops); connecting it to its platform is above
+    "orders": {"channels", "fulfilment", "shipping", "webhooks"},
+    "rules": {"webhooks", "shipping"},
+    "channels": {"webhooks", "shipping"},
+    # the floor reads a package's waybill through the relation only; webhooks sit above the floor
+    "fulfilment": {"webhooks", "shipping"},
+    "shipping": {"webhooks"},
 }
 
 

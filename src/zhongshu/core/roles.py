@@ -12,7 +12,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 HUB_APPS = (
-    "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "shipping", "notify"
+    "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "shipping",
+    "notify", "webhooks",
 )  # fmt: skip
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
