@@ -4,7 +4,6 @@ merchant edits; waybills are written by the shipping services; the ship confirma
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
@@ -107,7 +106,7 @@ class ShipConfirmationAdmin(ReadOnlyAdminMixin, ModelAdmin):
             confirm_shipment_task(row.pk)
         self.message_user(
             request,
-            ngettext("已重新回传 %(n)d 条", "已重新回传 %(n)d 条", len(rows)) % {"n": len(rows)},
+            _("已重新回传 %(n)d 条") % {"n": len(rows)},
             messages.SUCCESS,
         )
 
