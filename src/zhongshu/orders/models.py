@@ -59,6 +59,7 @@ class Order(IndexedModel):
         _("电话尾号(哈希)"), source="receiver_phone", kind="phone_tail"
     )
     receiver_address_hash = BlindIndexField(_("详细地址(哈希)"), source="receiver_address", kind="address")
+    receiver_name_hash = BlindIndexField(_("收货人(哈希)"), source="receiver_name", kind="name", db_index=True)
 
     lines_amount = models.DecimalField(_("商品金额"), **M)
     freight = models.DecimalField(_("运费"), **M)
@@ -67,6 +68,9 @@ class Order(IndexedModel):
     presale = models.BooleanField(_("预售"), default=False)
     remark = models.CharField(_("备注"), max_length=512, blank=True)
     flags = models.JSONField(_("包裹标记"), default=list, blank=True)
+    # The staff's own: a work note and tags added in the console (intake never touches them).
+    staff_note = models.CharField(_("客服备注"), max_length=400, blank=True)
+    tags = models.JSONField(_("标签"), default=list, blank=True)
     # 拆单: what a split order reserves in each warehouse, {warehouse code: {sku code: quantity}};
     # empty when the whole order ships from `warehouse` (the preferred one of the plan when split).
     split = models.JSONField(_("拆单"), default=dict, blank=True)
