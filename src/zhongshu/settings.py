@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "zhongshu.rules",
     "zhongshu.fulfilment",
     "zhongshu.monitor",
+    "zhongshu.console",  # last: wires the apps together for the order workbench
 ]
 
 MIDDLEWARE = [
