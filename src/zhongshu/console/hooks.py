@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from zhongshu.console.repush import failed_writebacks, request_repush
 from zhongshu.core.roles import HANDLE_ORDERS
 from zhongshu.fulfilment import domain
-from zhongshu.fulfilment.models import Package, PackageOrder
+from zhongshu.fulfilment.models import Package, PackageOrder, Wave
 from zhongshu.fulfilment.services import FloorError, merge_packages, split_package, unmerge_order
 from zhongshu.orders import labels, workbench
 
@@ -110,6 +110,11 @@ def repush(request, order, site_context: dict):
                "back": reverse("admin:orders_order_change", args=[order.pk])}  # fmt: skip
     return render(request, "console/repush.html", context)
 
+
+# package and wave statuses read out in audit texts ("P3: pending → waved")
+for choices in (Package.Status, Wave.Status):
+    for value, label in choices.choices:
+        labels.STATUS_LABELS.setdefault(value, label)
 
 workbench.register_search("package", gettext_lazy("包裹号（P123）"), _by_package)
 workbench.register_section("packages", gettext_lazy("包裹"), _package_rows)

@@ -238,7 +238,7 @@ class OrderAdmin(WorkbenchActions, ReadOnlyAdminMixin, ModelAdmin):
 
     # Only masked receiver data is ever rendered: the raw receiver fields are in no fieldset.
     fieldsets = (
-        (None, {"fields": (("shop", "channel_order_id"), ("status_badge", "channel_status"),
+        (None, {"fields": (("shop", "channel_order_id"), ("status_badge", "channel_status_display"),
                            ("warehouse", "preferred_warehouse"), ("presale", "flags_display"),
                            ("staff_note", "tags_display"))}),
         (_("收货人（已脱敏）"), {"fields": (("name_masked", "phone_masked"),
@@ -250,7 +250,7 @@ class OrderAdmin(WorkbenchActions, ReadOnlyAdminMixin, ModelAdmin):
                                          ("ship_by_local", "ingested_local"))}),
     )  # fmt: skip
     readonly_fields = (
-        "status_badge", "flags_display", "tags_display", "name_masked", "phone_masked", "address_masked", "remark_scrubbed",
+        "status_badge", "channel_status_display", "flags_display", "tags_display", "name_masked", "phone_masked", "address_masked", "remark_scrubbed",
         "placed_local", "paid_local", "ship_by_local", "ingested_local",
     )  # fmt: skip
 
@@ -261,6 +261,10 @@ class OrderAdmin(WorkbenchActions, ReadOnlyAdminMixin, ModelAdmin):
     @display(description=_("状态"))
     def status_badge(self, obj: Order) -> str:
         return display_for_label((obj.status, obj.get_status_display()), "-", STATUS_COLOURS)
+
+    @display(description=_("平台状态"))
+    def channel_status_display(self, obj: Order) -> str:
+        return labels.channel_status_label(obj.channel_status) or "-"
 
     @display(description=_("包裹标记"))
     def flags_display(self, obj: Order) -> str:

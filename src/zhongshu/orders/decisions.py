@@ -57,7 +57,11 @@ class DecisionRefused(ValueError):
 
 
 def _decide(
-    order_ids: list[int], actor: str, sku_codes: set[str], step, all_or_nothing: bool = False,
+    order_ids: list[int],
+    actor: str,
+    sku_codes: set[str],
+    step,
+    all_or_nothing: bool = False,
     batch_class: type["DecisionBatch"] | None = None,
 ) -> Decisions:
     rows = Order.objects.filter(pk__in=order_ids).values_list("pk", "shop__code", "channel_order_id")

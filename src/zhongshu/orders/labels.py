@@ -9,8 +9,8 @@ import re
 import time
 
 from django.apps import apps
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 HOLD_LABELS = {
     "refund_requested": gettext_lazy("买家申请退款"),
@@ -66,14 +66,30 @@ def rule_names() -> dict[str, str]:
     return names
 
 
+def rule_label(code: str) -> str:
+    """A rule's name; in English, where rules have Chinese names only, its code made readable
+    ("price_mismatch" → "Price mismatch")."""
+    name = rule_names().get(code, "")
+    if not _is_en():
+        return name or code
+    return name if name and name.isascii() else code.replace("_", " ").replace("-", " ").capitalize()
+
+
 def hold_label(code: str) -> str:
     if code in HOLD_LABELS:
         return str(HOLD_LABELS[code])
     head, _sep, rule = code.partition("/")
-    names = rule_names()
     if rule and head in HOLD_LABELS:
-        return f"{HOLD_LABELS[head]}：{names.get(rule, rule)}"
-    return names.get(code, code)
+        return (
+            f"{HOLD_LABELS[head]}: {rule_label(rule)}"
+            if _is_en()
+            else f"{HOLD_LABELS[head]}：{rule_label(rule)}"
+        )
+    return rule_label(code)
+
+
+def _is_en() -> bool:
+    return not (get_language() or "zh").startswith("zh")
 
 
 def carrier_label(code: str) -> str:
@@ -109,13 +125,17 @@ def actor_label(actor: str) -> str:
 
 
 _BRACKETED = re.compile(r"\[([a-z0-9_/:-]+)\]")
-
-
-def _status_pattern() -> re.Pattern:
-    from zhongshu.orders.states import OrderStatus
-
-    codes = sorted((s.value for s in OrderStatus), key=len, reverse=True)
-    return re.compile(r"(?<![\w/:.])(" + "|".join(codes) + r")(?![\w/:])")
+_BEFORE_ARROW = re.compile(r"(?<![\w/])([a-z_]+)(?= → )")
+_AFTER_ARROW = re.compile(r"(?<= → )([a-z_]+)(?![\w/])")
+# status codes of other state machines (packages, waves) read out in audit texts: registered by the
+# apps above orders (console/hooks.py); the order's own statuses come first
+STATUS_LABELS: dict[str, object] = {}
+CHANNEL_STATUS_LABELS = {
+    "pending_payment": gettext_lazy("待付款"), "paid": gettext_lazy("已付款"),
+    "refund_requested": gettext_lazy("申请退款"), "refunded": gettext_lazy("已退款"),
+    "cancelled": gettext_lazy("已取消"), "shipped": gettext_lazy("已发货"),
+    "delivered": gettext_lazy("已签收"), "completed": gettext_lazy("已完成"),
+}  # fmt: skip
 
 
 def status_label(code: str) -> str:
@@ -124,13 +144,18 @@ def status_label(code: str) -> str:
     try:
         return str(OrderStatus(code).label)
     except ValueError:
-        return code
+        return str(STATUS_LABELS.get(code, code))
+
+
+def channel_status_label(code: str) -> str:
+    return str(CHANNEL_STATUS_LABELS.get(code, code))
 
 
 def humanize(text: str) -> str:
     """A stored audit text with its codes read out: "[price_mismatch] …" → "[金额校验不符] …",
-    "paid → allocated" → "已付款 → 已分仓锁库"."""
+    "paid → allocated" → "已付款 → 已分仓锁库" (statuses are read only around an arrow)."""
     if not text:
         return text
     text = _BRACKETED.sub(lambda m: f"[{hold_label(m.group(1))}]", text)
-    return _status_pattern().sub(lambda m: status_label(m.group(1)), text)
+    text = _BEFORE_ARROW.sub(lambda m: status_label(m.group(1)), text)
+    return _AFTER_ARROW.sub(lambda m: status_label(m.group(1)), text)

@@ -59,7 +59,9 @@ class Order(IndexedModel):
         _("电话尾号(哈希)"), source="receiver_phone", kind="phone_tail"
     )
     receiver_address_hash = BlindIndexField(_("详细地址(哈希)"), source="receiver_address", kind="address")
-    receiver_name_hash = BlindIndexField(_("收货人(哈希)"), source="receiver_name", kind="name", db_index=True)
+    receiver_name_hash = BlindIndexField(
+        _("收货人(哈希)"), source="receiver_name", kind="name", db_index=True
+    )
 
     lines_amount = models.DecimalField(_("商品金额"), **M)
     freight = models.DecimalField(_("运费"), **M)
@@ -138,6 +140,9 @@ class OrderLine(models.Model):
         verbose_name_plural = _("订单行")
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.title or self.sku_id} × {self.quantity}"
+
 
 class OrderTransition(models.Model):
     """Audit of the state machine: every status change with who, when, from, to and why."""
@@ -160,6 +165,12 @@ class OrderTransition(models.Model):
         ordering = ["order", "id"]
         indexes = [models.Index(fields=["to_status", "at"], name="transition_status_at")]
 
+    def __str__(self) -> str:
+        from zhongshu.orders.labels import status_label
+
+        before = status_label(self.from_status) if self.from_status else _("新建")
+        return f"{before} → {status_label(self.to_status)}"
+
 
 class OrderHold(models.Model):
     """A reason an order is stopped; active while released_at is empty."""
@@ -177,3 +188,8 @@ class OrderHold(models.Model):
         verbose_name = pgettext_lazy("singular", "挂起原因")
         verbose_name_plural = _("挂起原因")
         indexes = [models.Index(fields=["code", "released_at"], name="hold_code_open")]
+
+    def __str__(self) -> str:
+        from zhongshu.orders.labels import hold_label
+
+        return f"{hold_label(self.code)}：{self.reason}"
