@@ -225,3 +225,12 @@ def test_warehouse_may_note_but_not_hold(client, orders):
     assert post_action(client, "hold", a.pk, reason="x").status_code == 403
     a.refresh_from_db()
     assert a.staff_note == "外箱破损" and a.status == "allocated"
+
+
+def test_the_order_page_offers_what_its_status_allows(ops, orders):
+    a = orders["a"]
+    page = ops.get(reverse("admin:orders_order_change", args=[a.pk])).content.decode()
+    for act in ("hold", "cancel", "warehouse", "receiver", "note"):
+        assert f"/wb-{act}/" in page, act
+    assert "wb-approve/" not in page  # nothing to release on an allocated order
+    assert post_action(ops, "approve", a.pk).status_code == 403

@@ -21,6 +21,7 @@ from unfold.decorators import action
 from zhongshu.core.roles import HANDLE_ORDERS, NOTE_ORDERS, REVIEW_EXCEPTIONS
 from zhongshu.inventory.models import Warehouse
 from zhongshu.orders import labels, workbench
+from zhongshu.orders.handling import CANCELLABLE, HOLDABLE, RECEIVER_EDITABLE
 from zhongshu.orders.models import Order, OrderHold
 from zhongshu.orders.services import (
     DecisionRefused,
@@ -33,7 +34,9 @@ from zhongshu.orders.services import (
     hold_orders,
     note_orders,
 )
+from zhongshu.orders.states import REROUTABLE, OrderStatus
 
+S = OrderStatus
 INPUT = "border border-base-200 rounded-default px-3 py-2 w-full dark:bg-base-900 dark:border-base-700"
 
 
@@ -122,6 +125,25 @@ class WorkbenchActions:
     def has_review_exceptions_permission(self, request, object_id=None) -> bool:
         return request.user.has_perm(REVIEW_EXCEPTIONS)
 
+    # an order page offers only what its status allows (the use cases refuse the rest anyway)
+    def _order_in(self, object_id, statuses) -> bool:
+        return object_id is None or Order.objects.filter(pk=object_id, status__in=statuses).exists()
+
+    def has_approve_order_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm(REVIEW_EXCEPTIONS) and self._order_in(object_id, {S.ON_HOLD})
+
+    def has_hold_order_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm(HANDLE_ORDERS) and self._order_in(object_id, HOLDABLE)
+
+    def has_cancel_order_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm(HANDLE_ORDERS) and self._order_in(object_id, CANCELLABLE)
+
+    def has_warehouse_order_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm(HANDLE_ORDERS) and self._order_in(object_id, REROUTABLE)
+
+    def has_receiver_order_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm(HANDLE_ORDERS) and self._order_in(object_id, RECEIVER_EDITABLE)
+
     # --- bulk, from the list ---------------------------------------------------------------------
 
     @admin.action(description=gettext_lazy("放行所选订单"), permissions=["review_exceptions"])
@@ -147,11 +169,11 @@ class WorkbenchActions:
     # --- one order, from its page ------------------------------------------------------------------
 
     @action(description=gettext_lazy("放行"), url_path="wb-approve", icon="play_arrow",
-            permissions=["review_exceptions"])  # fmt: skip
+            permissions=["approve_order"])  # fmt: skip
     def do_approve(self, request, object_id):
         return self._act(request, "approve", [int(object_id)])
 
-    @action(description=gettext_lazy("挂起"), url_path="wb-hold", icon="pause", permissions=["handle_orders"])
+    @action(description=gettext_lazy("挂起"), url_path="wb-hold", icon="pause", permissions=["hold_order"])
     def do_hold(self, request, object_id):
         return self._act(request, "hold", [int(object_id)])
 
@@ -159,18 +181,18 @@ class WorkbenchActions:
         description=gettext_lazy("取消订单"),
         url_path="wb-cancel",
         icon="cancel",
-        permissions=["handle_orders"],
+        permissions=["cancel_order"],
     )
     def do_cancel(self, request, object_id):
         return self._act(request, "cancel", [int(object_id)])
 
     @action(description=gettext_lazy("改发货仓"), url_path="wb-warehouse", icon="warehouse",
-            permissions=["handle_orders"])  # fmt: skip
+            permissions=["warehouse_order"])  # fmt: skip
     def do_warehouse(self, request, object_id):
         return self._act(request, "warehouse", [int(object_id)])
 
     @action(description=gettext_lazy("修改收货人"), url_path="wb-receiver", icon="edit_location",
-            permissions=["handle_orders"])  # fmt: skip
+            permissions=["receiver_order"])  # fmt: skip
     def do_receiver(self, request, object_id):
         return self._act(request, "receiver", [int(object_id)])
 
