@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.datasets import BaseDataset
 from unfold.decorators import action, display
 from unfold.utils import display_for_label
@@ -34,6 +33,7 @@ from zhongshu.orders.workbench_admin import (
     CarrierFilter,
     FlagFilter,
     HoldReasonFilter,
+    PaidDateFilter,
     TagFilter,
     WorkbenchActions,
 )
@@ -192,7 +192,7 @@ class OrderAdmin(WorkbenchActions, ReadOnlyAdminMixin, ModelAdmin):
                     "warehouse_name", "placed_local", "age_display")  # fmt: skip
     list_display_links = ("channel_order_id",)
     list_filter = ("status", "shop__platform", "shop", "warehouse", CarrierFilter, HoldReasonFilter, FlagFilter,
-                   TagFilter, ("paid_at", RangeDateFilter))  # fmt: skip
+                   TagFilter, ("paid_at", PaidDateFilter))  # fmt: skip
     list_filter_submit = True  # the paid-at range needs a submit button
     search_fields = ("channel_order_id",)  # the search box; what a term finds is orders/workbench.py
     list_select_related = ("shop", "warehouse")

@@ -5,6 +5,7 @@ the list filters by carrier, hold reason, flag and tag. Actions of the apps abov
 split of packages, re-push to the platform) come through orders.workbench.register_action."""
 
 import json
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,11 +15,14 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import action
 
 from zhongshu.core.roles import HANDLE_ORDERS, NOTE_ORDERS, REVIEW_EXCEPTIONS
+from zhongshu.core.timeutil import SHANGHAI
 from zhongshu.inventory.models import Warehouse
 from zhongshu.orders import labels, workbench
 from zhongshu.orders.handling import CANCELLABLE, HOLDABLE, RECEIVER_EDITABLE
@@ -269,6 +273,23 @@ def json_has(field: str, item: str) -> Q:
     """Rows whose JSON list `field` holds the string `item`, on SQLite (no JSON `contains`; text
     stored with non-ASCII escaped) and PostgreSQL alike: the quoted item in the list's text."""
     return Q(**{f"{field}__icontains": f'"{item}"'}) | Q(**{f"{field}__icontains": json.dumps(item)})
+
+
+class PaidDateFilter(RangeDateFilter):
+    """付款日期 from–to, whole days in Beijing time (the "to" day included)."""
+
+    def queryset(self, request, queryset):
+        bounds = {}
+        for key, lookup, extra in (("from", "gte", 0), ("to", "lt", 1)):
+            raw = self.used_parameters.get(f"{self.parameter_name}_{key}")
+            if raw in (None, ""):
+                continue
+            day = parse_date(raw) if isinstance(raw, str) else None
+            if day is None:
+                return None  # not a date: Unfold shows the list unfiltered with the form's error
+            start = datetime.combine(day + timedelta(days=extra), time.min, tzinfo=SHANGHAI)
+            bounds[f"{self.parameter_name}__{lookup}"] = start
+        return queryset.filter(**bounds)
 
 
 class CarrierFilter(admin.SimpleListFilter):
