@@ -101,6 +101,9 @@ class Order(IndexedModel):
             models.Index(fields=["status", "id"], name="order_status_newest"),
             models.Index(fields=["shop", "id"], name="order_shop_newest"),
             models.Index(fields=["warehouse", "id"], name="order_wh_newest"),
+            # the workbench's search: a platform order id without its shop, a buyer's nickname
+            models.Index(fields=["channel_order_id"], name="order_channel_id"),
+            models.Index(fields=["buyer_nick"], name="order_buyer_nick"),
         ]
 
     def __str__(self) -> str:

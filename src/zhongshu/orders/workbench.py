@@ -100,7 +100,7 @@ def _name(term: str) -> Q | None:
 
 
 def _nick(term: str) -> Q | None:
-    return Q(buyer_nick__iexact=term) if term else None
+    return Q(buyer_nick=term) if term else None  # exact: the index serves it
 
 
 def _sku(term: str) -> Q | None:
