@@ -234,3 +234,12 @@ def test_the_order_page_offers_what_its_status_allows(ops, orders):
         assert f"/wb-{act}/" in page, act
     assert "wb-approve/" not in page  # nothing to release on an allocated order
     assert post_action(ops, "approve", a.pk).status_code == 403
+
+
+def test_the_workbench_speaks_english_after_the_switch(ops, orders):
+    ops.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+    page = ops.get(LIST).content.decode()
+    for text in ("Search by any of", "receiver name", "SKU code or barcode", "Hold selected orders", "Age"):
+        assert text in page, text
+    form = ops.get(reverse("admin:orders_order_do_hold", args=[orders["a"].pk])).content.decode()
+    assert "Hold" in form and "Confirm" in form and "确定" not in form

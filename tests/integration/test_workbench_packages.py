@@ -124,3 +124,15 @@ def test_roles_without_the_permission_cannot(client, two, role, name):
     [shared] = packages(a)
     assert do(client, a, name, do="unmerge", package=shared).status_code == 403
     assert packages(a) == [shared]
+
+
+def test_holding_an_order_from_the_workbench_takes_it_out_of_its_package(client, two):
+    a, b = two
+    [shared] = packages(a)
+    client.force_login(member_of(OPERATIONS, "ops"))
+    r = client.post(reverse("admin:orders_order_do_hold", args=[b.pk]), {"confirm": "1", "reason": "地址待核实"})
+    assert r.status_code == 302
+    outbox.relay()  # the floor follows the order's status change (an outbox consumer)
+    live = Package.objects.filter(package_orders__order=b).exclude(status__in=["cancelled", "stopped"])
+    assert not live.exists()
+    assert packages(a) == [shared] and Package.objects.get(pk=shared).status == "pending"
