@@ -130,7 +130,9 @@ def test_holding_an_order_from_the_workbench_takes_it_out_of_its_package(client,
     a, b = two
     [shared] = packages(a)
     client.force_login(member_of(OPERATIONS, "ops"))
-    r = client.post(reverse("admin:orders_order_do_hold", args=[b.pk]), {"confirm": "1", "reason": "地址待核实"})
+    r = client.post(
+        reverse("admin:orders_order_do_hold", args=[b.pk]), {"confirm": "1", "reason": "地址待核实"}
+    )
     assert r.status_code == 302
     outbox.relay()  # the floor follows the order's status change (an outbox consumer)
     live = Package.objects.filter(package_orders__order=b).exclude(status__in=["cancelled", "stopped"])

@@ -17,7 +17,10 @@ from zhongshu.orders.decisions import (
     edit_and_approve,
 )
 from zhongshu.orders.handling import (
+    CANCELLABLE,
+    HOLDABLE,
     MANUAL_HOLD,
+    RECEIVER_EDITABLE,
     ReceiverEdit,
     cancel_any_orders,
     change_warehouse,
@@ -38,7 +41,10 @@ from zhongshu.orders.stocktake import StocktakeRefused, retry_backorders, stockt
 
 __all__ = [
     "APPROVED_MARK",
+    "CANCELLABLE",
+    "HOLDABLE",
     "MANUAL_HOLD",
+    "RECEIVER_EDITABLE",
     "ReceiverEdit",
     "cancel_any_orders",
     "change_warehouse",

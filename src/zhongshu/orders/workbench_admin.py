@@ -25,9 +25,11 @@ from zhongshu.core.roles import HANDLE_ORDERS, NOTE_ORDERS, REVIEW_EXCEPTIONS
 from zhongshu.core.timeutil import SHANGHAI
 from zhongshu.inventory.models import Warehouse
 from zhongshu.orders import labels, workbench
-from zhongshu.orders.handling import CANCELLABLE, HOLDABLE, RECEIVER_EDITABLE
 from zhongshu.orders.models import Order, OrderHold
 from zhongshu.orders.services import (
+    CANCELLABLE,
+    HOLDABLE,
+    RECEIVER_EDITABLE,
     DecisionRefused,
     Decisions,
     ReceiverEdit,

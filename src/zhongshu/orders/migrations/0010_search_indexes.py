@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0002_stocklevel_location'),
-        ('orders', '0009_receiver_name_index_staff_note_tags'),
-        ('shops', '0002_shop_allow_split'),
+        ("inventory", "0002_stocklevel_location"),
+        ("orders", "0009_receiver_name_index_staff_note_tags"),
+        ("shops", "0002_shop_allow_split"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['channel_order_id'], name='order_channel_id'),
+            model_name="order",
+            index=models.Index(fields=["channel_order_id"], name="order_channel_id"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['buyer_nick'], name='order_buyer_nick'),
+            model_name="order",
+            index=models.Index(fields=["buyer_nick"], name="order_buyer_nick"),
         ),
     ]
