@@ -1,5 +1,6 @@
 """Look and navigation of the admin (django-unfold)."""
 
+from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +16,9 @@ UNFOLD = {
     # The language switch posts to django.conf.urls.i18n's set_language; turn it on together with
     # path("i18n/", include("django.conf.urls.i18n")) in urls.py.
     "SHOW_LANGUAGES": True,
+    "STYLES": [
+        lambda request: static("console/phone.css")
+    ],  # the console on a phone (cards, no sideways scroll)
     "DASHBOARD_CALLBACK": "zhongshu.monitor.views.dashboard_callback",  # the home is the live dashboard
     "SIDEBAR": {
         "show_search": True,

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "zhongshu.shipping",
     "zhongshu.webhooks",
     "zhongshu.monitor",
+    "zhongshu.console",  # last: wires the apps together for the order workbench
 ]
 
 MIDDLEWARE = [

@@ -73,7 +73,9 @@ def test_switching_the_admin_to_english(held, page, playwright_api, live_server,
     expect(page.locator("#content h1")).to_contain_text("Exception queue")
     expect(page.locator("#month-figures")).to_contain_text("1 held · ¥60.00")
     expect(page.locator("#bulk")).to_contain_text("Approve selected")
-    expect(page.locator(f'[data-order="{held.pk}"]')).to_contain_text("price_mismatch")
+    expect(page.locator(f'[data-order="{held.pk}"]')).to_contain_text(
+        "Price mismatch"
+    )  # the hold code read out (issue 11)
     expect(page.locator("#filters select[name=sort]")).to_contain_text("Held longest first")
     expect(page.locator("body")).not_to_contain_text("本月拦截")
     shoot(page, "en-03-exception-queue.png")

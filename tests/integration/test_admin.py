@@ -13,6 +13,7 @@ from zhongshu.core.auth import create_token
 from zhongshu.core.models import ApiToken, OutboxEvent, TimelineEntry
 from zhongshu.core.outbox import relay
 from zhongshu.inventory.models import StockLevel, TransferAlert, Warehouse
+from zhongshu.orders.labels import humanize
 from zhongshu.orders.models import Order
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
@@ -94,8 +95,9 @@ def test_order_page_masks_receiver_and_shows_history(staff, order):
     entries = TimelineEntry.objects.filter(subject=f"order:{order.pk}")
     assert entries.count() == 2
     assert "审计时间线" in html
-    for entry in entries:
-        assert entry.summary in html
+    for entry in entries:  # shown with its codes read out (no raw status codes on the page)
+        assert humanize(entry.summary) in html
+    assert "已付款 → 已分仓锁库 分配至 CD" in html
 
 
 def test_order_is_read_only(staff, order):

@@ -16,6 +16,7 @@ BLIND_INDEXES: dict[str, Callable[[str], str]] = {
     "phone": pii.phone_hash,
     "phone_tail": pii.phone_tail_hash,
     "address": pii.address_hash,
+    "name": pii.name_hash,
 }
 
 

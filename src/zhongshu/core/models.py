@@ -44,6 +44,9 @@ class TimelineEntry(models.Model):
         verbose_name_plural = _("审计时间线")
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return self.summary[:80]
+
 
 class Notification(models.Model):
     """Messages to people (operations, purchasing, the owner); delivered by notify adapters."""

@@ -1,5 +1,5 @@
-"""Personal data: keyed hashes (ID numbers; blind indexes of the receiver's phone, phone tail and
-address, which are stored encrypted), masks for the UI and for logs."""
+"""Personal data: keyed hashes (ID numbers; blind indexes of the receiver's phone, phone tail,
+name and address, which are stored encrypted), masks for the UI and for logs."""
 
 import hashlib
 import hmac
@@ -59,6 +59,13 @@ def address_hash(address: str) -> str:
     """Blind index of a street address (whitespace runs count as one space)."""
     a = " ".join(address.split())
     return _keyed("address", a) if a else ""
+
+
+def name_hash(name: str) -> str:
+    """Blind index of a receiver's name (whitespace ignored, Latin letters case-folded): search by
+    the full name without the clear value."""
+    n = "".join(name.split()).casefold()
+    return _keyed("name", n) if n else ""
 
 
 def mask_id_number(id_number: str) -> str:

@@ -45,11 +45,17 @@ REVIEW_EXCEPTIONS = "orders.review_exceptions"
 # granted to no role by default. Each use is audited (orders/receiver.py).
 REVEAL_RECEIVER = "orders.reveal_receiver"
 EXPORT_RECEIVER = "orders.export_receiver"
+# The order workbench: hold, release, cancel, change warehouse, correct the receiver, re-push to the
+# platform (operations); a staff note and tags (operations, warehouse).
+HANDLE_ORDERS = "orders.handle_orders"
+NOTE_ORDERS = "orders.note_orders"
 # Permissions that are no model operation: (app label, model, codename, name); made by ensure_roles.
 CUSTOM_PERMISSIONS = (
     ("orders", "order", "review_exceptions", "审核异常订单（放行、修改、取消）"),
     ("orders", "order", "reveal_receiver", "查看收货人明文（面单、改地址；记入审计）"),
     ("orders", "order", "export_receiver", "导出收货人明文（记入审计）"),
+    ("orders", "order", "handle_orders", "处理订单（挂起、放行、取消、改仓、改收货人、重新回传）"),
+    ("orders", "order", "note_orders", "订单备注与标签"),
 )
 
 ROLES: dict[str, tuple[str, ...]] = {
@@ -57,6 +63,8 @@ ROLES: dict[str, tuple[str, ...]] = {
         *VIEW_ORDERS,
         REVIEW_EXCEPTIONS,
         REVEAL_RECEIVER,
+        HANDLE_ORDERS,
+        NOTE_ORDERS,
         "routing.view_provinceregion", "routing.change_provinceregion",
         "routing.view_regionroute", "routing.change_regionroute",
         "routing.view_routingsettings", "routing.change_routingsettings",
@@ -85,6 +93,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     WAREHOUSE: (
         *VIEW_ORDERS,
         REVEAL_RECEIVER,  # waybill labels
+        NOTE_ORDERS,
         # a stocktake of a SKU not yet stocked in the warehouse adds its row
         "inventory.view_stocklevel", "inventory.change_stocklevel", "inventory.add_stocklevel",
         "inventory.view_warehouse",

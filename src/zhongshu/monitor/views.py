@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from zhongshu.core.timeutil import local, now
 from zhongshu.monitor import selectors
 from zhongshu.monitor.selectors import SHIP_FAILED_TOPIC, SHIP_FAILED_WINDOW
+from zhongshu.orders.labels import hold_label
 from zhongshu.orders.states import OrderStatus as S
 from zhongshu.routing.address import PROVINCES
 
@@ -104,7 +105,7 @@ def _context(at) -> dict:
         "kpis": kpis,
         "backlog": backlog,
         "channels": [dict(r, url=_orders_url(**today, shop__platform__exact=r["platform"])) for r in d.by_channel],
-        "holds": [dict(h, url=_url("exceptions:queue", code=h["code"])) for h in d.holds],
+        "holds": [dict(h, url=_url("exceptions:queue", code=h["code"]), label=hold_label(h["code"])) for h in d.holds],
         "hourly_json": json.dumps({"labels": [f"{h:02d}" for h in range(24)], "counts": d.hourly}),
         "hour_peak": hour_peak,
         "today_url": _orders_url(**today),

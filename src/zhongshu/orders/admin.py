@@ -1,8 +1,10 @@
-"""Admin of orders: read-only. Orders change only through intake and the state machine; here people
-look at them, with the receiver's personal data masked, their lines, holds, transitions and the
-audit timeline. The clear receiver is shown on request to orders.reveal_receiver and exported to
-orders.export_receiver, both audited (orders/receiver.py); the list searches by receiver phone or
-its last 4 digits through the blind indexes."""
+"""Admin of orders = the order workbench (订单工作台). The form is read-only: orders change only through
+the use cases (intake, the state machine, the workbench's actions in workbench_admin.py); here people
+find orders (orders/workbench.py: any id, receiver phone or its last 4 digits, receiver name, buyer
+nickname, SKU or barcode), filter them, look at them with the receiver's personal data masked, their
+lines, holds, transitions, packages and the audit timeline, and act on them. The clear receiver is
+shown on request to orders.reveal_receiver and exported to orders.export_receiver, both audited
+(orders/receiver.py)."""
 
 import tempfile
 
@@ -22,11 +24,19 @@ from zhongshu.core.admin import ReadOnlyAdminMixin
 from zhongshu.core.models import TimelineEntry
 from zhongshu.core.pii import scrub
 from zhongshu.core.roles import EXPORT_RECEIVER, REVEAL_RECEIVER
-from zhongshu.orders import receiver
+from zhongshu.orders import labels, receiver, workbench
 from zhongshu.orders.export import write_xlsx
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
 from zhongshu.orders.states import OrderStatus
 from zhongshu.orders.stocktake_admin import StockLevelAdmin  # noqa: F401  (registers the stock admin)
+from zhongshu.orders.workbench_admin import (
+    CarrierFilter,
+    FlagFilter,
+    HoldReasonFilter,
+    PaidDateFilter,
+    TagFilter,
+    WorkbenchActions,
+)
 
 S = OrderStatus
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,12 +62,23 @@ def local_time(value) -> str:
 
 
 def status_label(value: str) -> str:
-    if not value:
-        return str(_("新建"))
-    try:
-        return str(S(value).label)
-    except ValueError:
-        return value
+    return labels.status_label(value) if value else str(_("新建"))
+
+
+def age(since) -> str:
+    """How long ago, in the largest units a person needs: 3天4小时, 2小时15分, 8分钟."""
+    if not since:
+        return "-"
+    minutes = max(int((timezone.now() - since).total_seconds() // 60), 0)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return _("%(d)d天%(h)d小时") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d小时%(m)d分") % {"h": hours, "m": mins}
+    return _("%(m)d分钟") % {"m": mins}
+
+
+OPEN = {S.PENDING_PAYMENT, S.PAID, S.ON_HOLD, S.ALLOCATED, S.BACKORDERED, S.PICKING, S.PACKED}
 
 
 class ReadOnlyInline(TabularInline):
@@ -89,8 +110,12 @@ class OrderLineInline(ReadOnlyInline):
 
 class OrderHoldInline(ReadOnlyInline):
     model = OrderHold
-    fields = ("code", "reason", "created", "released", "released_by")
+    fields = ("code_label", "reason", "created", "released", "released_by")
     readonly_fields = fields
+
+    @display(description=_("挂起原因"))
+    def code_label(self, obj: OrderHold) -> str:
+        return labels.hold_label(obj.code)
 
     @display(description=_("时间"))
     def created(self, obj: OrderHold) -> str:
@@ -103,8 +128,16 @@ class OrderHoldInline(ReadOnlyInline):
 
 class OrderTransitionInline(ReadOnlyInline):
     model = OrderTransition
-    fields = ("at_local", "from_display", "to_display", "actor", "reason")
+    fields = ("at_local", "from_display", "to_display", "actor_display", "reason_display")
     readonly_fields = fields
+
+    @display(description=_("操作者"))
+    def actor_display(self, obj: OrderTransition) -> str:
+        return labels.actor_label(obj.actor)
+
+    @display(description=_("原因"))
+    def reason_display(self, obj: OrderTransition) -> str:
+        return labels.humanize(obj.reason) or "-"
 
     @display(description=_("时间"))
     def at_local(self, obj: OrderTransition) -> str:
@@ -122,7 +155,7 @@ class OrderTransitionInline(ReadOnlyInline):
 class OrderTimelineAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The audit timeline of one order (subject "order:<pk>"), shown under the order."""
 
-    list_display = ("at_local", "kind", "summary", "actor")
+    list_display = ("at_local", "kind_label", "summary_text", "actor_label")
     list_display_links = None
     list_per_page = 20
     actions = None
@@ -130,6 +163,18 @@ class OrderTimelineAdmin(ReadOnlyAdminMixin, ModelAdmin):
     @display(description=_("时间"), ordering="at")
     def at_local(self, obj: TimelineEntry) -> str:
         return local_time(obj.at)
+
+    @display(description=_("类型"))
+    def kind_label(self, obj: TimelineEntry) -> str:
+        return labels.topic_label(obj.kind)
+
+    @display(description=_("摘要"))
+    def summary_text(self, obj: TimelineEntry) -> str:
+        return labels.humanize(obj.summary)
+
+    @display(description=_("操作者"))
+    def actor_label(self, obj: TimelineEntry) -> str:
+        return labels.actor_label(obj.actor)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(subject=f"order:{self.extra_context['object']}")
@@ -142,26 +187,60 @@ class OrderTimelineDataset(BaseDataset):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
-    list_display = ("channel_order_id", "shop", "status_display", "warehouse", "paid_amount", "placed_local")
+class OrderAdmin(WorkbenchActions, ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ("channel_order_id", "shop_name", "buyer", "items", "paid_amount", "status_display",
+                    "warehouse_name", "placed_local", "age_display")  # fmt: skip
     list_display_links = ("channel_order_id",)
-    list_filter = ("status", "shop__platform", "shop", "warehouse")
-    search_fields = ("channel_order_id",)
-    search_help_text = _("按平台订单号、收货人手机号或手机尾号（后 4 位）搜索")
+    list_filter = ("status", "shop__platform", "shop", "warehouse", CarrierFilter, HoldReasonFilter, FlagFilter,
+                   TagFilter, ("paid_at", PaidDateFilter))  # fmt: skip
+    list_filter_submit = True  # the paid-at range needs a submit button
+    search_fields = ("channel_order_id",)  # the search box; what a term finds is orders/workbench.py
     list_select_related = ("shop", "warehouse")
-    date_hierarchy = "placed_at"
     list_per_page = 50
     show_full_result_count = False
     inlines = (OrderLineInline, OrderHoldInline, OrderTransitionInline)
     change_form_datasets = (OrderTimelineDataset,)
-    actions = ("export_selected", "export_selected_clear")
+    change_form_after_template = "orders/workbench/related.html"
+    actions = ("bulk_approve", "bulk_hold", "bulk_cancel", "bulk_warehouse", "bulk_note", "export_selected",
+               "export_selected_clear")  # fmt: skip
     actions_list = ("export_filtered",)
-    actions_detail = ("reveal_receiver",)
+    actions_detail = ("do_approve", "do_hold", "do_cancel", "do_warehouse", "do_receiver", "do_note",
+                      "reveal_receiver")  # fmt: skip
+
+    @property
+    def search_help_text(self):
+        return _("按以下任一搜索：%(what)s") % {"what": workbench.search_help()}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__sku")
+
+    @display(description=_("店铺"), ordering="shop__name")
+    def shop_name(self, obj: Order) -> str:
+        return obj.shop.name
+
+    @display(description=_("买家"))
+    def buyer(self, obj: Order) -> str:
+        return obj.buyer_nick or "-"
+
+    @display(description=_("商品"))
+    def items(self, obj: Order) -> str:
+        lines = list(obj.lines.all())
+        shown = "、".join(f"{ln.sku.code}×{ln.quantity}" for ln in lines[:2])
+        return shown + (_(" 等 %(n)d 种") % {"n": len(lines)} if len(lines) > 2 else "") if lines else "-"
+
+    @display(description=_("发货仓"), ordering="warehouse__name")
+    def warehouse_name(self, obj: Order) -> str:
+        return obj.warehouse.name if obj.warehouse else "-"
+
+    @display(description=_("时长"), ordering="paid_at")
+    def age_display(self, obj: Order) -> str:
+        return age(obj.paid_at or obj.placed_at) if obj.status in OPEN else "-"
 
     # Only masked receiver data is ever rendered: the raw receiver fields are in no fieldset.
     fieldsets = (
-        (None, {"fields": (("shop", "channel_order_id"), ("status_badge", "channel_status"),
-                           ("warehouse", "preferred_warehouse"), ("presale", "flags_display"))}),
+        (None, {"fields": (("shop", "channel_order_id"), ("status_badge", "channel_status_display"),
+                           ("warehouse", "preferred_warehouse"), ("presale", "flags_display"),
+                           ("staff_note", "tags_display"))}),
         (_("收货人（已脱敏）"), {"fields": (("name_masked", "phone_masked"),
                                       ("receiver_province", "receiver_city", "receiver_district"),
                                       "address_masked")}),
@@ -171,7 +250,7 @@ class OrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
                                          ("ship_by_local", "ingested_local"))}),
     )  # fmt: skip
     readonly_fields = (
-        "status_badge", "flags_display", "name_masked", "phone_masked", "address_masked", "remark_scrubbed",
+        "status_badge", "channel_status_display", "flags_display", "tags_display", "name_masked", "phone_masked", "address_masked", "remark_scrubbed",
         "placed_local", "paid_local", "ship_by_local", "ingested_local",
     )  # fmt: skip
 
@@ -183,9 +262,17 @@ class OrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
     def status_badge(self, obj: Order) -> str:
         return display_for_label((obj.status, obj.get_status_display()), "-", STATUS_COLOURS)
 
+    @display(description=_("平台状态"))
+    def channel_status_display(self, obj: Order) -> str:
+        return labels.channel_status_label(obj.channel_status) or "-"
+
     @display(description=_("包裹标记"))
     def flags_display(self, obj: Order) -> str:
-        return "、".join(obj.flags or []) or "-"
+        return "、".join(labels.flag_label(f) for f in obj.flags or []) or "-"
+
+    @display(description=_("标签"))
+    def tags_display(self, obj: Order) -> str:
+        return "、".join(obj.tags or []) or "-"
 
     @display(description=_("收货人"))
     def name_masked(self, obj: Order) -> str:
@@ -256,12 +343,15 @@ class OrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return render(request, "orders/receiver_reveal.html", context)
 
     def get_search_results(self, request, queryset, search_term):
-        """Also orders whose receiver phone is the term, or ends with it (4 digits)."""
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        by_phone = receiver.phone_filter(search_term.strip()) if search_term.strip() else None
-        if by_phone is not None:
-            found = found | queryset.filter(by_phone)
-        return found, may_have_duplicates
+        """The orders any registered search provider finds (orders/workbench.py)."""
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(workbench.search_filter(search_term)), False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = Order.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        extra = {"workbench": related(request, order)} if order else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     @action(description=_("导出 Excel"), url_path="export-excel", icon="download", permissions=["view"])
     def export_filtered(self, request):
@@ -278,6 +368,24 @@ class OrderAdmin(ReadOnlyAdminMixin, ModelAdmin):
             if item.get("path", "").endswith("/export-excel/"):
                 item["path"] += f"?{query}"  # the button exports what the list shows
         return response
+
+
+def related(request, order: Order) -> dict:
+    """What the order page shows beside the order: open holds (→ the exception queue), the sections
+    the apps above orders register (packages; waybills and tracking once shipping lands), and
+    their actions."""
+    holds = [(labels.hold_label(h.code), h.reason) for h in order.holds.filter(released_at__isnull=True)]
+    sections = [{"title": s.title, "rows": s.rows(order)} for s in workbench.SECTIONS.values()]
+    actions = [
+        {"label": a.label, "url": reverse("admin:orders_order_registered", args=[order.pk, a.name])}
+        for a in workbench.ACTIONS.values()
+        if request.user.has_perm(a.permission)
+    ]
+    return {
+        "order": order, "holds": holds, "sections": sections, "actions": actions,
+        "queue_url": reverse("exceptions:detail", args=[order.pk]) if order.status == S.ON_HOLD else "",
+        "waybills_pending": "waybills" not in workbench.SECTIONS,
+    }  # fmt: skip
 
 
 def xlsx_response(orders, clear_by: str = "") -> FileResponse:

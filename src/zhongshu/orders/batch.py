@@ -32,7 +32,7 @@ ORDER_FIELDS = [
     "ship_by", "scheduled_delivery", "buyer_ref", "buyer_nick", "buyer_vip", "id_number_hash", "id_number_masked",
     "receiver_name", "receiver_phone", "receiver_province", "receiver_city", "receiver_district",
     "receiver_address", "lines_amount", "freight", "discount", "paid_amount", "presale", "remark", "flags",
-    "split", "updated_at",
+    "split", "staff_note", "tags", "updated_at",
 ]  # fmt: skip
 
 

@@ -61,14 +61,19 @@ class DecisionRefused(ValueError):
 
 
 def _decide(
-    order_ids: list[int], actor: str, sku_codes: set[str], step, all_or_nothing: bool = False
+    order_ids: list[int],
+    actor: str,
+    sku_codes: set[str],
+    step,
+    all_or_nothing: bool = False,
+    batch_class: type["DecisionBatch"] | None = None,
 ) -> Decisions:
     rows = Order.objects.filter(pk__in=order_ids).values_list("pk", "shop__code", "channel_order_id")
     keys = {pk: (shop, cid) for pk, shop, cid in rows}
     skipped = {pk: "订单不存在" for pk in order_ids if pk not in keys}
 
     def run() -> Decisions:
-        batch = DecisionBatch(set(keys.values()), sku_codes, actor[:100])
+        batch = (batch_class or DecisionBatch)(set(keys.values()), sku_codes, actor[:100])
         done, left = [], dict(skipped)
         for pk in sorted(keys):
             why = step(batch, keys[pk]) if keys[pk] in batch.orders else "订单不存在"

@@ -81,7 +81,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return _page(
         request, "queue.html", title=_("异常订单"), filter=f, page=page, query=query.urlencode(),
-        reasons=queue_reads.reason_counts(), totals=queue_reads.queue_totals(),
+        reasons=(reasons := queue_reads.reason_counts()), reason_codes=[r["code"] for r in reasons], totals=queue_reads.queue_totals(),
         month=queue_reads.month_figures(), shops=queue_reads.shops_in_queue(), sorts=queue_reads.SORT_LABELS,
     )  # fmt: skip
 

@@ -59,6 +59,9 @@ class Order(IndexedModel):
         _("电话尾号(哈希)"), source="receiver_phone", kind="phone_tail"
     )
     receiver_address_hash = BlindIndexField(_("详细地址(哈希)"), source="receiver_address", kind="address")
+    receiver_name_hash = BlindIndexField(
+        _("收货人(哈希)"), source="receiver_name", kind="name", db_index=True
+    )
 
     lines_amount = models.DecimalField(_("商品金额"), **M)
     freight = models.DecimalField(_("运费"), **M)
@@ -67,6 +70,9 @@ class Order(IndexedModel):
     presale = models.BooleanField(_("预售"), default=False)
     remark = models.CharField(_("备注"), max_length=512, blank=True)
     flags = models.JSONField(_("包裹标记"), default=list, blank=True)
+    # The staff's own: a work note and tags added in the console (intake never touches them).
+    staff_note = models.CharField(_("客服备注"), max_length=400, blank=True)
+    tags = models.JSONField(_("标签"), default=list, blank=True)
     # 拆单: what a split order reserves in each warehouse, {warehouse code: {sku code: quantity}};
     # empty when the whole order ships from `warehouse` (the preferred one of the plan when split).
     split = models.JSONField(_("拆单"), default=dict, blank=True)
@@ -95,6 +101,9 @@ class Order(IndexedModel):
             models.Index(fields=["status", "id"], name="order_status_newest"),
             models.Index(fields=["shop", "id"], name="order_shop_newest"),
             models.Index(fields=["warehouse", "id"], name="order_wh_newest"),
+            # the workbench's search: a platform order id without its shop, a buyer's nickname
+            models.Index(fields=["channel_order_id"], name="order_channel_id"),
+            models.Index(fields=["buyer_nick"], name="order_buyer_nick"),
         ]
 
     def __str__(self) -> str:
@@ -134,6 +143,9 @@ class OrderLine(models.Model):
         verbose_name_plural = _("订单行")
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.title or self.sku_id} × {self.quantity}"
+
 
 class OrderTransition(models.Model):
     """Audit of the state machine: every status change with who, when, from, to and why."""
@@ -156,6 +168,12 @@ class OrderTransition(models.Model):
         ordering = ["order", "id"]
         indexes = [models.Index(fields=["to_status", "at"], name="transition_status_at")]
 
+    def __str__(self) -> str:
+        from zhongshu.orders.labels import status_label
+
+        before = status_label(self.from_status) if self.from_status else _("新建")
+        return f"{before} → {status_label(self.to_status)}"
+
 
 class OrderHold(models.Model):
     """A reason an order is stopped; active while released_at is empty."""
@@ -173,3 +191,8 @@ class OrderHold(models.Model):
         verbose_name = pgettext_lazy("singular", "挂起原因")
         verbose_name_plural = _("挂起原因")
         indexes = [models.Index(fields=["code", "released_at"], name="hold_code_open")]
+
+    def __str__(self) -> str:
+        from zhongshu.orders.labels import hold_label
+
+        return f"{hold_label(self.code)}：{self.reason}"

@@ -1,5 +1,6 @@
 """Order use cases, one module each: intake (create or update orders from channels), stocktake and
-backorders, the exception queue's decisions; batch holds the transaction machinery they share
+backorders, the exception queue's decisions, the workbench's handling (hold, cancel, warehouse,
+receiver, notes); batch holds the transaction machinery they share
 (lock, route and reserve in memory, write once). Callers import from here."""
 
 from zhongshu.orders.batch import transition_event
@@ -15,6 +16,18 @@ from zhongshu.orders.decisions import (
     cancel_orders,
     edit_and_approve,
 )
+from zhongshu.orders.handling import (
+    CANCELLABLE,
+    HOLDABLE,
+    MANUAL_HOLD,
+    RECEIVER_EDITABLE,
+    ReceiverEdit,
+    cancel_any_orders,
+    change_warehouse,
+    edit_receiver,
+    hold_orders,
+    note_orders,
+)
 from zhongshu.orders.intake import (
     CREATED,
     UNCHANGED,
@@ -28,6 +41,16 @@ from zhongshu.orders.stocktake import StocktakeRefused, retry_backorders, stockt
 
 __all__ = [
     "APPROVED_MARK",
+    "CANCELLABLE",
+    "HOLDABLE",
+    "MANUAL_HOLD",
+    "RECEIVER_EDITABLE",
+    "ReceiverEdit",
+    "cancel_any_orders",
+    "change_warehouse",
+    "edit_receiver",
+    "hold_orders",
+    "note_orders",
     "CANCELLED_MARK",
     "CREATED",
     "EDITED_MARK",

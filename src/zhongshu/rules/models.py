@@ -26,7 +26,7 @@ class RuleSet(models.Model):
         ordering = ["stage", "code"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return self.name
 
 
 class Rule(models.Model):
