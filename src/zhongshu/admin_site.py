@@ -71,7 +71,7 @@ UNFOLD = {
                     _item(_("面单账号"), "badge", "admin:shipping_waybillaccount_changelist"),
                     _item(_("平台快递编码"), "tag", "admin:shipping_carriercode_changelist"),
                     _item(_("物流跟踪"), "local_shipping", "admin:shipping_trackingsubscription_changelist"),
-                    _item(_("客户通知"), "sms", "admin:shipping_notice_changelist"),
+                    _item(_("客户通知"), "chat", "admin:shipping_notice_changelist"),
                     _item(_("通知模板"), "edit_note", "admin:shipping_noticetemplate_changelist"),
                     _item(_("物流与通知设置"), "tune", "admin:shipping_aftershipsettings_changelist"),
                 ],

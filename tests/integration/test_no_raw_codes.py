@@ -43,7 +43,8 @@ def text_choices() -> set[str]:
         for field in model._meta.get_fields():
             choices = getattr(field, "choices", None)
             if choices and isinstance(field, models.CharField):
-                codes |= {str(value) for value, _label in choices}
+                # a code whose label is the code itself (EMS) is what a person reads anyway
+                codes |= {str(value) for value, label in choices if str(value) != str(label)}
     return codes
 
 
