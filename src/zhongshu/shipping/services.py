@@ -7,7 +7,7 @@ double click gets the same number from the platform, never a second one.
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,7 +31,6 @@ from zhongshu.shipping.providers.base import (
     Account,
     Address,
     Item,
-    Outcome,
     Party,
     WaybillError,
     WaybillRequest,
@@ -84,16 +83,20 @@ def account_for(pkg: Package, carrier: str = "") -> WaybillAccount:
 
 def waybill_request(pkg: Package, account: WaybillAccount) -> WaybillRequest:
     orders = list(Order.objects.filter(package_orders__package=pkg).order_by("pk"))
+    lines = list(PackageLine.objects.filter(package=pkg).select_related("sku", "order_line"))
+    return _request(pkg, account, orders, lines, object_id(pkg))
+
+
+def _request(pkg: Package, account: WaybillAccount, orders: list, lines: list, key: str) -> WaybillRequest:
     if not orders:
         raise ShippingError("no_orders", f"包裹 P{pkg.pk} 没有订单")
     first = orders[0]
-    lines = PackageLine.objects.filter(package=pkg).select_related("sku", "order_line")
     items = tuple(
         Item((ln.order_line.title if ln.order_line_id and ln.order_line.title else ln.sku.title), ln.quantity)
         for ln in lines
     )
     return WaybillRequest(
-        object_id=object_id(pkg),
+        object_id=key,
         package_id=pkg.pk,
         carrier=account.carrier,
         platform=pkg.shop.platform,
@@ -165,80 +168,11 @@ def issue_waybill(package_id: int, actor: str, provider: str = "", carrier: str 
     return _store(pkg.pk, account, code, outcome.result, request.object_id, actor)
 
 
-@dataclass
-class WaybillBatch:
-    """What `issue_waybills` did: new waybills, packages that had one, and refusals by package id."""
+def issue_waybills(package_ids, actor: str):
+    """Waybills for many packages (a wave), batched per provider: see `shipping.batch`."""
+    from zhongshu.shipping.batch import issue_waybills as issue
 
-    issued: list[Waybill] = field(default_factory=list)
-    already: list[Waybill] = field(default_factory=list)
-    refused: dict[int, tuple[str, str]] = field(default_factory=dict)  # package id → (code, detail)
-
-
-def issue_waybills(package_ids, actor: str) -> WaybillBatch:
-    """Waybills for many packages (a wave): grouped by waybill account, each group asked in its
-    provider's batch size (Cainiao/PDD/Kuaishou 10, Douyin 50), every outcome stored on its own, so a
-    refused package (empty balance, address out of reach) never costs the others their numbers. A
-    package that has a waybill keeps it. Provider calls run outside any transaction."""
-    batch = WaybillBatch()
-    groups: dict[int, tuple[WaybillAccount, list[tuple[Package, WaybillRequest]]]] = {}
-    ids = sorted({int(i) for i in package_ids})
-    pkgs = {p.pk: p for p in Package.objects.select_related("shop", "warehouse").filter(pk__in=ids)}
-    actives = {
-        w.package_id: w for w in Waybill.objects.filter(package_id__in=ids, status=Waybill.Status.ACTIVE)
-    }
-    for pid in ids:
-        pkg = pkgs.get(pid)
-        if pkg is None:
-            batch.refused[pid] = ("not_found", f"包裹 {pid} 不存在")
-        elif pid in actives:
-            batch.already.append(actives[pid])
-        elif pkg.status not in WAYBILL_OK:
-            batch.refused[pid] = ("not_shippable", f"P{pid} 状态为 {pkg.get_status_display()}，不能取号")
-        else:
-            try:
-                account = account_for(pkg)
-                groups.setdefault(account.pk, (account, []))[1].append((pkg, waybill_request(pkg, account)))
-            except ShippingError as exc:
-                batch.refused[pid] = (exc.code, exc.detail)
-    for account, items in groups.values():
-        _issue_group(account, items, actor, batch)
-    return batch
-
-
-def _issue_group(account: WaybillAccount, items: list, actor: str, batch: WaybillBatch) -> None:
-    from zhongshu.channels.base import ConnectorError
-
-    code = account.provider
-    try:
-        service = providers.provider_for(code, plain_account(account), _connection(account, code))
-    except (WaybillError, ConnectorError) as exc:
-        for pkg, _ in items:
-            batch.refused[pkg.pk] = (getattr(exc, "code", "") or "auth_failed", str(exc))
-        return
-    size = max(service.batch_size, 1)
-    for start in range(0, len(items), size):
-        chunk = items[start : start + size]
-        try:
-            outcomes = service.get([r for _, r in chunk])
-        except WaybillError as exc:  # a provider that refuses the whole call
-            outcomes = [Outcome(r.object_id, error=exc) for _, r in chunk]
-        by_id = {o.object_id: o for o in outcomes}
-        for pkg, request in chunk:
-            outcome = by_id.get(request.object_id)
-            if outcome is not None and outcome.result is not None:
-                batch.issued.append(_store(pkg.pk, account, code, outcome.result, request.object_id, actor))
-                continue
-            exc = (
-                outcome.error if outcome else WaybillError("provider_unavailable", "没有回答", retryable=True)
-            )
-            _note(
-                pkg,
-                actor,
-                "package.waybill_failed",
-                f"取号失败 [{exc.code}] {exc.detail}",
-                {"code": exc.code},
-            )
-            batch.refused[pkg.pk] = (exc.code, exc.detail)
+    return issue(package_ids, actor)
 
 
 def _store(
@@ -250,27 +184,13 @@ def _store(
             existing = active_waybill(pkg.pk)
             if existing is not None:  # a concurrent request stored it first (same object id → same number)
                 return existing
-            waybill = Waybill.objects.create(
-                package=pkg,
-                account=account,
-                provider=code,
-                carrier=result.carrier or account.carrier,
-                waybill_no=result.waybill_no,
-                object_id=object_id,
-                sort_code=result.sort_code[:128],
-                print_data=result.print_data,
-                created_by=actor[:128],
-            )
+            waybill = _waybill_row(pkg, account, code, result, object_id, actor)
+            waybill.save()
             if pkg.carrier != waybill.carrier:
                 pkg.carrier = waybill.carrier
                 pkg.save(update_fields=["carrier", "updated_at"])
             w = _Writes(actor)
-            w.event(
-                pkg,
-                "package.waybill_issued",
-                f"取号 {waybill.carrier} {waybill.waybill_no}（{waybill.get_provider_display()}）",
-                {"carrier": waybill.carrier, "waybill_no": waybill.waybill_no, "provider": code},
-            )
+            _issued_event(w, pkg, waybill, code)
             w.flush()
             return waybill
     except IntegrityError:
@@ -278,6 +198,31 @@ def _store(
         if existing is None:
             raise
         return existing
+
+
+def _waybill_row(
+    pkg: Package, account: WaybillAccount, code: str, result, object_id: str, actor: str
+) -> Waybill:
+    return Waybill(
+        package=pkg,
+        account=account,
+        provider=code,
+        carrier=result.carrier or account.carrier,
+        waybill_no=result.waybill_no,
+        object_id=object_id,
+        sort_code=result.sort_code[:128],
+        print_data=result.print_data,
+        created_by=actor[:128],
+    )
+
+
+def _issued_event(w: _Writes, pkg: Package, waybill: Waybill, code: str) -> None:
+    w.event(
+        pkg,
+        "package.waybill_issued",
+        f"取号 {waybill.carrier} {waybill.waybill_no}（{waybill.get_provider_display()}）",
+        {"carrier": waybill.carrier, "waybill_no": waybill.waybill_no, "provider": code},
+    )
 
 
 def cancel_waybill(package_id: int, actor: str, reason: str = "") -> Waybill:
