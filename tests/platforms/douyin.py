@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -287,6 +288,9 @@ class DouyinDouble(OAuthDouble):
         self.waybills.calls += 1
         ebills, errors = [], []
         for info in infos:
+            if not re.fullmatch(r"[0-9A-Za-z_]{1,15}", str(info.get("pack_id") or "0")):
+                return _envelope(40004, "非法的参数（业务校验）", "isv.parameter-invalid:4010",
+                                 "包裹id只能传入15位以内的数字、字母和下划线")  # fmt: skip
             key = f"{info.get('order_id')}/{info.get('pack_id')}"  # same order, same pack_id → same number
             province = info["receiver_info"]["address"]["province_name"]
             try:
@@ -318,7 +322,7 @@ class DouyinDouble(OAuthDouble):
     def _waybill_cancel(self, p: dict) -> Response:
         if not self.waybills.cancel(str(p.get("track_no"))):
             return _envelope(50002, "业务处理失败", "isv.business-failed:3003", "运单号不存在或已取消")
-        return _envelope(data={"cancel_result": True})
+        return _envelope(data={"cancel_result": {"success": True}})
 
     # --- building blocks ---
     def _sku(self, order_id: str, i: int, code: str, quantity: int, price: int, paid_ts: int) -> dict:

@@ -63,6 +63,19 @@ def test_douyin_sort_code_and_taobao_oaid(floor, settings):  # noqa: F811
         assert w.print_data["encryptedData"] == "ENC" + w.waybill_no
 
 
+def test_cainiao_update_changes_the_receiver_of_a_number(floor, settings):  # noqa: F811
+    with platform("taobao", settings) as p:
+        _, pid = p.order()
+        w = services.issue_waybill(pid, "test")
+        account = WaybillAccount.objects.get()
+        service = providers.provider_for("cainiao", services.plain_account(account),
+                                         services._connection(account, "cainiao"))  # fmt: skip
+        result = service.update(services.waybill_request(w.package, account), w.waybill_no)
+        assert result.waybill_no == w.waybill_no and result.print_data == {"encryptedData": "UPD"}
+        with pytest.raises(providers.WaybillError):
+            service.update(services.waybill_request(w.package, account), "7730NOPE")
+
+
 @pytest.mark.parametrize("fault", ["balance", "unreachable", "5xx"])
 def test_refusals_come_back_as_stable_codes_and_nothing_is_stored(plat, fault):
     _, pid = plat.order(province="西藏自治区" if fault == "unreachable" else "四川省")

@@ -119,6 +119,9 @@ class CainiaoProvider(WaybillProvider):
         }
 
     def _oaid(self, tid: str) -> str:
+        cache = self.__dict__.setdefault("_oaids", {})  # one read per order, even when a batch is re-asked
+        if tid in cache:
+            return cache[tid]
         try:
             trade = (
                 self.top.call("taobao.trade.fullinfo.get", {"tid": tid, "fields": "tid,oaid"}).get("trade")
@@ -128,7 +131,8 @@ class CainiaoProvider(WaybillProvider):
             raise from_connector(exc) from exc
         if not trade.get("oaid"):
             raise WaybillError(UNAVAILABLE, f"淘宝订单 {tid} 没有 oaid，无法取号", retryable=False)
-        return str(trade["oaid"])
+        cache[tid] = str(trade["oaid"])
+        return cache[tid]
 
     def cancel(self, carrier: str, waybill_no: str, object_id: str = "") -> None:
         try:

@@ -5,19 +5,23 @@ Sources (fulfilment-facts.md §1.4):
   batch up to 50; {sender_info {address {country_code, province_name, city_name, district_name,
   detail_address}, contact {name, mobile}}, logistics_code, order_infos[] {order_id, pack_id,
   receiver_info {address {…, detail_address (支持密文)}, contact {name, mobile (支持密文)}},
-  items[] {item_name, item_count}}}; answer `ebill_infos[]` {order_id, pack_id, track_no, sort_code
+  items[] {item_name, item_count}, net_info {category, net_code, monthly_account}}}; answer `ebill_infos[]` {order_id, pack_id, track_no, sort_code
   (三段码), package_center_code/name (集包地), short_address_code/name (大头笔)} and `err_infos[]`
   {order_id, pack_id, err_code, err_msg}. "A second call with the same order returns the old number
-  unless a different pack_id is sent": the pack_id is the idempotency key.
+  unless a different pack_id is sent" ("若取号后再来取号，需传相同订单号及不同的包裹id再次来取号，否则返回老号"):
+  order_id + pack_id is the idempotency key. pack_id takes "15位以内的数字、字母和下划线", so the
+  hub's object id (ZSP123-1) is sent as ZSP123_1.
 - `logistics.waybillApply` (LogisticsWaybillApply.cs): {waybill_applies[] {logistics_code, track_no}}
   → `waybill_infos[]` {order_id, track_no, print_data (加密的面单数据), sign} — what the print
   component takes (`encryptedData` + `signature`).
 - `/logistics/cancelOrder` {logistics_code, track_no} (fudiwei/DotNetCore.SKIT.FlurlHttpClient.ByteDance
-  LogisticsCancelOrderRequest.cs); the answer's fields are UNCONFIRMED (success envelope = cancelled).
+  LogisticsCancelOrderRequest.cs) → data {cancel_result {success}} (LogisticsCancelOrderResponse.cs).
 `logistics_code` values are the ones `order.logisticsAdd` takes (shunfeng, zhongtong, yuantong …, as
 the Douyin connector sends them); JTSD/DBKD codes UNCONFIRMED. The err_code values for an empty
 balance / an out-of-area address are UNCONFIRMED (recognised by the words of err_msg).
 """
+
+import re
 
 from zhongshu.channels.base import ConnectorError
 from zhongshu.channels.douyin.client import call
@@ -32,9 +36,15 @@ from zhongshu.shipping.providers.base import (
 )
 from zhongshu.shipping.providers.common import carrier_code, from_connector, in_order, isolating, refusal
 
+PACK_ID = re.compile(r"[^0-9A-Za-z_]")
 CREATE, APPLY, CANCEL = "logistics.newCreateOrder", "logistics.waybillApply", "logistics.cancelOrder"
 LOGISTICS_CODES = {"SF": "shunfeng", "ZTO": "zhongtong", "YTO": "yuantong", "STO": "shentong", "YUNDA": "yunda",
                    "JD": "jd", "EMS": "ems", "JTSD": "jtexpress", "DBKD": "debangkuaidi"}  # fmt: skip
+
+
+def pack_id(object_id: str) -> str:
+    """The hub's object id as a Douyin pack_id (letters, digits, underscore; at most 15)."""
+    return PACK_ID.sub("_", object_id)[:15]
 
 
 def _address(party: Party) -> dict:
@@ -63,20 +73,22 @@ class DouyinProvider(WaybillProvider):
     def _get(self, requests: list[WaybillRequest]) -> list[Outcome]:
         first = requests[0]
         logistics_code = carrier_code(LOGISTICS_CODES, first.carrier)
+        packs = {pack_id(r.object_id): r.object_id for r in requests}
+        net = {k: v for k, v in (("net_code", self.account.branch_code),
+                                 ("monthly_account", self.account.customer_code)) if v}  # fmt: skip
         body = {
             "sender_info": {"address": _address(first.sender),
                             "contact": {"name": first.sender.name, "mobile": first.sender.phone}},
             "logistics_code": logistics_code,
             "order_infos": [
-                {"order_id": r.channel_order_ids[0], "pack_id": r.object_id,
+                {"order_id": r.channel_order_ids[0], "pack_id": pack_id(r.object_id),
                  "receiver_info": {"address": _address(r.receiver),
                                    "contact": {"name": r.receiver.name, "mobile": r.receiver.phone}},
-                 "items": [{"item_name": i.name[:60], "item_count": i.count} for i in r.items]}
+                 "items": [{"item_name": i.name[:60], "item_count": i.count} for i in r.items],
+                 **({"net_info": net} if net else {})}
                 for r in requests
             ],
         }  # fmt: skip
-        if self.account.branch_code:
-            body["net_info"] = {"net_code": self.account.branch_code}  # 网点 (UNCONFIRMED field shape)
         data = self._call(CREATE, body)
         found: dict[str, Outcome] = {}
         for e in data.get("err_infos") or []:
@@ -84,7 +96,11 @@ class DouyinProvider(WaybillProvider):
             found[pack] = Outcome(
                 pack, error=refusal(str(e.get("err_code") or ""), str(e.get("err_msg") or ""))
             )
-        infos = {str(i.get("pack_id") or ""): i for i in data.get("ebill_infos") or [] if i.get("track_no")}
+        infos = {
+            packs.get(str(i.get("pack_id") or ""), ""): i
+            for i in data.get("ebill_infos") or []
+            if i.get("track_no")
+        }
         prints = self._print_data(logistics_code, [i["track_no"] for i in infos.values()])
         for pack, i in infos.items():
             short = " ".join(str(i.get(k) or "") for k in ("short_address_name", "sort_code")).strip()
@@ -114,4 +130,8 @@ class DouyinProvider(WaybillProvider):
         }  # fmt: skip
 
     def cancel(self, carrier: str, waybill_no: str, object_id: str = "") -> None:
-        self._call(CANCEL, {"logistics_code": carrier_code(LOGISTICS_CODES, carrier), "track_no": waybill_no})
+        data = self._call(
+            CANCEL, {"logistics_code": carrier_code(LOGISTICS_CODES, carrier), "track_no": waybill_no}
+        )
+        if (data.get("cancel_result") or {}).get("success") is False:
+            raise WaybillError("cancel_refused", f"抖店未能取消面单 {waybill_no}")

@@ -8,15 +8,18 @@ Sources (fulfilment-facts.md §1.6; public SDKs and ERP code):
   venderOrderCode, fromAddress / toAddress {provinceName, cityName, countryName, countrysideName,
   address, contact, phone, mobile}, weight, volume, payType. The answer
   `resultInfo {statusCode (0 = ok), statusMessage, data {platformOrderNo, waybillCodeList[]}}` (an ERP
-  reading `getResultInfo().getData().getWaybillCodeList()`). JD answers one order per call: batch 1.
-  Whether `venderOrderCode` makes a repeat call return the same number is UNCONFIRMED (the double
-  does so; the hub never asks twice for an active waybill anyway).
+  reading `getResultInfo().getData().getWaybillCodeList()`; a PHP ERP client reads statusCode 0 →
+  data.waybillCodeList[0], 1 → 参数异常, other → 获取单号失败, and documents branchCode "加盟型快递公司必传",
+  settlementCode "直营型快递公司必传", weight in kg). JD answers one order per call: batch 1.
+  The merchant order number key is spelled `venderOrderCode` in the Java test and `vendorOrdercode`
+  in the PHP client — UNCONFIRMED which JD reads; whether a repeat call with it returns the same
+  number is UNCONFIRMED too (the double does so; the hub never asks twice for an active waybill).
 - print data: `jingdong.printing.printData.pullData` {param1 {objectId, cpCode, wayBillInfos[]
   {orderNo, popFlag, wayBillCode, jdWayBillCode}, parameters}} (seven_jd PrintingPrintDataPullDataRequest,
   JD Java SDK package ydy); its answer `prePrintDatas[] {wayBillNo, perPrintData}` is UNCONFIRMED.
   (`jingdong.express.fetch.electronic.sheet` is JD Logistics' own label call, not 无界's.)
-- cancel: `jingdong.ldop.alpha.waybill.api.unbind` {content: {providerId, waybillCode, operatorTime}}
-  (ShopeX-style PHP client's response table); answer `resultInfo.statusCode`.
+- cancel: `jingdong.ldop.alpha.waybill.api.unbind` {content: {providerCode, waybillCode}} (the PHP
+  client's cancelTradeWaybill; operatorTime/operatorName optional); answer `resultInfo.statusCode`.
 providerId per carrier: the JD carrier ids quoted in fulfilment-facts.md §2 (UNVERIFIED against JD;
 1327 YUNDA matches the Java test).
 """
@@ -123,7 +126,8 @@ class JdProvider(WaybillProvider):
         return {"printData": row.get("perPrintData") or "", "templateURL": self.account.template_url}
 
     def cancel(self, carrier: str, waybill_no: str, object_id: str = "") -> None:
-        content = {"providerId": self._provider_id(carrier), "waybillCode": waybill_no,
+        self._provider_id(carrier)  # a carrier JD 无界 does not serve is refused before any call
+        content = {"providerCode": carrier.upper(), "waybillCode": waybill_no,
                    "operatorTime": datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
         info = self._call(UNBIND, {"content": compact(content)}).get("resultInfo") or {}
         if str(info.get("statusCode")) != "0":

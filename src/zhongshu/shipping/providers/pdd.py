@@ -7,8 +7,10 @@ Sources (SchafferJ/open-pdd@2678ad8, a Rust SDK generated from the PDD docs; ful
   order_info {order_channels_type, trade_order_list}, package_info {id, items[{count, name}]},
   recipient}} — the shape mirrors Cainiao's; answer `modules` of {object_id, waybill_code,
   print_data, parent_waybill_code}.
-- `pdd.waybill.cancel` {wp_code, waybill_code} → `cancel_result` (same SDK, waybill/mod.rs lists it;
-  the field name of the answer is UNCONFIRMED).
+- `pdd.waybill.cancel` {wp_code, waybill_code} → `cancel_result` bool (pdd_waybill_cancel.rs).
+`order_channels_type` values are that SDK's list (PDD, TB, TM, JD, KS, DY, … OTHERS); `user_id` (使用者ID,
+an i64 in the SDK) is left out: it is for one waybill account shared by several shops — UNCONFIRMED
+whether PDD requires it for an own account.
 PDD receivers stay ciphertext in the hub (the mapping keeps `receiver_*` as PDD sends them): the
 recipient is sent as stored and PDD's own waybill service decrypts it. The same `object_id` gives the
 same number (as Cainiao; UNCONFIRMED in a primary source). `wp_code` uses the hub's carrier codes
