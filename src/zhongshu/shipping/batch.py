@@ -30,6 +30,7 @@ from zhongshu.shipping.services import (
 # provider calls in flight at once for one account (platform QPS limits are per app and shop; 4 stays
 # well inside the documented defaults — UNCONFIRMED per platform)
 PARALLEL_CALLS = 4
+STORE_EVERY = 10
 
 
 @dataclass
@@ -111,9 +112,18 @@ def _issue_group(account: WaybillAccount, items: list, actor: str, batch: Waybil
             return {r.object_id: Outcome(r.object_id, error=exc) for _, r in chunk}
 
     # Provider calls (HTTP only, no database) run a few at a time; answers are stored here, in order.
+    # Stored STORE_EVERY packages a transaction (one-package providers — JD, SF — would otherwise
+    # commit once per package).
+    pending: list = []
+    answers: dict = {}
     with ThreadPoolExecutor(max_workers=min(PARALLEL_CALLS, len(chunks))) as pool:
         for chunk, outcomes in zip(chunks, pool.map(ask, chunks), strict=True):
-            _record(account, code, chunk, outcomes, actor, batch)
+            pending += chunk
+            answers |= outcomes
+            if len(pending) >= STORE_EVERY:
+                _record(account, code, pending, answers, actor, batch)
+                pending, answers = [], {}
+    _record(account, code, pending, answers, actor, batch)
 
 
 def _record(
