@@ -4,6 +4,7 @@ gives is stored once, asked again it is the same, and its refusals (empty balanc
 reach, 5xx) come back as the stable codes; a batch keeps the other packages' numbers."""
 
 import json
+import time
 
 import pytest
 from huey.contrib.djhuey import HUEY
@@ -142,3 +143,23 @@ def test_sf_signs_with_msg_digest_and_a_wrong_check_word_is_refused(floor, setti
         WaybillAccount.objects.update(check_word=p.double.check_word)
         w = services.issue_waybill(pid, "test")
         assert w.sort_code == "028WE-A1" and w.waybill_no.startswith("SF14")
+
+
+def test_a_timeout_is_retryable_and_the_retry_gets_the_same_number(floor, settings, monkeypatch):  # noqa: F811
+    """SF took the order but its answer came too late: the retry is refused as 重复下单 and the
+    provider reads the first order's number — one number, never a second."""
+    import httpx
+
+    from zhongshu.shipping.providers import sf
+
+    with platform("sf", settings) as p:
+        _, pid = p.order()
+        monkeypatch.setattr(sf, "_client", httpx.Client(timeout=0.3))
+        p.double.delay_next(1, 0.8)
+        with pytest.raises(services.ShippingError) as refused:
+            services.issue_waybill(pid, "test")
+        assert refused.value.code == "provider_unavailable"
+        time.sleep(1.0)  # the platform finished the delayed request meanwhile
+        assert p.book.issued == 1
+        w = services.issue_waybill(pid, "test")
+        assert [w.waybill_no] == list(p.book.numbers.values())
