@@ -3,10 +3,12 @@
 It reads the form {partnerID, requestID, serviceCode, timestamp, msgDigest, msgData}, checks the
 partner id and `msgDigest = base64(md5(quote_plus(msgData + timestamp + checkWord)))` with its own
 implementation (else apiResultCode A1006 — this double's choice of code), and answers
-{apiResultCode: "A1000", apiErrorMsg, apiResponseID, apiResultData: <JSON text {success, errorCode,
+{apiResultCode: "A1000", apiErrorMsg, apiResponseID, apiResultData: <object or JSON text {success, errorCode,
 errorMsg, msgData}>}:
-- EXP_RECE_CREATE_ORDER: a new orderId gets a number (SF…); an orderId used before is refused as
-  8016 重复下单; a receiver province out of reach answers filterResult 3 (不可以收派) and no number;
+- EXP_RECE_CREATE_ORDER: a new orderId gets a number (SF…); an orderId used before answers the first
+  order's msgData ("重复使用订单号时返回第一次下单成功时的运单信息"), or — with `refuse_repeats` — is refused
+  as 8016 重复下单 (as some clients report); a receiver province out of reach answers filterResult 3
+  (不可以收派, remark 1 收方超范围) and no number; every contact needs its country;
   an empty balance answers 8196 月结账户余额不足 (code chosen here, the real one is not public);
 - EXP_RECE_SEARCH_ORDER_RESP: the order's msgData (its number) by orderId;
 - EXP_RECE_UPDATE_ORDER dealType 2: cancels the order and its number.
@@ -37,6 +39,7 @@ class SfDouble(PlatformDouble):
         self.waybills = WaybillBook("SF14")
         self.orders: dict[str, dict] = {}  # orderId → msgData answered
         self.bad_signatures = 0
+        self.refuse_repeats = False
 
     def handle(self, request: Request) -> Response:
         if request.method != "POST" or request.path != "/std/service":
@@ -57,9 +60,14 @@ class SfDouble(PlatformDouble):
     def _create(self, msg: dict) -> Response:
         order_id = msg.get("orderId") or ""
         if order_id in self.orders:
-            return _result(False, "8016", "重复下单")
-        receiver = next((c for c in msg.get("contactInfoList") or [] if c.get("contactType") == 2), None)
-        if not order_id or receiver is None:
+            return (
+                _result(False, "8016", "重复下单")
+                if self.refuse_repeats
+                else _result(True, data=self.orders[order_id])
+            )
+        contacts = msg.get("contactInfoList") or []
+        receiver = next((c for c in contacts if c.get("contactType") == 2), None)
+        if not order_id or receiver is None or not all(c.get("country") for c in contacts):
             return _result(False, "1010", "参数错误")
         self.waybills.calls += 1
         try:
@@ -67,7 +75,7 @@ class SfDouble(PlatformDouble):
         except Refused as exc:
             if exc.kind == "balance":
                 return _result(False, "8196", "月结账户余额不足")
-            return _result(True, data={"orderId": order_id, "filterResult": 3, "remark": "超范围",
+            return _result(True, data={"orderId": order_id, "filterResult": 3, "remark": "1",
                                        "waybillNoInfoList": []})  # fmt: skip
         data = {"orderId": order_id, "filterResult": 2, "originCode": "028", "destCode": "028",
                 "waybillNoInfoList": [{"waybillType": 1, "waybillNo": number}],
@@ -94,6 +102,10 @@ def _gateway(code: str, msg: str) -> Response:
 
 
 def _result(success: bool, code: str = "S0000", msg: str | None = None, data: dict | None = None) -> Response:
-    result = {"success": success, "errorCode": code, "errorMsg": msg, "msgData": data}
+    """apiResultData as an object (SF's doc example) for a success with a number, else as a JSON text
+    (as the public SDKs read it): the provider must read both."""
+    result: dict | str = {"success": success, "errorCode": code, "errorMsg": msg, "msgData": data}
+    if not (data and data.get("waybillNoInfoList")):
+        result = json.dumps(result, ensure_ascii=False)
     return Response.json({"apiResultCode": "A1000", "apiErrorMsg": "", "apiResponseID": uuid.uuid4().hex,
-                          "apiResultData": json.dumps(result, ensure_ascii=False)})  # fmt: skip
+                          "apiResultData": result})  # fmt: skip

@@ -8,11 +8,17 @@ Sources (fulfilment-facts.md §1.5):
   senderContract {name, mobile}, receiverAddress / senderAddress {provinceName, cityName, districtName,
   detailAddress (支持密文)}, orderChannel, tradeOrderCode, netSiteCode, settleAccount (月结号),
   templateUrl, requestId} as the GoKwai SDK (Wynters, addons/open_kwai/core/parameter/express.go) and a
-  Java ERP using the official SDK (OpenExpressEbillGetRequest, orderChannel "KUAI_SHOU") send it.
+  Java ERP using the official SDK (OpenExpressEbillGetRequest, orderChannel "KUAI_SHOU") send it. A
+  pydantic model of the request (public repository, not named) quotes the field docs: packageCode
+  "同一个交易订单下传递相同的包裹号会返回相同的运单号", requestId "请求唯一ID…服务端做幂等使用。批量取号时候，
+  列表里面的requestID要保证不重复", netSiteCode/netSiteName "网点编码（加盟必须）", settleAccount 客户编码,
+  totalPackageWeight (g), tradeOrderCode (for a Kuaishou order the receiver is sent as ciphertext),
+  extData (SF needs isvClientCode — not sent here: UNCONFIRMED how merchants configure it).
 - The answer: `data[]` per request, each with its own `data[]` of {waybillCode, printData, key,
   version, signature} (the Java ERP reads `getData().get(0).getData().get(0)`); `requestId` and the
   per-request refusal fields (`errorCode`, `errorMsg`) are UNCONFIRMED.
-- `open.express.ebill.cancel` {expressCompanyCode, waybillCode}: field names UNCONFIRMED.
+- `open.express.ebill.cancel` {expressCompanyCode, waybillCode}, POST form (whalesky-labs/kwaishop-php-sdk
+  Api/Express/OpenExpressEbillCancel.php; the same model file's OpenExpressEbillCancelSchema).
 `expressCompanyCode` values are the hub's codes (SF as in the Java ERP; others UNCONFIRMED).
 """
 
@@ -65,6 +71,7 @@ class KuaishouProvider(WaybillProvider):
         body = {"getEbillOrderRequest": [
             {"merchantCode": merchant, "merchantName": self.account.shop, "packageCode": r.object_id,
              "requestId": r.object_id, "totalPackageQuantity": 1, "expressCompanyCode": r.carrier,
+             "totalPackageWeight": r.weight_g,
              "itemList": [{"itemTitle": i.name[:60], "itemQuantity": i.count} for i in r.items],
              "receiverContract": {"name": r.receiver.name, "mobile": r.receiver.phone},
              "receiverAddress": _address(r.receiver),

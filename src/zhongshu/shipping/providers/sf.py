@@ -1,6 +1,6 @@
 """SF Express direct (顺丰丰桥 / 顺丰开放平台) for own-shop orders: order creation gives the waybill number.
 
-The gateway (`https://sfapi.sf-express.com/std/service`, sandbox `https://sfapi-sbox.sf-express.com/std/service`)
+The gateway (`https://bspgw.sf-express.com/std/service`, sandbox `https://sfapi-sbox.sf-express.com/std/service`)
 takes a form POST {partnerID, requestID, serviceCode, timestamp, msgDigest, msgData} with
 
     msgDigest = base64(md5(urlencode(msgData + timestamp + checkWord)))
@@ -17,9 +17,13 @@ apiResultData (a JSON text {success, errorCode ("S0000" ok), errorMsg, msgData})
   contactInfoList[] {contactType (1 寄件, 2 收件), contact, mobile, province, city, county, address}}
   → msgData {orderId, waybillNoInfoList[] {waybillType (1 母单), waybillNo}, filterResult
   (2 可收派, 3 不可以收派), routeLabelInfo[] {routeLabelData {destRouteLabel …}}}.
-- `EXP_RECE_SEARCH_ORDER_RESP` {orderId, searchType "1"} answers the same msgData for an order made
-  before: an `orderId` used again is refused as 重复下单 (errorCode 8016 — UNCONFIRMED code, matched with
-  the words too), and the provider then reads the first order's number, never a second one.
+  A public copy of SF's 下订单接口 doc (顺丰物流开放平台对接记录, repository not named) confirms these
+  fields, contactInfoList[].country ("CN", required), the gateway addresses, apiResultData
+  {success, errorCode S0000, errorMsg, msgData} (an object in its example, a JSON text in the SDKs —
+  both are read), filterResult 3 不可以收派 with remark 1 收方超范围 / 2 派方超范围, and: "orderId 客户订单号，
+  重复使用订单号时返回第一次下单成功时的运单信息" — asking again with the same orderId gives the first
+  number. Some clients see the repeat refused as 重复下单 (errorCode 8016 — UNCONFIRMED): then
+  `EXP_RECE_SEARCH_ORDER_RESP` {orderId, searchType "1"} reads the first order's number.
 - `EXP_RECE_UPDATE_ORDER` {orderId, dealType 2} cancels the order (and its number).
 Request and answer field names follow that SDK's create_order/query_order/update_order and SF's
 published samples; error codes other than A1000/S0000 and the 8016 meaning are UNCONFIRMED.
@@ -52,7 +56,7 @@ from zhongshu.shipping.providers.base import (
 )
 from zhongshu.shipping.providers.common import compact, from_connector, refusal
 
-PRODUCTION = "https://sfapi.sf-express.com/std/service"
+PRODUCTION = "https://bspgw.sf-express.com/std/service"
 CREATE, SEARCH, UPDATE = "EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ORDER_RESP", "EXP_RECE_UPDATE_ORDER"
 DUPLICATE = "8016"  # 重复下单 (UNCONFIRMED)
 GATEWAY_OK, BUSINESS_OK = "A1000", "S0000"
@@ -71,8 +75,8 @@ def gateway() -> str:
 
 def _contact(kind: int, party: Party) -> dict:
     a = party.address
-    return {"contactType": kind, "contact": party.name, "mobile": party.phone, "province": a.province,
-            "city": a.city, "county": a.district, "address": a.detail}  # fmt: skip
+    return {"contactType": kind, "contact": party.name, "mobile": party.phone, "country": "CN",
+            "province": a.province, "city": a.city, "county": a.district, "address": a.detail}  # fmt: skip
 
 
 @register
@@ -101,10 +105,12 @@ class SfProvider(WaybillProvider):
             raise WaybillError(
                 AUTH_FAILED if code in {"A1004", "A1006"} else "invalid_request", f"顺丰 {code} {text}"
             )
-        try:
-            result = json.loads(envelope.get("apiResultData") or "{}")
-        except ValueError:
-            raise WaybillError(UNAVAILABLE, "顺丰回答无法解析", retryable=True) from None
+        result = envelope.get("apiResultData") or {}
+        if isinstance(result, str):
+            try:
+                result = json.loads(result)
+            except ValueError:
+                raise WaybillError(UNAVAILABLE, "顺丰回答无法解析", retryable=True) from None
         if not result.get("success") or result.get("errorCode") not in (BUSINESS_OK, None):
             raise refusal(str(result.get("errorCode") or ""), str(result.get("errorMsg") or ""))
         return result.get("msgData") or {}
@@ -131,8 +137,12 @@ class SfProvider(WaybillProvider):
             if DUPLICATE not in exc.detail and "重复下单" not in exc.detail:
                 raise
             data = self.call(SEARCH, {"orderId": r.object_id, "searchType": "1", "language": "zh-CN"})
-        if str(data.get("filterResult") or "") == "3":
-            raise refusal("filterResult=3", "不可以收派")
+        if str(data.get("filterResult") or "") == "3":  # remark: 1 收方超范围, 2 派方超范围, 3 其它原因
+            raise refusal(
+                "filterResult=3",
+                f"不可以收派 {data.get('remark') or ''}".strip(),
+                unreachable={"filterResult=3"},
+            )
         numbers = [w for w in data.get("waybillNoInfoList") or [] if w.get("waybillNo")]
         if not numbers:
             raise WaybillError(UNAVAILABLE, "顺丰没有返回运单号", retryable=True)
