@@ -17,12 +17,14 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from tests.platforms.server import SHANGHAI, OAuthDouble, Request, Response, page_of
+from tests.platforms.waybill_book import Refused, WaybillBook
 
 MAX_SIZE, MAX_ROWS, LOOKBACK = 100, 50_000, timedelta(days=90)
 TOKEN_METHODS = {"token.create", "token.refresh"}
@@ -51,6 +53,9 @@ class DouyinDouble(OAuthDouble):
             "order.batchDecrypt": self._decrypt,
             "order.logisticsAdd": self._ship,
             "sku.syncStock": self._sync_stock,
+            "logistics.newCreateOrder": self._waybill_create,
+            "logistics.waybillApply": self._waybill_apply,
+            "logistics.cancelOrder": self._waybill_cancel,
         }
         super().__init__()
 
@@ -64,6 +69,7 @@ class DouyinDouble(OAuthDouble):
         self.stock: list[dict] = []
         self.decrypts: list[dict] = []
         self.after_search: list[Callable[[DouyinDouble], None]] = []  # run after each page served
+        self.waybills = WaybillBook("DY66")
 
     # --- test helpers: authorisation ---
     def issue_tokens(self) -> dict:
@@ -272,6 +278,51 @@ class DouyinDouble(OAuthDouble):
         self.stock.append({"code": p["code"], "sku_id": sku_id, "stock_num": int(p["stock_num"]),
                            "incremental": bool(p.get("incremental", False))})  # fmt: skip
         return _envelope(data={})
+
+    # --- e-waybills (LogisticsNewCreateOrder.cs / LogisticsWaybillApply.cs): per-package err_infos;
+    # the err_code values are this double's (the real ones are not public) ---
+    def _waybill_create(self, p: dict) -> Response:
+        infos = p.get("order_infos") or []
+        if not p.get("logistics_code") or not p.get("sender_info") or not 1 <= len(infos) <= 50:
+            return _envelope(40004, "非法的参数（业务校验）", "isv.parameter-invalid", "order_infos 最多50个")
+        self.waybills.calls += 1
+        ebills, errors = [], []
+        for info in infos:
+            if not re.fullmatch(r"[0-9A-Za-z_]{1,15}", str(info.get("pack_id") or "0")):
+                return _envelope(40004, "非法的参数（业务校验）", "isv.parameter-invalid:4010",
+                                 "包裹id只能传入15位以内的数字、字母和下划线")  # fmt: skip
+            key = f"{info.get('order_id')}/{info.get('pack_id')}"  # same order, same pack_id → same number
+            province = info["receiver_info"]["address"]["province_name"]
+            try:
+                number = self.waybills.take(key, province)
+            except Refused as exc:
+                code, msg = (
+                    (3001, "电子面单余额不足") if exc.kind == "balance" else (3002, "收件地址超区，不可达")
+                )
+                errors.append(
+                    {
+                        "order_id": info.get("order_id"),
+                        "pack_id": info.get("pack_id"),
+                        "err_code": code,
+                        "err_msg": msg,
+                    }
+                )
+                continue
+            ebills.append({"order_id": info.get("order_id"), "pack_id": info.get("pack_id"), "track_no": number,
+                           "company": p["logistics_code"], "sort_code": "510-A12", "package_center_code": "028",
+                           "package_center_name": "成都转运中心", "short_address_code": "028",
+                           "short_address_name": f"川 {province[:2]}"})  # fmt: skip
+        return _envelope(data={"ebill_infos": ebills, "err_infos": errors})
+
+    def _waybill_apply(self, p: dict) -> Response:
+        rows = [a for a in p.get("waybill_applies") or [] if self.waybills.known(str(a.get("track_no")))]
+        return _envelope(data={"waybill_infos": [{"track_no": a["track_no"], "print_data": "DYENC" + a["track_no"],
+                                                  "sign": "DYSIG" + a["track_no"]} for a in rows]})  # fmt: skip
+
+    def _waybill_cancel(self, p: dict) -> Response:
+        if not self.waybills.cancel(str(p.get("track_no"))):
+            return _envelope(50002, "业务处理失败", "isv.business-failed:3003", "运单号不存在或已取消")
+        return _envelope(data={"cancel_result": {"success": True}})
 
     # --- building blocks ---
     def _sku(self, order_id: str, i: int, code: str, quantity: int, price: int, paid_ts: int) -> dict:

@@ -26,6 +26,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tests.platforms.server import PlatformDouble, Request, Response, page_of
+from tests.platforms.waybill_book import Refused, WaybillBook
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -139,6 +140,7 @@ class JdDouble(PlatformDouble):
         self.on_search_call: dict[int, Callable[[], None]] = {}
         self._rng = random.Random(20260310)
         self._seq = 0
+        self.waybills = WaybillBook("JDVA")
 
     # --- test set-up ------------------------------------------------------------------------
     def issue_token(self, expires_at: datetime | None = None) -> Token:
@@ -208,6 +210,9 @@ class JdDouble(PlatformDouble):
             "jingdong.pop.order.shipment": self._ship,
             "jingdong.sku.read.searchSkuList": self._sku_search,
             "jingdong.stock.write.updateSkuStock": self._stock,
+            "jingdong.ldop.alpha.waybill.receive": self._waybill_receive,
+            "jingdong.printing.printData.pullData": self._print_data,
+            "jingdong.ldop.alpha.waybill.api.unbind": self._waybill_unbind,
         }.get(params["method"])
         if handler is None:
             return self._gateway_error("15")
@@ -399,6 +404,36 @@ class JdDouble(PlatformDouble):
             return {"success": False}
         self.stock[int(q["skuId"])] = int(q["stockNum"])
         return {"success": True}
+
+    # --- 无界电子面单: resultInfo {statusCode, statusMessage, data}; refusal codes are this double's ---
+    def _waybill_receive(self, q: dict) -> dict:
+        c = json.loads(q.get("content") or "{}")
+        if not c.get("providerId") or not c.get("toAddress") or not c.get("venderOrderCode"):
+            return {"resultInfo": {"statusCode": 1001, "statusMessage": "参数错误"}}
+        self.waybills.calls += 1
+        try:
+            number = self.waybills.take(c["venderOrderCode"], c["toAddress"]["provinceName"])
+        except Refused as exc:
+            code, msg = (2001, "单号库存不足") if exc.kind == "balance" else (2002, "收件地址超区")
+            return {"resultInfo": {"statusCode": code, "statusMessage": msg}}
+        data = {"platformOrderNo": c.get("platformOrderNo"), "waybillCodeList": [number]}
+        return {"resultInfo": {"statusCode": 0, "statusMessage": "成功", "data": data}}
+
+    def _print_data(self, q: dict) -> dict:
+        infos = (q.get("param1") or {}).get("wayBillInfos") or []
+        rows = [
+            {"wayBillNo": i["wayBillCode"], "perPrintData": "JDENC" + i["wayBillCode"]}
+            for i in infos
+            if self.waybills.known(i.get("wayBillCode", ""))
+        ]
+        return {"returnType": {"code": 1, "message": "成功", "prePrintDatas": rows}}
+
+    def _waybill_unbind(self, q: dict) -> dict:
+        c = json.loads(q.get("content") or "{}")
+        ok = self.waybills.cancel(str(c.get("waybillCode")))
+        return {
+            "resultInfo": {"statusCode": 0 if ok else 3001, "statusMessage": "成功" if ok else "运单不存在"}
+        }
 
     # --- helpers for assertions ------------------------------------------------------------------
     def snapshot(self) -> dict[str, JdOrder]:

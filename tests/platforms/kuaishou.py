@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from tests.platforms.server import SHANGHAI, OAuthDouble, Request, Response, page_of
+from tests.platforms.waybill_book import Refused, WaybillBook
 
 MAX_SPAN, LOOKBACK, MAX_PAGE = timedelta(days=7), timedelta(days=90), 50
 SIGNED = ("access_token", "appkey", "method", "param", "signMethod", "timestamp", "version")
@@ -46,7 +47,8 @@ class KuaishouDouble(OAuthDouble):
         self.app_secret, self.sign_secret, self.index_delay = app_secret, sign_secret, index_delay
         self._api = {"open.order.cursor.list": self._list, "open.order.detail": self._detail,
                      "open.order.decrypt.batch": self._decrypt, "open.seller.order.goods.deliver": self._deliver,
-                     "open.item.list.get": self._items, "open.item.sku.stock.update": self._stock}  # fmt: skip
+                     "open.item.list.get": self._items, "open.item.sku.stock.update": self._stock,
+                     "open.express.ebill.get": self._ebill_get, "open.express.ebill.cancel": self._ebill_cancel}  # fmt: skip
         super().__init__()
 
     def reset(self) -> None:
@@ -59,6 +61,7 @@ class KuaishouDouble(OAuthDouble):
         self.stock_updates: list[dict] = []
         self.decrypts: list[dict] = []
         self.after_page: list[Callable[[KuaishouDouble], None]] = []  # run after each list page served
+        self.waybills = WaybillBook("KS55")
 
     # --- test helpers ---
     def issue_tokens(self) -> dict:
@@ -249,6 +252,46 @@ class KuaishouDouble(OAuthDouble):
         self.shipments.append({k: p.get(k) for k in ("orderId", "expressCode", "expressNo")})
         self.touch(oid, status=40)
         return Response.json({"result": 1, "data": {}})
+
+    def _ebill_get(self, p: dict) -> Response:
+        """open.express.ebill.get: one result per request, each its own `data` list (refusal fields
+        errorCode/errorMsg are this double's guess — not public)."""
+        reqs = p.get("getEbillOrderRequest") or []
+        if not 1 <= len(reqs) <= 10:
+            return _error(BAD_PARAM, "一次最多取10个")
+        self.waybills.calls += 1
+        out = []
+        for r in reqs:
+            try:
+                number = self.waybills.take(r["packageCode"], r["receiverAddress"]["provinceName"])
+            except Refused as exc:
+                code, msg = (
+                    ("BALANCE_NOT_ENOUGH", "电子面单余额不足")
+                    if exc.kind == "balance"
+                    else ("ADDRESS_UNREACHABLE", "收件地址超区，不可达")
+                )
+                out.append({"requestId": r.get("requestId"), "errorCode": code, "errorMsg": msg, "data": []})
+                continue
+            out.append(
+                {
+                    "requestId": r.get("requestId"),
+                    "data": [
+                        {
+                            "waybillCode": number,
+                            "printData": "KSENC" + number,
+                            "signature": "KSSIG",
+                            "key": "K",
+                            "version": "1",
+                        }
+                    ],
+                }
+            )
+        return Response.json({"result": 1, "data": out})
+
+    def _ebill_cancel(self, p: dict) -> Response:
+        if not self.waybills.cancel(str(p.get("waybillCode"))):
+            return _error(BAD_PARAM, "运单号不存在或已取消")
+        return Response.json({"result": 1, "data": True})
 
     def _items(self, p: dict) -> Response:
         size = min(int(p.get("pageSize") or 100), 100)

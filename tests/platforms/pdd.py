@@ -23,6 +23,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tests.platforms.server import PlatformDouble, Request, Response, page_of
+from tests.platforms.waybill_book import Refused, WaybillBook
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -84,6 +85,7 @@ class PddDouble(PlatformDouble):
         self.increment_calls: list[tuple[int, int, int]] = []  # (start, end, page)
         self._hooks: dict[int, Callable[[], Response | None]] = {}
         self._ids = itertools.count(1000)
+        self.waybills = WaybillBook("YT88")
 
     # --- the test's controls ---
     def now(self) -> datetime:
@@ -343,7 +345,39 @@ class PddDouble(PlatformDouble):
         return cipher
 
 
+def _waybill_get(self: PddDouble, form) -> dict:
+    """pdd.waybill.get: the whole call refused when one package is (error codes are this double's)."""
+    req = json.loads(form.get("param_waybill_cloud_print_apply_new_request") or "{}")
+    dtos = req.get("trade_order_info_dtos") or []
+    if not req.get("wp_code") or not 1 <= len(dtos) <= 10:
+        raise PddError(10000, "参数错误", "wp_code 必填，trade_order_info_dtos 最多10个")
+    self.waybills.calls += 1
+    modules = []
+    for dto in dtos:
+        try:
+            number = self.waybills.take(dto["object_id"], dto["recipient"]["address"]["province"])
+        except Refused as exc:
+            if exc.kind == "balance":
+                raise PddError(3001, "电子面单余额不足", "面单余额不足，请充值") from None
+            raise PddError(3002, "收件地址超区", "收件地址不在服务范围") from None
+        print_data = {
+            "encryptedData": "PDD" + number,
+            "signature": "S" + number,
+            "templateUrl": dto.get("template_url"),
+        }
+        modules.append(
+            {"object_id": dto["object_id"], "waybill_code": number, "print_data": json.dumps(print_data)}
+        )
+    return {"modules": modules}
+
+
+def _waybill_cancel(self: PddDouble, form) -> dict:
+    return {"cancel_result": self.waybills.cancel(form.get("waybill_code", ""))}
+
+
 ROUTES: dict[str, tuple[Callable, str]] = {
+    "pdd.waybill.get": (_waybill_get, "pdd_waybill_get_response"),
+    "pdd.waybill.cancel": (_waybill_cancel, "pdd_waybill_cancel_response"),
     "pdd.order.number.list.increment.get": (PddDouble._increment, "order_sn_increment_get_response"),
     "pdd.order.information.get": (PddDouble._information, "order_info_get_response"),
     "pdd.open.decrypt.batch": (PddDouble._decrypt, "open_decrypt_batch_response"),

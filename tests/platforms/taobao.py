@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.platforms.server import PlatformDouble, Request, Response, page_of
+from tests.platforms.waybill_book import Refused, WaybillBook
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -89,6 +90,7 @@ class TaobaoDouble(PlatformDouble):
         self.methods: list[str] = []
         self.page_hooks: list[Callable[[int], None]] = []  # called with the count of pages served so far
         self.pages_served = 0
+        self.waybills = WaybillBook("7730")  # Cainiao numbers (中通-like 77…)
 
     # --- test helpers -----------------------------------------------------------------------
     def issue_token(
@@ -287,3 +289,68 @@ class TaobaoDouble(PlatformDouble):
         self.quantities[(num_iid, sku_id)] = int(p["quantity"])
         self.stock_updates.append({k: p.get(k) for k in ("num_iid", "sku_id", "quantity", "type")})
         return {"item": {"num_iid": num_iid, "num": int(p["quantity"]), "modified": fmt(self.now)}}
+
+    # --- Cainiao e-waybills (cainiao.waybill.ii.*; bububa/opentaobao model/waybill) ----------------
+    # The whole call is refused when one package of the batch is (a TOP error_response); the sub_codes
+    # for an empty balance / an out-of-area address are this double's (the real ones are not public).
+    def api_cainiao_waybill_ii_get(self, p: dict) -> dict:
+        req = json.loads(p.get("param_waybill_cloud_print_apply_new_request") or "{}")
+        dtos = req.get("trade_order_info_dtos") or []
+        if not req.get("cp_code") or not req.get("sender") or not 1 <= len(dtos) <= 10:
+            raise ApiError(
+                error(15, "Remote service error", "isv.invalid-parameter", "cp_code/sender/最多10个订单")
+            )
+        self.waybills.calls += 1
+        modules = []
+        for dto in dtos:
+            recipient = dto.get("recipient") or {}
+            tid = (dto.get("order_info") or {}).get("trade_order_list", [""])[0]
+            if dto["order_info"].get("order_channels_type") in ("TB", "TM"):
+                trade = self.trades.get(str(recipient.get("tid")))
+                if (
+                    trade is None
+                    or str(recipient.get("tid")) != str(tid)
+                    or recipient.get("oaid") != trade["oaid"]
+                ):
+                    raise ApiError(
+                        error(15, "Remote service error", "isv.OAID_DECRYPT_FAILED", "oaid与订单不匹配")
+                    )
+            try:
+                number = self.waybills.take(dto["object_id"], recipient["address"]["province"])
+            except Refused as exc:
+                if exc.kind == "balance":
+                    raise ApiError(
+                        error(
+                            15,
+                            "Remote service error",
+                            "isv.WAYBILL_BALANCE_NOT_ENOUGH",
+                            "电子面单余额不足，请充值",
+                        )
+                    ) from None
+                raise ApiError(
+                    error(15, "Remote service error", "isv.ADDRESS_UNREACHABLE", "收件地址超区，不可达")
+                ) from None
+            print_data = {
+                "encryptedData": "ENC" + number,
+                "signature": "SIG" + number,
+                "templateURL": dto.get("template_url") or "",
+                "ver": "waybill_print_secret_version_1",
+            }
+            modules.append(
+                {
+                    "object_id": dto["object_id"],
+                    "waybill_code": number,
+                    "cp_code": req["cp_code"],
+                    "print_data": json.dumps(print_data),
+                }
+            )
+        return {"modules": {"waybill_cloud_print_response": modules}}
+
+    def api_cainiao_waybill_ii_cancel(self, p: dict) -> dict:
+        return {"cancel_result": self.waybills.cancel(p.get("waybill_code", ""))}
+
+    def api_cainiao_waybill_ii_update(self, p: dict) -> dict:
+        req = json.loads(p.get("param_waybill_cloud_print_update_request") or "{}")
+        if not self.waybills.known(req.get("waybill_code", "")):
+            raise ApiError(error(15, "Remote service error", "isv.WAYBILL_NOT_EXIST", "面单号不存在"))
+        return {"waybill_code": req["waybill_code"], "print_data": json.dumps({"encryptedData": "UPD"})}

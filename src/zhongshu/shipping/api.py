@@ -11,6 +11,7 @@ from zhongshu.core.auth import requires
 from zhongshu.core.params import Code, Id
 from zhongshu.core.responses import errors, example
 from zhongshu.fulfilment.common import FloorError, NotFound
+from zhongshu.fulfilment.models import Package, Wave
 from zhongshu.shipping import printing, services
 from zhongshu.shipping.models import Carrier, Provider
 from zhongshu.shipping.views import pdf_response
@@ -226,4 +227,39 @@ def post_printed(request, package_id: Id, payload: PrintedIn):
         "package": str(package_id),
         "waybill_no": waybill.waybill_no,
         "printed_at": waybill.printed_at.isoformat() if waybill.printed_at else None,
+    }
+
+
+class WaveRefusal(Schema):
+    package: str
+    code: str
+    detail: str
+
+
+class WaveWaybillsOut(Schema):
+    wave: str
+    issued: list[WaybillOut]
+    already: list[WaybillOut]
+    refused: list[WaveRefusal]
+
+
+@router.post(
+    "/waves/{wave_id}/waybills",
+    response={200: WaveWaybillsOut, **errors(401, 403, 404, 422)},
+    summary="Waybills for every package of a wave, batched per provider; one refusal keeps the others' numbers",
+    auth=requires(ISSUE),
+)
+def post_wave_waybills(request, wave_id: Id):
+    if not Wave.objects.filter(pk=wave_id).exists():
+        raise HttpError(404, f"波次 {wave_id} 不存在")
+    ids = list(Package.objects.filter(wave_id=wave_id).order_by("pk").values_list("pk", flat=True))
+    batch = services.issue_waybills(ids, _actor(request))
+    return {
+        "wave": str(wave_id),
+        "issued": [_waybill_out(w) for w in batch.issued],
+        "already": [_waybill_out(w) for w in batch.already],
+        "refused": [
+            {"package": str(pid), "code": code, "detail": detail}
+            for pid, (code, detail) in sorted(batch.refused.items())
+        ],  # fmt: skip
     }

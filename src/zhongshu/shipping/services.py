@@ -27,7 +27,14 @@ from zhongshu.shipping.models import (
     Waybill,
     WaybillAccount,
 )
-from zhongshu.shipping.providers.base import Account, Address, Item, Party, WaybillError, WaybillRequest
+from zhongshu.shipping.providers.base import (
+    Account,
+    Address,
+    Item,
+    Party,
+    WaybillError,
+    WaybillRequest,
+)
 
 log = logging.getLogger(__name__)
 SYSTEM = "system:shipping"
@@ -76,16 +83,20 @@ def account_for(pkg: Package, carrier: str = "") -> WaybillAccount:
 
 def waybill_request(pkg: Package, account: WaybillAccount) -> WaybillRequest:
     orders = list(Order.objects.filter(package_orders__package=pkg).order_by("pk"))
+    lines = list(PackageLine.objects.filter(package=pkg).select_related("sku", "order_line"))
+    return _request(pkg, account, orders, lines, object_id(pkg))
+
+
+def _request(pkg: Package, account: WaybillAccount, orders: list, lines: list, key: str) -> WaybillRequest:
     if not orders:
         raise ShippingError("no_orders", f"包裹 P{pkg.pk} 没有订单")
     first = orders[0]
-    lines = PackageLine.objects.filter(package=pkg).select_related("sku", "order_line")
     items = tuple(
         Item((ln.order_line.title if ln.order_line_id and ln.order_line.title else ln.sku.title), ln.quantity)
         for ln in lines
     )
     return WaybillRequest(
-        object_id=object_id(pkg),
+        object_id=key,
         package_id=pkg.pk,
         carrier=account.carrier,
         platform=pkg.shop.platform,
@@ -157,6 +168,13 @@ def issue_waybill(package_id: int, actor: str, provider: str = "", carrier: str 
     return _store(pkg.pk, account, code, outcome.result, request.object_id, actor)
 
 
+def issue_waybills(package_ids, actor: str):
+    """Waybills for many packages (a wave), batched per provider: see `shipping.batch`."""
+    from zhongshu.shipping.batch import issue_waybills as issue
+
+    return issue(package_ids, actor)
+
+
 def _store(
     package_id: int, account: WaybillAccount, code: str, result, object_id: str, actor: str
 ) -> Waybill:
@@ -166,27 +184,13 @@ def _store(
             existing = active_waybill(pkg.pk)
             if existing is not None:  # a concurrent request stored it first (same object id → same number)
                 return existing
-            waybill = Waybill.objects.create(
-                package=pkg,
-                account=account,
-                provider=code,
-                carrier=result.carrier or account.carrier,
-                waybill_no=result.waybill_no,
-                object_id=object_id,
-                sort_code=result.sort_code[:128],
-                print_data=result.print_data,
-                created_by=actor[:128],
-            )
+            waybill = _waybill_row(pkg, account, code, result, object_id, actor)
+            waybill.save()
             if pkg.carrier != waybill.carrier:
                 pkg.carrier = waybill.carrier
                 pkg.save(update_fields=["carrier", "updated_at"])
             w = _Writes(actor)
-            w.event(
-                pkg,
-                "package.waybill_issued",
-                f"取号 {waybill.carrier} {waybill.waybill_no}（{waybill.get_provider_display()}）",
-                {"carrier": waybill.carrier, "waybill_no": waybill.waybill_no, "provider": code},
-            )
+            _issued_event(w, pkg, waybill, code)
             w.flush()
             return waybill
     except IntegrityError:
@@ -194,6 +198,31 @@ def _store(
         if existing is None:
             raise
         return existing
+
+
+def _waybill_row(
+    pkg: Package, account: WaybillAccount, code: str, result, object_id: str, actor: str
+) -> Waybill:
+    return Waybill(
+        package=pkg,
+        account=account,
+        provider=code,
+        carrier=result.carrier or account.carrier,
+        waybill_no=result.waybill_no,
+        object_id=object_id,
+        sort_code=result.sort_code[:128],
+        print_data=result.print_data,
+        created_by=actor[:128],
+    )
+
+
+def _issued_event(w: _Writes, pkg: Package, waybill: Waybill, code: str) -> None:
+    w.event(
+        pkg,
+        "package.waybill_issued",
+        f"取号 {waybill.carrier} {waybill.waybill_no}（{waybill.get_provider_display()}）",
+        {"carrier": waybill.carrier, "waybill_no": waybill.waybill_no, "provider": code},
+    )
 
 
 def cancel_waybill(package_id: int, actor: str, reason: str = "") -> Waybill:
@@ -210,7 +239,7 @@ def cancel_waybill(package_id: int, actor: str, reason: str = "") -> Waybill:
             service = providers.provider_for(
                 waybill.provider, plain_account(account), _connection(account, waybill.provider)
             )
-            service.cancel(waybill.carrier, waybill.waybill_no)
+            service.cancel(waybill.carrier, waybill.waybill_no, object_id=waybill.object_id)
         except WaybillError as exc:
             raise ShippingError(exc.code, f"取消面单失败：{exc.detail}") from exc
     with transaction.atomic():

@@ -18,3 +18,7 @@ def provider_for(code: str, account: Account, connection=None) -> WaybillProvide
     except KeyError:
         raise WaybillError("unknown_provider", f"面单服务 {code} 未接入") from None
     return cls(account, connection)
+
+
+# the platform services register themselves on import (after REGISTRY and register exist)
+from zhongshu.shipping.providers import cainiao, douyin, jd, kuaishou, pdd, sf  # noqa: E402, F401

@@ -117,8 +117,9 @@ class WaybillProvider(ABC):
         """Numbers for up to `batch_size` packages, one outcome per request in request order."""
 
     @abstractmethod
-    def cancel(self, carrier: str, waybill_no: str) -> None:
-        """Give a number back (before it ships); raises WaybillError when the service refuses."""
+    def cancel(self, carrier: str, waybill_no: str, object_id: str = "") -> None:
+        """Give a number back (before it ships); raises WaybillError when the service refuses.
+        `object_id` is the request's idempotency key (SF cancels by its order id)."""
 
     def update(self, request: WaybillRequest, waybill_no: str) -> WaybillResult:
         """Change a number's receiver/package details (e.g. after an address change) — where supported."""

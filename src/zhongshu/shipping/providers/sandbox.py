@@ -37,5 +37,5 @@ class SandboxProvider(WaybillProvider):
             out.append(Outcome(r.object_id, result=result))
         return out
 
-    def cancel(self, carrier: str, waybill_no: str) -> None:
+    def cancel(self, carrier: str, waybill_no: str, object_id: str = "") -> None:
         return None
