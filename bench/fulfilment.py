@@ -10,7 +10,10 @@ package per order written in bulk (what sync_order makes for orders without a me
    (each strategy's size) until no package is ready.
 2. Pack checks through the API at a fixed offered rate [20/s; p99 ≤ 100 ms] against `zhongshu serve`
    (gunicorn, 2 workers): POST /api/v1/packages/{id}/check with every unit scanned and the right
-   weight; the time is the round trip on localhost (the server's time plus a loopback hop).
+   weight; the round trip on localhost, and from each answer's Server-Timing header the server's
+   own time (app), the CPU its thread used (the work, whatever else runs on the machine) and the
+   wait to begin the write transaction (lock). On a shared 2-core machine the round trip and the
+   server time mostly show waiting for a CPU; the CPU figure is the one that compares across runs.
 3. SQL statements per pack check [≤ 15]: one check through Django's test client (auth included) and
    the service alone.
 Each database runs in a child process with its own ZHONGSHU_HOME.
@@ -149,7 +152,7 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen(
+    proc = subprocess.Popen(
         [str(BIN / "zhongshu"), "serve", "--port", str(port), "--workers", "2", "--no-worker"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -157,11 +160,16 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
     try:
         common.wait_http(f"{base}/api/v1/health")
         latencies: list[float] = []
+        server: list[float] = []  # ms, the hub's own time (Server-Timing: app)
+        lock_waits: list[float] = []  # ms of it waiting to begin a write transaction
+        cpu: list[float] = []  # ms of CPU the request's thread used (the work, whatever the load)
         errors = 0
         lock = threading.Lock()
         local = threading.local()
 
-        def send(pk: int, body: dict) -> None:
+        slowest: list[tuple] = []  # (server ms, request number, db ms, lock ms)
+
+        def send(n: int, pk: int, body: dict) -> None:
             nonlocal errors
             if not hasattr(local, "c"):
                 local.c = httpx.Client(
@@ -170,8 +178,16 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
             t = time.perf_counter()
             r = local.c.post(f"/api/v1/packages/{pk}/check", json=body)
             dt = time.perf_counter() - t
+            timing = dict(
+                (k.strip(), float(v)) for k, v in
+                (part.split(";dur=") for part in r.headers.get("server-timing", "").split(",") if ";dur=" in part)
+            )  # fmt: skip
             with lock:
                 latencies.append(dt)
+                server.append(timing.get("app", 0.0))
+                lock_waits.append(timing.get("lock", 0.0))
+                cpu.append(timing.get("cpu", 0.0))
+                slowest.append((timing.get("app", 0.0), n, timing.get("db", 0.0), timing.get("lock", 0.0)))
                 errors += r.status_code != 200 or r.json().get("status") != "packed"
 
         start = time.perf_counter()
@@ -180,18 +196,33 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
                 delay = start + n / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                pool.submit(send, pk, body)
+                pool.submit(send, n, pk, body)
         latencies.sort()
+        server.sort()
+        lock_waits.sort()
+        cpu.sort()
+
+        def p99(xs: list) -> float:
+            return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+
         return {
             "check_offered_rate_per_s": rate,
             "check_requests": len(bodies),
             "check_errors": errors,
             "check_p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "check_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+            "check_p99_ms": round(p99(latencies) * 1000, 1),
+            "check_server_p50_ms": round(statistics.median(server), 1),
+            "check_server_p99_ms": round(p99(server), 1),
+            "check_lock_wait_p99_ms": round(p99(lock_waits), 1),
+            "check_server_cpu_p50_ms": round(statistics.median(cpu), 1),
+            "check_server_cpu_p99_ms": round(p99(cpu), 1),
+            "check_slowest_3 (ms app/db/lock #n)": " ".join(
+                f"{a:.0f}/{d:.0f}/{k:.0f}#{n}" for a, n, d, k in sorted(slowest, reverse=True)[:3]
+            ),
         }
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:

@@ -93,7 +93,7 @@ def _migrate() -> None:
 
 def _database_label() -> str:
     db = settings.DATABASES["default"]
-    vendor = db["ENGINE"].rsplit(".", 1)[-1]
+    vendor = "sqlite3" if db["ENGINE"] == settings.SQLITE_ENGINE else db["ENGINE"].rsplit(".", 1)[-1]
     host = f" on {db['HOST']}" if db.get("HOST") else ""
     return f"{vendor} {db['NAME']}{host}"  # never the URL: it may carry a password
 
