@@ -36,8 +36,10 @@ import intake
 BIN = Path(sys.executable).parent
 
 
-def setup_floor(n_orders: int) -> str:
-    """Hub, N allocated orders with a pending package each, a warehouse user; returns its token."""
+def setup_floor(n_orders: int, by_service: int = 0) -> tuple[str, dict]:
+    """Hub, N allocated orders with a pending package each, a warehouse user; returns its token and
+    the figures of making the first `by_service` orders' packages through make_packages (the
+    outbox consumer's sync_order, merging included); the others' packages are written in bulk."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.utils import timezone
@@ -64,6 +66,7 @@ def setup_floor(n_orders: int) -> str:
     assert report.created == n_orders and not report.errors, report
     now = timezone.now()
     orders = list(Order.objects.filter(status="allocated").order_by("pk"))
+    orders, served = orders[by_service:], orders[:by_service]
     Package.objects.bulk_create(
         [Package(warehouse_id=o.warehouse_id, shop_id=o.shop_id, paid_at=o.paid_at, allocated_at=now)
          for o in orders], batch_size=1000,
@@ -89,7 +92,28 @@ def setup_floor(n_orders: int) -> str:
         ],
         batch_size=1000,
     )
-    return create_token("packer", "bench")
+    return create_token("packer", "bench"), packages_by_service(len(served))
+
+
+def packages_by_service(n: int) -> dict:
+    """make_packages over the n allocated orders left without a package [issue 9: 15-20 ms each]."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from zhongshu.fulfilment import services
+
+    if not n:
+        return {}
+    with CaptureQueriesContext(connection) as q:
+        t = time.perf_counter()
+        made = services.make_packages("bench")
+        dt = time.perf_counter() - t
+    assert made == n, (made, n)
+    return {
+        "packages_by_service_orders": n,
+        "packages_by_service_ms_per_order": round(dt / n * 1000, 2),
+        "packages_by_service_statements_per_order": round(len(q.captured_queries) / n, 1),
+    }
 
 
 def make_waves() -> dict:
@@ -235,8 +259,8 @@ def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
     from zhongshu.fulfilment.models import Package
 
     call_command("migrate", verbosity=0)
-    token = setup_floor(n_orders)
-    out: dict = {"database": db}
+    token, made = setup_floor(n_orders, by_service=min(500, n_orders))
+    out: dict = {"database": db, **made}
     out.update(make_waves())
     waved = list(Package.objects.filter(status="waved").order_by("pk")[: int(rate * seconds) + 2])
     out.update(statements_per_check(token, waved))

@@ -21,8 +21,14 @@ from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.core import outbox
 from zhongshu.core.roles import WAREHOUSE, ensure_roles
 from zhongshu.fulfilment import defaults, services
-from zhongshu.fulfilment.models import FulfilmentSettings, Package, PackagingType, WaveStrategy
-from zhongshu.inventory.models import StockLevel
+from zhongshu.fulfilment.models import (
+    FulfilmentSettings,
+    Package,
+    PackagingType,
+    WarehouseStaff,
+    WaveStrategy,
+)
+from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
 
@@ -49,7 +55,9 @@ def floor(transactional_db, hub):
         intake([OrderIn.model_validate(example_order(channel_order_id=cid, receiver=receiver))], actor="e2e")
     outbox.relay()
     wave = services.create_wave("CD", actor="lead")
-    User.objects.create_user(USERNAME, password=PASSWORD).groups.add(Group.objects.get(name=WAREHOUSE))
+    user = User.objects.create_user(USERNAME, password=PASSWORD)
+    user.groups.add(Group.objects.get(name=WAREHOUSE))
+    WarehouseStaff.objects.create(user=user).warehouses.add(Warehouse.objects.get(code="CD"))  # 仓库人员
     packages = {
         p.pk: p.orders.get().channel_order_id for p in Package.objects.filter(wave=wave).order_by("pk")
     }

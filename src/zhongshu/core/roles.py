@@ -85,6 +85,8 @@ ROLES: dict[str, tuple[str, ...]] = {
         "fulfilment.view_fulfilmentsettings",
         # the floor's work: make waves, claim and pick them, check and pack packages
         "fulfilment.add_wave", "fulfilment.change_wave", "fulfilment.change_package",
+        # recount tasks raised by shortages: count and close them
+        "fulfilment.view_recounttask", "fulfilment.change_recounttask",
     ),
     FINANCE: VIEW_ORDERS,
     INTEGRATION: (
