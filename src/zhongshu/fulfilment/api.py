@@ -85,6 +85,9 @@ class WaveOut(Schema):
 class CheckIn(Schema):
     scans: list[Code] = Field(max_length=10_000)
     weight_g: int = Field(ge=0, le=1_000_000)  # grams: up to a tonne
+    # the box the packer chose (an active packaging type's name or id): the expected weight is
+    # recomputed with its weight before the weigh check; unknown → 409 unknown_packaging
+    packaging: FreeText | None = Field(default=None, max_length=64)
 
 
 class CheckOut(Schema):
@@ -179,7 +182,9 @@ def post_wave(request, payload: WaveIn):
 )
 def post_check(request, package_id: Id, payload: CheckIn):
     try:
-        result = services.check_package(package_id, payload.scans, payload.weight_g, _actor(request))
+        result = services.check_package(
+            package_id, payload.scans, payload.weight_g, _actor(request), payload.packaging
+        )
     except services.FloorError as exc:
         return _refused(exc)
     if not result.ok:

@@ -12,6 +12,7 @@ from zhongshu.fulfilment.models import (
     Package,
     PackageLine,
     PackageOrder,
+    PackagingType,
     WarehouseStaff,
     Wave,
     WavePickRow,
@@ -117,6 +118,20 @@ def package_out(pkg) -> dict:
 def wave_every_minutes() -> int:
     row = FulfilmentSettings.objects.first()
     return row.wave_every_minutes if row else 0
+
+
+def packaging_of(value: str) -> PackagingType | None:
+    """An active packaging type by its name (or its id, as the console's select sends it)."""
+    value = str(value).strip()
+    active = PackagingType.objects.filter(active=True)
+    found = active.filter(name=value).first()
+    if found is None and value.isdigit():
+        found = active.filter(pk=int(value)).first()
+    return found
+
+
+def active_packagings() -> list[PackagingType]:
+    return list(PackagingType.objects.filter(active=True).order_by("weight_g", "name"))
 
 
 def staff_warehouses(user) -> frozenset[int] | None:

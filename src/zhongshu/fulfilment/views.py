@@ -278,6 +278,9 @@ def _pack_context(pkg: Package | None, scans: list[str], **extra) -> dict:
         lines = [{"sku": s, "quantity": q, "scanned": scanned.get(s, 0)} for s, q in expected.items()]
     complete = bool(lines) and all(ln["scanned"] >= ln["quantity"] for ln in lines)
     return {
+        # the weight step: the packer may pick another box (预计 = goods + the box chosen)
+        "packagings": selectors.active_packagings() if complete else [],
+        "goods_g": pkg.expected_weight_g - (pkg.packaging.weight_g if pkg.packaging_id else 0) if pkg else 0,
         "title": _("验货称重"),
         "package": pkg,
         "scans": "\n".join(scans),
@@ -344,7 +347,12 @@ def pack(request: HttpRequest) -> HttpResponse:
     if weight is None:
         msg = _("重量无法识别：%(text)s（输入克数，如 1250）") % {"text": entry}
         return _pack_page(request, {**ctx, "feedback": "error", "message": msg}, 422)
-    result = services.check_package(pkg.pk, scans, weight, _actor(request))
+    try:
+        result = services.check_package(
+            pkg.pk, scans, weight, _actor(request), request.POST.get("packaging") or None
+        )
+    except services.FloorError as e:
+        return _pack_page(request, {**ctx, "feedback": "error", "message": e.detail}, 422)
     pkg.refresh_from_db()
     outcome = {
         "ok": result.ok,
