@@ -25,6 +25,7 @@ from zhongshu.fulfilment.models import (
     FulfilmentSettings,
     Package,
     PackagingType,
+    RecountTask,
     WarehouseStaff,
     WaveStrategy,
 )
@@ -125,6 +126,12 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
         stopped = int(re.search(r"拦截包裹 P(\d+)", flash.inner_text()).group(1))
         expect(page.locator(".progress")).to_contain_text("已拣 4/4")
         shot(page, "pda-pick-shortage.png")
+        # camera scanning only where the browser has BarcodeDetector; the scanner works regardless
+        camera = page.locator("#camera-toggle")
+        if page.evaluate("'BarcodeDetector' in window"):
+            expect(camera).to_be_visible()
+        else:
+            expect(camera).to_be_hidden()
 
         page.get_by_role("button", name="完成拣货").click()
         page.wait_for_url(f"{base}/pda/")
@@ -154,6 +161,11 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
         expect(page.locator(".progress")).to_contain_text(f"P{second}")
         scan(page, BARCODE)
         scan(page, "DUMPLING-500G")
+        # the packer takes the bigger bag: 预计 follows the box chosen (goods 1000 g + 20 g)
+        expect(page.locator("#expected-g")).to_have_text(str(floor["expected_g"]))
+        page.select_option("#packaging", label="快递袋 大号 · 20 g")
+        expect(page.locator("#expected-g")).to_have_text("1020")
+        shot(page, "pda-pack-weigh.png")
         scan(page, "1.02kg")
         expect(page.locator(".result.ok")).to_contain_text("已打包")
         shot(page, "pda-pack-packed.png")
@@ -164,3 +176,5 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
     statuses = dict(Package.objects.values_list("pk", "status"))
     assert statuses == {stopped: "stopped", first: "stopped", second: "packed"}
     assert Package.objects.get(pk=first).stop_code == "weight_out_of_tolerance"
+    assert Package.objects.get(pk=second).packaging.name == "快递袋 大号"
+    assert RecountTask.objects.get().location == "A-01-03"  # the shortage's 盘点任务 for that place
