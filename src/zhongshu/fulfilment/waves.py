@@ -106,7 +106,11 @@ def create_waves(
                 ]
             )
             slots = {s.package_id: s.slot for s in plan.slots}
-            chosen_pkgs = list(Package.objects.filter(pk__in=[wp.id for wp in plan.packages]).order_by("pk"))
+            # what w.move needs of a pending package (no read: its status and warehouse are known)
+            chosen_pkgs = [
+                Package(pk=pk, status=P.PENDING, warehouse_id=wh.pk)
+                for pk in sorted(wp.id for wp in plan.packages)
+            ]
             for pkg in chosen_pkgs:
                 w.move(pkg, P.WAVED, f"生成波次 W{wave.pk}（{used.name}）")
                 pkg.wave, pkg.seed_slot = wave, slots.get(pkg.pk)

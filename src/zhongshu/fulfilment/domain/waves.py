@@ -8,6 +8,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 
 class WaveKind(StrEnum):
@@ -23,6 +24,11 @@ class WavePackage:
     lines: Mapping[str, int]  # sku → quantity
     carrier: str = ""
     ship_by: datetime | None = None
+
+    @cached_property
+    def kind(self) -> WaveKind:
+        """package_kind, worked out once: wave creation asks it of every pending package per wave."""
+        return package_kind(self)
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ def select_wave(packages: Iterable[WavePackage], strategy: WaveStrategyInfo) -> 
     if strategy.kind == WaveKind.HOT:
         pool = _hot_pool(pool)
     else:
-        pool = [p for p in pool if package_kind(p) == strategy.kind]
+        pool = [p for p in pool if p.kind == strategy.kind]
     if len(pool) < max(strategy.min_packages, 1):
         return []
     return sorted(pool, key=_urgency)[: strategy.max_packages]
@@ -66,7 +72,7 @@ def _hot_pool(pool: list[WavePackage]) -> list[WavePackage]:
     """Single-SKU packages of the SKU most of them share (ties: the more urgent, then the SKU code)."""
     by_sku: dict[str, list[WavePackage]] = {}
     for p in pool:
-        if package_kind(p) != WaveKind.MULTI:
+        if p.kind != WaveKind.MULTI:
             by_sku.setdefault(next(s for s, q in p.lines.items() if q > 0), []).append(p)
     if not by_sku:
         return []
