@@ -113,3 +113,12 @@ def test_the_warehouse_role_may_close_recount_tasks(floor, django_user_model):  
     user = floor_user(django_user_model, "counter", "CD")
     assert user.has_perm("fulfilment.change_recounttask") and user.has_perm("fulfilment.view_recounttask")
     assert not user.has_perm("fulfilment.change_warehousestaff")  # an administrator assigns warehouses
+
+
+def test_the_new_admin_pages_speak_english_after_the_switch(client, floor, django_user_model):  # noqa: F811
+    client.force_login(django_user_model.objects.create_superuser("admin", password=PASSWORD))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+    recount = html(client.get("/admin/fulfilment/recounttask/"))
+    assert "Recount tasks" in recount and "盘点任务" not in recount
+    staff = html(client.get("/admin/fulfilment/warehousestaff/add/"))
+    assert "All warehouses" in staff and "Warehouses" in staff and "所有仓库" not in staff
