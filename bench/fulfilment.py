@@ -3,8 +3,10 @@
   .venv/bin/python bench/fulfilment.py                       # SQLite only
   .venv/bin/python bench/fulfilment.py --postgres postgresql://postgres@127.0.0.1:5432/zhongshu_bench
 
-Setup (not measured): N paid orders imported and allocated (the JSONL import path), then one pending
-package per order written in bulk (what sync_order makes for orders without a merge partner).
+Setup: N paid orders imported and allocated (the JSONL import path); the first 500 get their
+packages through make_packages (the outbox consumer's sync_order, set-wise) [issue 9: sync_order
+cost 15–20 ms per order], measured: ms and statements per order; the others one pending package per
+order written in bulk (what sync_order makes for orders without a merge partner).
 1. Waves from N pending packages [≤ 2 s on SQLite]: per warehouse one `create_wave` (timed alone
    too: a read and a plan over all pending packages), then `create_waves` by the default strategies
    (each strategy's size) until no package is ready.
@@ -12,8 +14,9 @@ package per order written in bulk (what sync_order makes for orders without a me
    (gunicorn, 2 workers): POST /api/v1/packages/{id}/check with every unit scanned and the right
    weight; the round trip on localhost, and from each answer's Server-Timing header the server's
    own time (app), the CPU its thread used (the work, whatever else runs on the machine) and the
-   wait to begin the write transaction (lock). On a shared 2-core machine the round trip and the
-   server time mostly show waiting for a CPU; the CPU figure is the one that compares across runs.
+   wait to begin the write transaction (lock), after a warm-up (32 reads from 16 threads: each
+   server thread's first request opens its database connection). On a shared 2-core machine the
+   round trip and the server time mostly show waiting for a CPU; the CPU figure compares across runs.
 3. SQL statements per pack check [≤ 15]: one check through Django's test client (auth included) and
    the service alone.
 Each database runs in a child process with its own ZHONGSHU_HOME.
@@ -193,14 +196,21 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
 
         slowest: list[tuple] = []  # (server ms, request number, db ms, lock ms)
 
-        def send(n: int, pk: int, body: dict) -> None:
-            nonlocal errors
+        def client() -> "httpx.Client":
             if not hasattr(local, "c"):
                 local.c = httpx.Client(
                     base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
                 )
+            return local.c
+
+        def local_get(pk: int) -> None:
+            client().get(f"/api/v1/packages/{pk}").raise_for_status()
+
+        def send(n: int, pk: int, body: dict) -> None:
+            nonlocal errors
+            c = client()
             t = time.perf_counter()
-            r = local.c.post(f"/api/v1/packages/{pk}/check", json=body)
+            r = c.post(f"/api/v1/packages/{pk}/check", json=body)
             dt = time.perf_counter() - t
             timing = dict(
                 (k.strip(), float(v)) for k, v in
@@ -214,6 +224,10 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
                 slowest.append((timing.get("app", 0.0), n, timing.get("db", 0.0), timing.get("lock", 0.0)))
                 errors += r.status_code != 200 or r.json().get("status") != "packed"
 
+        # warm-up, not measured: every server thread opens its database connection on its first
+        # request (a few hundred ms on a loaded machine), which would otherwise be the p99
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda pk: local_get(pk), [pk for pk, _ in bodies[:32]]))
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=16) as pool:
             for n, (pk, body) in enumerate(bodies):  # open loop: requests leave on schedule
