@@ -3,14 +3,20 @@
   .venv/bin/python bench/fulfilment.py                       # SQLite only
   .venv/bin/python bench/fulfilment.py --postgres postgresql://postgres@127.0.0.1:5432/zhongshu_bench
 
-Setup (not measured): N paid orders imported and allocated (the JSONL import path), then one pending
-package per order written in bulk (what sync_order makes for orders without a merge partner).
+Setup: N paid orders imported and allocated (the JSONL import path); the first 500 get their
+packages through make_packages (the outbox consumer's sync_order, set-wise) [issue 9: sync_order
+cost 15–20 ms per order], measured: ms and statements per order; the others one pending package per
+order written in bulk (what sync_order makes for orders without a merge partner).
 1. Waves from N pending packages [≤ 2 s on SQLite]: per warehouse one `create_wave` (timed alone
    too: a read and a plan over all pending packages), then `create_waves` by the default strategies
    (each strategy's size) until no package is ready.
 2. Pack checks through the API at a fixed offered rate [20/s; p99 ≤ 100 ms] against `zhongshu serve`
    (gunicorn, 2 workers): POST /api/v1/packages/{id}/check with every unit scanned and the right
-   weight; the time is the round trip on localhost (the server's time plus a loopback hop).
+   weight; the round trip on localhost, and from each answer's Server-Timing header the server's
+   own time (app), the CPU its thread used (the work, whatever else runs on the machine) and the
+   wait to begin the write transaction (lock), after a warm-up (32 reads from 16 threads: each
+   server thread's first request opens its database connection). On a shared 2-core machine the
+   round trip and the server time mostly show waiting for a CPU; the CPU figure compares across runs.
 3. SQL statements per pack check [≤ 15]: one check through Django's test client (auth included) and
    the service alone.
 Each database runs in a child process with its own ZHONGSHU_HOME.
@@ -33,8 +39,10 @@ import intake
 BIN = Path(sys.executable).parent
 
 
-def setup_floor(n_orders: int) -> str:
-    """Hub, N allocated orders with a pending package each, a warehouse user; returns its token."""
+def setup_floor(n_orders: int, by_service: int = 0) -> tuple[str, dict]:
+    """Hub, N allocated orders with a pending package each, a warehouse user; returns its token and
+    the figures of making the first `by_service` orders' packages through make_packages (the
+    outbox consumer's sync_order, merging included); the others' packages are written in bulk."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.utils import timezone
@@ -61,6 +69,7 @@ def setup_floor(n_orders: int) -> str:
     assert report.created == n_orders and not report.errors, report
     now = timezone.now()
     orders = list(Order.objects.filter(status="allocated").order_by("pk"))
+    orders, served = orders[by_service:], orders[:by_service]
     Package.objects.bulk_create(
         [Package(warehouse_id=o.warehouse_id, shop_id=o.shop_id, paid_at=o.paid_at, allocated_at=now)
          for o in orders], batch_size=1000,
@@ -86,7 +95,28 @@ def setup_floor(n_orders: int) -> str:
         ],
         batch_size=1000,
     )
-    return create_token("packer", "bench")
+    return create_token("packer", "bench"), packages_by_service(len(served))
+
+
+def packages_by_service(n: int) -> dict:
+    """make_packages over the n allocated orders left without a package [issue 9: 15-20 ms each]."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from zhongshu.fulfilment import services
+
+    if not n:
+        return {}
+    with CaptureQueriesContext(connection) as q:
+        t = time.perf_counter()
+        made = services.make_packages("bench")
+        dt = time.perf_counter() - t
+    assert made == n, (made, n)
+    return {
+        "packages_by_service_orders": n,
+        "packages_by_service_ms_per_order": round(dt / n * 1000, 2),
+        "packages_by_service_statements_per_order": round(len(q.captured_queries) / n, 1),
+    }
 
 
 def make_waves() -> dict:
@@ -149,7 +179,7 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen(
+    proc = subprocess.Popen(
         [str(BIN / "zhongshu"), "serve", "--port", str(port), "--workers", "2", "--no-worker"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -157,41 +187,80 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
     try:
         common.wait_http(f"{base}/api/v1/health")
         latencies: list[float] = []
+        server: list[float] = []  # ms, the hub's own time (Server-Timing: app)
+        lock_waits: list[float] = []  # ms of it waiting to begin a write transaction
+        cpu: list[float] = []  # ms of CPU the request's thread used (the work, whatever the load)
         errors = 0
         lock = threading.Lock()
         local = threading.local()
 
-        def send(pk: int, body: dict) -> None:
-            nonlocal errors
+        slowest: list[tuple] = []  # (server ms, request number, db ms, lock ms)
+
+        def client() -> "httpx.Client":
             if not hasattr(local, "c"):
                 local.c = httpx.Client(
                     base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
                 )
+            return local.c
+
+        def local_get(pk: int) -> None:
+            client().get(f"/api/v1/packages/{pk}").raise_for_status()
+
+        def send(n: int, pk: int, body: dict) -> None:
+            nonlocal errors
+            c = client()
             t = time.perf_counter()
-            r = local.c.post(f"/api/v1/packages/{pk}/check", json=body)
+            r = c.post(f"/api/v1/packages/{pk}/check", json=body)
             dt = time.perf_counter() - t
+            timing = dict(
+                (k.strip(), float(v)) for k, v in
+                (part.split(";dur=") for part in r.headers.get("server-timing", "").split(",") if ";dur=" in part)
+            )  # fmt: skip
             with lock:
                 latencies.append(dt)
+                server.append(timing.get("app", 0.0))
+                lock_waits.append(timing.get("lock", 0.0))
+                cpu.append(timing.get("cpu", 0.0))
+                slowest.append((timing.get("app", 0.0), n, timing.get("db", 0.0), timing.get("lock", 0.0)))
                 errors += r.status_code != 200 or r.json().get("status") != "packed"
 
+        # warm-up, not measured: every server thread opens its database connection on its first
+        # request (a few hundred ms on a loaded machine), which would otherwise be the p99
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda pk: local_get(pk), [pk for pk, _ in bodies[:32]]))
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=16) as pool:
             for n, (pk, body) in enumerate(bodies):  # open loop: requests leave on schedule
                 delay = start + n / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                pool.submit(send, pk, body)
+                pool.submit(send, n, pk, body)
         latencies.sort()
+        server.sort()
+        lock_waits.sort()
+        cpu.sort()
+
+        def p99(xs: list) -> float:
+            return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+
         return {
             "check_offered_rate_per_s": rate,
             "check_requests": len(bodies),
             "check_errors": errors,
             "check_p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "check_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+            "check_p99_ms": round(p99(latencies) * 1000, 1),
+            "check_server_p50_ms": round(statistics.median(server), 1),
+            "check_server_p99_ms": round(p99(server), 1),
+            "check_lock_wait_p99_ms": round(p99(lock_waits), 1),
+            "check_server_cpu_p50_ms": round(statistics.median(cpu), 1),
+            "check_server_cpu_p99_ms": round(p99(cpu), 1),
+            "check_slowest_3 (ms app/db/lock #n)": " ".join(
+                f"{a:.0f}/{d:.0f}/{k:.0f}#{n}" for a, n, d, k in sorted(slowest, reverse=True)[:3]
+            ),
         }
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
@@ -204,8 +273,8 @@ def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
     from zhongshu.fulfilment.models import Package
 
     call_command("migrate", verbosity=0)
-    token = setup_floor(n_orders)
-    out: dict = {"database": db}
+    token, made = setup_floor(n_orders, by_service=min(500, n_orders))
+    out: dict = {"database": db, **made}
     out.update(make_waves())
     waved = list(Package.objects.filter(status="waved").order_by("pk")[: int(rate * seconds) + 2])
     out.update(statements_per_check(token, waved))

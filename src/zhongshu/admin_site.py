@@ -52,6 +52,8 @@ UNFOLD = {
                     _item(_("包裹"), "package_2", "admin:fulfilment_package_changelist"),
                     _item(_("波次"), "waves", "admin:fulfilment_wave_changelist"),
                     _item(_("波次策略"), "checklist", "admin:fulfilment_wavestrategy_changelist"),
+                    _item(_("盘点任务"), "fact_check", "admin:fulfilment_recounttask_changelist"),
+                    _item(_("仓库人员"), "badge", "admin:fulfilment_warehousestaff_changelist"),
                     _item(_("包材"), "inventory", "admin:fulfilment_packagingtype_changelist"),
                     _item(_("发货设置"), "settings", "admin:fulfilment_fulfilmentsettings_changelist"),
                     {

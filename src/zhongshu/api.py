@@ -9,7 +9,9 @@ from ninja.errors import ValidationError
 from zhongshu.catalog.api import router as catalog_router
 from zhongshu.channels.api import router as channels_router
 from zhongshu.core.auth import BearerAuth
+from zhongshu.fulfilment.api import refusal as floor_refusal
 from zhongshu.fulfilment.api import router as fulfilment_router
+from zhongshu.fulfilment.services import FloorError
 from zhongshu.inventory.api import router as stock_router
 from zhongshu.orders.api import router as orders_router
 from zhongshu.orders.schemas import field_path
@@ -78,3 +80,10 @@ def validation_error(request, exc: ValidationError):
 def reference_error(request, exc: ReferenceErrors):
     detail = [err for errs in exc.errors.values() for err in errs]
     return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(FloorError)
+def floor_error(request, exc: FloorError):
+    """A refused warehouse-floor action (fulfilment.api.refusal): 409 `{code, detail}` or 404."""
+    status, body = floor_refusal(exc)
+    return api.create_response(request, body, status=status)

@@ -25,7 +25,7 @@ from zhongshu.channels.models import Shop
 from zhongshu.core.roles import WAREHOUSE
 from zhongshu.core.timeutil import SHANGHAI
 from zhongshu.fulfilment import services as floor
-from zhongshu.fulfilment.models import Package, Wave
+from zhongshu.fulfilment.models import Package, WarehouseStaff, Wave
 from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.inventory.services import set_location
 from zhongshu.orders.models import Order
@@ -168,8 +168,9 @@ def load_demo(orders: int = 360, seed: int = SEED, now: datetime | None = None) 
             intake([OrderIn.model_validate(p) for p in batch[i : i + 100]], actor=ACTOR)
         if batch is later:  # the outbox consumer's work (after commit), done here so the floor finds it
             changed = [o["channel_order_id"] for o in later]
-            for oid in Order.objects.filter(channel_order_id__in=changed).values_list("pk", flat=True):
-                floor.sync_order(oid, ACTOR)
+            floor.sync_orders(
+                list(Order.objects.filter(channel_order_id__in=changed).values_list("pk", flat=True)), ACTOR
+            )
         floor.make_packages(ACTOR)
     _floor(rng)
     return Counter(Order.objects.values_list("status", flat=True))
@@ -281,6 +282,8 @@ def _picker():
         user.set_unusable_password()
         user.save(update_fields=["password"])
         user.groups.add(*Group.objects.filter(name=WAREHOUSE))
+        staff = WarehouseStaff.objects.create(user=user)  # 仓库人员: works in GZ
+        staff.warehouses.add(*Warehouse.objects.filter(code="GZ"))
     return user
 
 

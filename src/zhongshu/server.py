@@ -56,6 +56,9 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, access_lo
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
+        # the app (Django set up, URLconf and translations warmed: zhongshu.wsgi) is loaded once in the
+        # master and forked ready: a worker never serves its first requests cold
+        "preload_app": True,
         "threads": threads,
         "timeout": 60,
         "graceful_timeout": 10,

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "zhongshu.core.middleware.ServerTimingMiddleware",  # Server-Timing on API answers (app, db, lock)
     "zhongshu.core.middleware.RequestGuardMiddleware",  # JSON 413 over MAX_BODY_BYTES; NUL in the URL
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -148,14 +149,19 @@ TEMPLATES = [
 ]
 
 
+# Django's SQLite backend whose write transactions queue per process on a lock (zhongshu.core.sqlite)
+SQLITE_ENGINE = "zhongshu.core.sqlite"
+
+
 def _database(url: str | None) -> dict:
     if url:
         db = dj_database_url.parse(url, conn_max_age=60)
         if db["ENGINE"].endswith("sqlite3"):
+            db["ENGINE"] = SQLITE_ENGINE
             db["OPTIONS"] = _sqlite_options()
         return db
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": SQLITE_ENGINE,
         "NAME": str(HOME / "zhongshu.sqlite3"),
         "OPTIONS": _sqlite_options(),
     }
@@ -172,7 +178,7 @@ def _sqlite_options() -> dict:
 
 
 DATABASES = {"default": _database(os.environ.get("ZHONGSHU_DATABASE_URL"))}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     # a file, not :memory:, so that concurrent test threads share one test database
     DATABASES["default"]["TEST"] = {"NAME": str(HOME / "test-zhongshu.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -21,8 +21,15 @@ from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.core import outbox
 from zhongshu.core.roles import WAREHOUSE, ensure_roles
 from zhongshu.fulfilment import defaults, services
-from zhongshu.fulfilment.models import FulfilmentSettings, Package, PackagingType, WaveStrategy
-from zhongshu.inventory.models import StockLevel
+from zhongshu.fulfilment.models import (
+    FulfilmentSettings,
+    Package,
+    PackagingType,
+    RecountTask,
+    WarehouseStaff,
+    WaveStrategy,
+)
+from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
 
@@ -49,7 +56,9 @@ def floor(transactional_db, hub):
         intake([OrderIn.model_validate(example_order(channel_order_id=cid, receiver=receiver))], actor="e2e")
     outbox.relay()
     wave = services.create_wave("CD", actor="lead")
-    User.objects.create_user(USERNAME, password=PASSWORD).groups.add(Group.objects.get(name=WAREHOUSE))
+    user = User.objects.create_user(USERNAME, password=PASSWORD)
+    user.groups.add(Group.objects.get(name=WAREHOUSE))
+    WarehouseStaff.objects.create(user=user).warehouses.add(Warehouse.objects.get(code="CD"))  # 仓库人员
     packages = {
         p.pk: p.orders.get().channel_order_id for p in Package.objects.filter(wave=wave).order_by("pk")
     }
@@ -117,6 +126,12 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
         stopped = int(re.search(r"拦截包裹 P(\d+)", flash.inner_text()).group(1))
         expect(page.locator(".progress")).to_contain_text("已拣 4/4")
         shot(page, "pda-pick-shortage.png")
+        # camera scanning only where the browser has BarcodeDetector; the scanner works regardless
+        camera = page.locator("#camera-toggle")
+        if page.evaluate("'BarcodeDetector' in window"):
+            expect(camera).to_be_visible()
+        else:
+            expect(camera).to_be_hidden()
 
         page.get_by_role("button", name="完成拣货").click()
         page.wait_for_url(f"{base}/pda/")
@@ -146,6 +161,11 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
         expect(page.locator(".progress")).to_contain_text(f"P{second}")
         scan(page, BARCODE)
         scan(page, "DUMPLING-500G")
+        # the packer takes the bigger bag: 预计 follows the box chosen (goods 1000 g + 20 g)
+        expect(page.locator("#expected-g")).to_have_text(str(floor["expected_g"]))
+        page.select_option("#packaging", label="快递袋 大号 · 20 g")
+        expect(page.locator("#expected-g")).to_have_text("1020")
+        shot(page, "pda-pack-weigh.png")
         scan(page, "1.02kg")
         expect(page.locator(".result.ok")).to_contain_text("已打包")
         shot(page, "pda-pack-packed.png")
@@ -156,3 +176,5 @@ def test_pick_a_wave_and_pack_on_a_phone(playwright_api, live_server, floor):
     statuses = dict(Package.objects.values_list("pk", "status"))
     assert statuses == {stopped: "stopped", first: "stopped", second: "packed"}
     assert Package.objects.get(pk=first).stop_code == "weight_out_of_tolerance"
+    assert Package.objects.get(pk=second).packaging.name == "快递袋 大号"
+    assert RecountTask.objects.get().location == "A-01-03"  # the shortage's 盘点任务 for that place

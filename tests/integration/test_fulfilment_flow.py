@@ -385,3 +385,18 @@ def test_a_cancelled_order_leaves_a_pending_merged_package_the_other_stays(floor
     assert shared.expected_weight_g == 2 * 500 + BAG_G
     assert StockLevel.objects.get(sku__code="TEA-100G", warehouse__code="CD").reserved == 0
     assert reserved() == 2
+
+
+def test_refused_floor_actions_answer_the_same_way_at_every_endpoint(api):
+    """One handler of FloorError for the API (zhongshu.api): 404 {detail} for what does not exist,
+    409 {code, detail} for a refusal, whichever endpoint raised it."""
+    api.grant("supervise_package")
+    r = api.post("/api/v1/waves", {"warehouse": "NOPE"})
+    assert (r.status_code, r.json()) == (404, {"detail": "仓库 NOPE 不存在"})
+    assert api.post("/api/v1/waves/999/claim", {}).status_code == 404
+    assert api.post("/api/v1/packages/999/merge", {"with": [998]}).json() == {"detail": "包裹 999 不存在"}
+    r = api.post("/api/v1/waves", {"warehouse": "CD"})
+    assert r.status_code == 409 and set(r.json()) == {"code", "detail"}
+    pkg = packages_of(post("E1"))[0]
+    r = api.post(f"/api/v1/packages/{pkg.pk}/resume", {"note": ""})
+    assert (r.status_code, r.json()["code"]) == (409, "not_stopped")

@@ -12,9 +12,16 @@ from zhongshu.core import outbox
 from zhongshu.core.models import OutboxEvent
 from zhongshu.core.roles import WAREHOUSE, ensure_roles
 from zhongshu.fulfilment import defaults, services
-from zhongshu.fulfilment.models import FulfilmentSettings, Package, PackagingType, Wave, WaveStrategy
+from zhongshu.fulfilment.models import (
+    FulfilmentSettings,
+    Package,
+    PackagingType,
+    WarehouseStaff,
+    Wave,
+    WaveStrategy,
+)
 from zhongshu.fulfilment.views import parse_weight
-from zhongshu.inventory.models import StockLevel
+from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.schemas import OrderIn
 from zhongshu.orders.services import intake
 
@@ -38,7 +45,14 @@ def floor(hub):
 def picker(floor, django_user_model):
     user = django_user_model.objects.create_user("picker", password=PASSWORD)
     user.groups.add(Group.objects.get(name=WAREHOUSE))
+    works_in(user, "CD")
     return user
+
+
+def works_in(user, *warehouses: str) -> None:
+    """仓库人员: the user works in these warehouses."""
+    staff, _ = WarehouseStaff.objects.get_or_create(user=user)
+    staff.warehouses.add(*Warehouse.objects.filter(code__in=warehouses))
 
 
 def orders(*cids: str) -> None:
@@ -131,6 +145,7 @@ def test_someone_else_cannot_pick_a_claimed_wave(client, picker, django_user_mod
     services.claim_wave(wave.pk, picker, actor="picker")
     other = django_user_model.objects.create_user("other", password=PASSWORD)
     other.groups.add(Group.objects.get(name=WAREHOUSE))
+    works_in(other, "CD")
     client.force_login(other)
     assert f"W{wave.pk}" not in html(client.get("/pda/"))
     refused = client.post(f"/pda/waves/{wave.pk}/claim/")

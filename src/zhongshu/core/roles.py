@@ -106,6 +106,8 @@ ROLES: dict[str, tuple[str, ...]] = {
         # out the door: take waybills, print labels, the outbound scan; see the confirmations
         "shipping.view_waybill", "shipping.add_waybill", "shipping.ship_package",
         "shipping.view_shipconfirmation",
+        # recount tasks raised by shortages: count and close them
+        "fulfilment.view_recounttask", "fulfilment.change_recounttask",
     ),
     FINANCE: VIEW_ORDERS,
     INTEGRATION: (

@@ -1,6 +1,8 @@
-"""Admin of the warehouse floor: packaging types, wave strategies and the fulfilment settings are data
-the merchant edits; packages and waves are written by the fulfilment services and only shown here."""
+"""Admin of the warehouse floor: packaging types, wave strategies, the fulfilment settings and the
+warehouse staff are data the merchant edits; packages and waves are written by the fulfilment
+services and only shown here; recount tasks are closed here with the counted quantity."""
 
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +11,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from zhongshu.core.admin import ReadOnlyAdminMixin
+from zhongshu.fulfilment import services
 from zhongshu.fulfilment.models import (
     FulfilmentSettings,
     Package,
@@ -16,6 +19,8 @@ from zhongshu.fulfilment.models import (
     PackageOrder,
     PackageTransition,
     PackagingType,
+    RecountTask,
+    WarehouseStaff,
     Wave,
     WavePickRow,
     WaveStrategy,
@@ -243,3 +248,81 @@ class WaveAdmin(ReadOnlyAdminMixin, ModelAdmin):
     @display(description=_("领取时间"), ordering="claimed_at")
     def claimed_local(self, obj: Wave) -> str:
         return local_time(obj.claimed_at)
+
+
+@admin.register(WarehouseStaff)
+class WarehouseStaffAdmin(ModelAdmin):
+    """Which warehouses a floor user works in (the PDA shows their waves and packages only)."""
+
+    list_display = ("user", "warehouses_display", "all_warehouses")
+    list_filter = ("all_warehouses", "warehouses")
+    search_fields = ("user__username",)
+    autocomplete_fields = ("user",)
+    filter_horizontal = ("warehouses",)
+    fields = ("user", "warehouses", "all_warehouses")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("warehouses")
+
+    @display(description=_("所属仓库"))
+    def warehouses_display(self, obj: WarehouseStaff) -> str:
+        return "、".join(w.name for w in obj.warehouses.all()) or "-"
+
+
+RECOUNT_COLOURS = {RecountTask.Status.OPEN: "warning", RecountTask.Status.DONE: "success"}
+
+
+class RecountForm(forms.ModelForm):
+    class Meta:
+        model = RecountTask
+        fields = ("counted", "note")
+
+    def clean_counted(self):
+        value = self.cleaned_data.get("counted")
+        if value is None:
+            raise forms.ValidationError(_("请填写盘点数量（货位上实际的件数）"))
+        return value
+
+
+@admin.register(RecountTask)
+class RecountTaskAdmin(ModelAdmin):
+    """Recount tasks raised by shortages on the PDA; an open one is done by saving its counted
+    quantity (fulfilment.recount.complete_recount, audited); a done one is read only."""
+
+    form = RecountForm
+    list_display = ("__str__", "status_display", "warehouse", "location", "sku", "missing", "counted",
+                    "created_local", "done_by")  # fmt: skip
+    list_filter = ("status", "warehouse")
+    search_fields = ("sku__code", "location")
+    list_select_related = ("warehouse", "sku")
+    readonly_fields = ("warehouse", "location", "sku", "status", "missing", "reason", "wave", "raised_by",
+                       "created_at", "done_by", "done_at")  # fmt: skip
+    fieldsets = (
+        (None, {"fields": (("warehouse", "location", "sku"), ("status", "missing", "wave"), "reason",
+                           ("raised_by", "created_at"))}),
+        (_("盘点结果"), {"fields": ("counted", "note", ("done_by", "done_at")),
+                     "description": _("到货位清点该商品，填写实际件数并保存，任务即完成。库存数量请在库存页或盘点导入中更正。")}),
+    )  # fmt: skip
+
+    @display(description=_("状态"), ordering="status", label=RECOUNT_COLOURS)
+    def status_display(self, obj: RecountTask):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("创建时间"), ordering="created_at")
+    def created_local(self, obj: RecountTask) -> str:
+        return local_time(obj.created_at)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # raised by shortages on the PDA
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status == RecountTask.Status.DONE:
+            return (*self.readonly_fields, "counted", "note")
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.complete_recount(obj.pk, form.cleaned_data["counted"], f"admin:{request.user.get_username()}",
+                         form.cleaned_data.get("note") or "")  # fmt: skip

@@ -85,6 +85,9 @@ class WaveOut(Schema):
 class CheckIn(Schema):
     scans: list[Code] = Field(max_length=10_000)
     weight_g: int = Field(ge=0, le=1_000_000)  # grams: up to a tonne
+    # the box the packer chose (an active packaging type's name or id): the expected weight is
+    # recomputed with its weight before the weigh check; unknown → 409 unknown_packaging
+    packaging: FreeText | None = Field(default=None, max_length=64)
 
 
 class CheckOut(Schema):
@@ -103,10 +106,13 @@ class SplitOut(Schema):
     packages: list[PackageOut]
 
 
-def _refused(exc: services.FloorError):
+def refusal(exc: services.FloorError) -> tuple[int, dict]:
+    """The answer to a refused floor action, whichever endpoint: 404 `{detail}` for a package, wave
+    or strategy that does not exist, else 409 `{code, detail}` (nothing was written). zhongshu.api
+    registers it as the API's handler of FloorError, so the endpoints just call the services."""
     if isinstance(exc, services.NotFound):
-        raise HttpError(404, exc.detail)
-    return Status(409, {"code": exc.code, "detail": exc.detail})
+        return 404, {"detail": exc.detail}
+    return 409, {"code": exc.code, "detail": exc.detail}
 
 
 def _one(package_id: Id) -> dict:
@@ -149,12 +155,7 @@ def get_package(request, package_id: Id):
     openapi_extra=example({"warehouse": "CD", "strategy": "multi", "max_packages": 50}),
 )
 def post_wave(request, payload: WaveIn):
-    try:
-        wave = services.create_wave(
-            payload.warehouse, payload.strategy, payload.max_packages, _actor(request)
-        )
-    except services.FloorError as exc:
-        return _refused(exc)
+    wave = services.create_wave(payload.warehouse, payload.strategy, payload.max_packages, _actor(request))
     return Status(
         201,
         {
@@ -178,10 +179,9 @@ def post_wave(request, payload: WaveIn):
     openapi_extra=example({"scans": ["DUMPLING-500G", "DUMPLING-500G"], "weight_g": 1080}),
 )
 def post_check(request, package_id: Id, payload: CheckIn):
-    try:
-        result = services.check_package(package_id, payload.scans, payload.weight_g, _actor(request))
-    except services.FloorError as exc:
-        return _refused(exc)
+    result = services.check_package(
+        package_id, payload.scans, payload.weight_g, _actor(request), payload.packaging
+    )
     if not result.ok:
         return Status(409, {"code": result.code, "detail": result.detail})
     return {"status": result.status}
@@ -195,10 +195,7 @@ def post_check(request, package_id: Id, payload: CheckIn):
     openapi_extra=example({"with": [2, 3]}),
 )
 def post_merge(request, package_id: Id, payload: MergeIn):
-    try:
-        pkg = services.merge_packages(package_id, payload.with_, _actor(request))
-    except services.FloorError as exc:
-        return _refused(exc)
+    pkg = services.merge_packages(package_id, payload.with_, _actor(request))
     return _one(pkg.pk)
 
 
@@ -218,10 +215,7 @@ def post_split(request, package_id: Id, payload: SplitIn):
         for ln in group:
             part[ln.sku] = part.get(ln.sku, 0) + ln.quantity
         parts.append(part)
-    try:
-        pkgs = services.split_package(package_id, parts, _actor(request))
-    except services.FloorError as exc:
-        return _refused(exc)
+    pkgs = services.split_package(package_id, parts, _actor(request))
     return {"packages": [_one(p.pk) for p in pkgs]}
 
 
@@ -299,10 +293,7 @@ def get_wave(request, wave_id: Id):
     auth=requires(PICK),
 )
 def post_claim(request, wave_id: Id):
-    try:
-        services.claim_wave(wave_id, request.user, _actor(request))
-    except services.FloorError as exc:
-        return _refused(exc)
+    services.claim_wave(wave_id, request.user, _actor(request))
     return _wave(wave_id)
 
 
@@ -314,10 +305,7 @@ def post_claim(request, wave_id: Id):
     openapi_extra=example({"sku": "DUMPLING-500G", "quantity": 2}),
 )
 def post_pick(request, wave_id: Id, payload: PickIn):
-    try:
-        services.record_pick(wave_id, payload.sku, payload.quantity, _actor(request))
-    except services.FloorError as exc:
-        return _refused(exc)
+    services.record_pick(wave_id, payload.sku, payload.quantity, _actor(request))
     return _wave(wave_id)
 
 
@@ -329,10 +317,7 @@ def post_pick(request, wave_id: Id, payload: PickIn):
     openapi_extra=example({"sku": "DUMPLING-500G", "quantity": 1}),
 )
 def post_shortage(request, wave_id: Id, payload: PickIn):
-    try:
-        stopped = services.report_shortage(wave_id, payload.sku, payload.quantity, _actor(request))
-    except services.FloorError as exc:
-        return _refused(exc)
+    stopped = services.report_shortage(wave_id, payload.sku, payload.quantity, _actor(request))
     return {"stopped": [str(p.pk) for p in stopped]}
 
 
@@ -343,10 +328,7 @@ def post_shortage(request, wave_id: Id, payload: PickIn):
     auth=requires(PICK),
 )
 def post_finish(request, wave_id: Id):
-    try:
-        services.finish_wave(wave_id, _actor(request))
-    except services.FloorError as exc:
-        return _refused(exc)
+    services.finish_wave(wave_id, _actor(request))
     return _wave(wave_id)
 
 
@@ -358,10 +340,7 @@ def post_finish(request, wave_id: Id):
     openapi_extra=example({"note": "复称无误"}),
 )
 def post_override(request, package_id: Id, payload: NoteIn):
-    try:
-        services.override_weight_stop(package_id, _actor(request), payload.note)
-    except services.FloorError as exc:
-        return _refused(exc)
+    services.override_weight_stop(package_id, _actor(request), payload.note)
     return _one(package_id)
 
 
@@ -373,10 +352,7 @@ def post_override(request, package_id: Id, payload: NoteIn):
     openapi_extra=example({"note": "补货后重新处理"}),
 )
 def post_resume(request, package_id: Id, payload: NoteIn):
-    try:
-        services.resume_package(package_id, _actor(request), payload.note)
-    except services.FloorError as exc:
-        return _refused(exc)
+    services.resume_package(package_id, _actor(request), payload.note)
     return _one(package_id)
 
 
@@ -388,8 +364,5 @@ def post_resume(request, package_id: Id, payload: NoteIn):
     openapi_extra=example({"reason": "客户取消"}),
 )
 def post_cancel(request, package_id: Id, payload: CancelIn):
-    try:
-        services.cancel_package(package_id, _actor(request), payload.reason)
-    except services.FloorError as exc:
-        return _refused(exc)
+    services.cancel_package(package_id, _actor(request), payload.reason)
     return _one(package_id)

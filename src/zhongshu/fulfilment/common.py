@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.utils import timezone
 
-from zhongshu.core import outbox
+from zhongshu.core import bulk, outbox
 from zhongshu.fulfilment import domain
 from zhongshu.fulfilment.domain import PackageStatus as P
 from zhongshu.fulfilment.models import (
@@ -126,7 +126,7 @@ class _Writes:
         )
 
     def flush(self) -> None:
-        PackageTransition.objects.bulk_create(self.transitions)
+        bulk.insert(self.transitions)  # core.bulk: a wave writes thousands (Django's is ~3× slower)
         outbox.write(self.events)
 
 

@@ -334,3 +334,81 @@ class FulfilmentSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("发货设置"))
+
+
+class WarehouseStaff(models.Model):
+    """仓库人员: the warehouses a floor user works in. The PDA lists and lets claim only their waves and
+    the packing page finds only their packages; a user without a row (or without warehouses) sees
+    none. Superusers and rows with `all_warehouses` (supervisors) see every warehouse."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="warehouse_staff",
+        verbose_name=_("用户"),
+    )
+    warehouses = models.ManyToManyField(
+        "inventory.Warehouse", blank=True, related_name="staff", verbose_name=_("所属仓库")
+    )
+    all_warehouses = models.BooleanField(
+        _("所有仓库"), default=False, help_text=_("主管等可处理所有仓库的波次和包裹")
+    )
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "仓库人员")
+        verbose_name_plural = _("仓库人员")
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+
+class RecountTask(models.Model):
+    """盘点任务: a picker found fewer units at a location than the pick list asked (a shortage on the
+    PDA); someone counts that SKU at that location and closes the task with the counted quantity."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待盘点")
+        DONE = "done", _("已盘点")
+
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        related_name="recount_tasks",
+        verbose_name=pgettext_lazy("singular", "仓库"),
+    )
+    location = models.CharField(_("货位"), max_length=32, blank=True)
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    reason = models.CharField(_("原因"), max_length=400, blank=True)
+    wave = models.ForeignKey(
+        Wave,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recount_tasks",
+        verbose_name=pgettext_lazy("singular", "波次"),
+    )
+    missing = models.PositiveIntegerField(_("缺少数量"), default=0)
+    counted = models.PositiveIntegerField(_("盘点数量"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    raised_by = models.CharField(_("发起人"), max_length=128, blank=True)
+    done_by = models.CharField(_("盘点人"), max_length=128, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "盘点任务")
+        verbose_name_plural = _("盘点任务")
+        ordering = ["status", "-created_at", "-id"]
+        indexes = [models.Index(fields=["warehouse", "status"], name="recount_warehouse_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(counted__isnull=False), name="recount_done_has_count"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"R{self.pk}"

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from zhongshu.fulfilment import domain, selectors
 from zhongshu.fulfilment.common import (
+    CARRIER_FLAG,
     INTERCEPT,
     SYSTEM,
     FloorError,
@@ -29,6 +30,7 @@ from zhongshu.fulfilment.models import (
     Package,
     PackageLine,
     PackageOrder,
+    PackagingType,
 )
 from zhongshu.inventory.models import Warehouse
 from zhongshu.orders.models import Order, OrderLine
@@ -42,38 +44,66 @@ def sync_order(order_id: int, actor: str = SYSTEM) -> None:
     exactly its lines at its warehouse (else they are made, merged into a matching pending package
     when the merge key allows); a cancelled, held or re-queued order is taken out of its pending
     package, and a package already in a wave (or packed) is stopped with the reason (拦截)."""
-    with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("shop", "warehouse")
-            .filter(pk=order_id)
-            .first()
-        )
-        if order is None:
-            return
-        w = _Writes(actor)
-        live = list(
-            Package.objects.select_for_update(of=("self",))
-            .filter(package_orders__order=order)
-            .exclude(status__in=domain.FINISHED)
-            .order_by("pk")
-        )
-        if order.status == S.ALLOCATED and order.warehouse_id:
-            lines = list(OrderLine.objects.filter(order=order).select_related("sku"))
-            shares = _shares(order, lines)
-            if _holds_exactly(order, shares, live):
-                return
-            for pkg in live:
-                _detach(pkg, order, w, "order_changed", "订单已变更（收货信息、商品或仓库），包裹重新生成")
-            for warehouse, parts in shares.items():
-                _package_order(order, warehouse, parts, w)
-        elif order.status in INTERCEPT:
-            code, why = INTERCEPT[order.status]
-            for pkg in live:
-                _detach(pkg, order, w, code, f"{order.shop.code}/{order.channel_order_id} {why}，拦截")
-        else:
-            return
-        w.flush()
+    sync_orders([order_id], actor)
+
+
+def sync_orders(order_ids: list[int], actor: str = SYSTEM, chunk: int = 200) -> None:
+    """`sync_order` for many orders: `chunk` orders per transaction (locked in pk order), their lines
+    read in one query, the settings and packaging types once, the audit rows and events written in
+    one insert each per chunk — 7 statements per new package instead of 16."""
+    ids = sorted({int(i) for i in order_ids})
+    for start in range(0, len(ids), chunk):
+        with transaction.atomic():
+            orders = list(
+                Order.objects.select_for_update(of=("self",))
+                .select_related("shop", "warehouse")
+                .filter(pk__in=ids[start : start + chunk])
+                .order_by("pk")
+            )
+            lines: dict[int, list[OrderLine]] = defaultdict(list)
+            allocated = [o.pk for o in orders if o.status == S.ALLOCATED and o.warehouse_id]
+            for ln in OrderLine.objects.filter(order_id__in=allocated).select_related("sku").order_by("pk"):
+                lines[ln.order_id].append(ln)
+            w, ctx = _Writes(actor), _Context()
+            for order in orders:
+                _sync_one(order, lines[order.pk], w, ctx)
+            w.flush()
+
+
+class _Context:
+    """What every order of a chunk reads alike: the cross-shop setting and the packaging types."""
+
+    def __init__(self):
+        self.cross = selectors.merge_across_shops()
+        self._packagings: dict[bool, PackagingType | None] = {}
+
+    def packaging(self, cold: bool) -> PackagingType | None:
+        if cold not in self._packagings:
+            self._packagings[cold] = _packaging(cold)
+        return self._packagings[cold]
+
+
+def _sync_one(order: Order, lines: list[OrderLine], w: _Writes, ctx: _Context) -> None:
+    if not (order.status == S.ALLOCATED and order.warehouse_id) and order.status not in INTERCEPT:
+        return
+    live = list(
+        Package.objects.select_for_update(of=("self",))
+        .filter(package_orders__order=order)
+        .exclude(status__in=domain.FINISHED)
+        .order_by("pk")
+    )
+    if order.status in INTERCEPT:
+        code, why = INTERCEPT[order.status]
+        for pkg in live:
+            _detach(pkg, order, w, code, f"{order.shop.code}/{order.channel_order_id} {why}，拦截")
+        return
+    shares = _shares(order, lines)
+    if _holds_exactly(order, shares, live):
+        return
+    for pkg in live:
+        _detach(pkg, order, w, "order_changed", "订单已变更（收货信息、商品或仓库），包裹重新生成")
+    for warehouse, parts in shares.items():
+        _package_order(order, warehouse, parts, w, ctx)
 
 
 def make_packages(actor: str = SYSTEM) -> int:
@@ -85,8 +115,7 @@ def make_packages(actor: str = SYSTEM) -> int:
         .values_list("pk", flat=True)
         .order_by("pk")
     )
-    for oid in ids:
-        sync_order(oid, actor)
+    sync_orders(ids, actor)
     return len(ids)
 
 
@@ -144,13 +173,14 @@ def _detach(pkg: Package, order: Order, w: _Writes, code: str, reason: str) -> N
 
 
 def _package_order(
-    order: Order, warehouse: Warehouse, parts: list[tuple[OrderLine, int]], w: _Writes
+    order: Order, warehouse: Warehouse, parts: list[tuple[OrderLine, int]], w: _Writes, ctx: "_Context"
 ) -> Package:
     """Put an allocated order's lines (`parts`: all of them, or a split order's part) in a package at
-    `warehouse`: a pending package with the same merge key (合单) takes it, else a new one."""
+    `warehouse`: a pending package with the same merge key (合单) takes it, else a new one, whose
+    weight, flags and dates are computed here before its one INSERT (what _refresh would find)."""
     carrier = _carrier(order.flags)
     cold = any(ln.sku.cold_chain for ln, _ in parts)
-    cross = selectors.merge_across_shops()
+    cross = ctx.cross
     me = _candidate(None, order.shop, warehouse.code, carrier, [order], cold, P.PENDING)
     mine = domain.merge_key(me, cross)
     target = None
@@ -168,10 +198,20 @@ def _package_order(
             if c is not None and domain.merge_key(c, cross) == mine:
                 target = pkg
                 break
-    if target is None:
+    new = target is None
+    if new:
+        packaging = ctx.packaging(cold)
+        held: dict[str, int] = defaultdict(int)
+        for ln, q in parts:
+            held[ln.sku.code] += q
         target = Package.objects.create(
-            warehouse=warehouse, shop=order.shop, carrier=carrier, allocated_at=w.now,
-            packaging=_packaging(cold),
+            warehouse=warehouse, shop=order.shop, carrier=carrier, allocated_at=w.now, packaging=packaging,
+            expected_weight_g=domain.expected_weight(
+                held, {ln.sku.code: ln.sku.weight_g for ln, _ in parts}, packaging.weight_g if packaging else 0
+            ),
+            merge_key=_key_hash(me),
+            flags=sorted(f for f in set(order.flags or []) if not f.startswith(CARRIER_FLAG)),
+            ship_by=order.ship_by, paid_at=order.paid_at,
         )  # fmt: skip
         w.created(target, f"{order.shop.code}/{order.channel_order_id} 分仓后生成包裹")
     else:
@@ -180,8 +220,9 @@ def _package_order(
     PackageLine.objects.bulk_create(
         [PackageLine(package=target, order_line=ln, sku=ln.sku, quantity=q) for ln, q in parts]
     )
-    _refresh(target)
-    target.save()
+    if not new:
+        _refresh(target)
+        target.save()
     return target
 
 

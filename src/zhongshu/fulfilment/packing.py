@@ -44,17 +44,26 @@ def check_scans(package_id: int, scans: list[str], actor: str) -> CheckResult:
         return CheckResult(False, pkg.status, scan.code, scan.detail)
 
 
-def check_package(package_id: int, scans: list[str], weight_g: int, actor: str) -> CheckResult:
+def check_package(
+    package_id: int, scans: list[str], weight_g: int, actor: str, packaging: str | None = None
+) -> CheckResult:
     """The packing bench: every unit scanned (codes or `code*count`), then the weight. A refused scan
     (wrong_sku, surplus_item, missing_items) changes nothing but the audit; a weight outside the
     tolerance stops the package with both weights in the reason; otherwise it is packed and its
-    orders follow. A package not in a wave, stopped, cancelled or packed is `not_pickable`."""
+    orders follow. A package not in a wave, stopped, cancelled or packed is `not_pickable`.
+
+    `packaging` (an active packaging type's name or id): the box the packer chose; once the scans
+    pass it replaces the package's packaging and the expected weight is recomputed with its weight
+    before the weigh check (audited). Unknown or switched off: FloorError `unknown_packaging`."""
     with transaction.atomic():
         pkg = _lock(package_id)
         if pkg.status not in domain.CHECKABLE:
             return CheckResult(
                 False, pkg.status, "not_pickable", f"P{pkg.pk} 状态为 {pkg.get_status_display()}，不能验货"
             )
+        box = selectors.packaging_of(packaging) if packaging else None
+        if packaging and box is None:
+            raise FloorError("unknown_packaging", f"包材 {packaging} 不存在或已停用")
         lines = list(PackageLine.objects.filter(package=pkg).select_related("sku"))
         expected = _lines_map(lines)
         w = _Writes(actor)
@@ -65,6 +74,18 @@ def check_package(package_id: int, scans: list[str], weight_g: int, actor: str) 
             )
             w.flush()
             return CheckResult(False, pkg.status, scan.code, scan.detail)
+        if box is not None and box.pk != pkg.packaging_id:
+            was = pkg.packaging.name if pkg.packaging_id else "无"
+            pkg.packaging = box
+            pkg.expected_weight_g = domain.expected_weight(
+                expected, {ln.sku.code: ln.sku.weight_g for ln in lines}, box.weight_g
+            )
+            w.event(
+                pkg,
+                "package.packaging_changed",
+                f"包材 {was} → {box.name}，预计重量 {pkg.expected_weight_g} 克",
+                {"packaging": box.name},
+            )
         weighed = domain.weigh_check(pkg.expected_weight_g, weight_g, selectors.weigh_tolerance())
         pkg.measured_weight_g = weight_g
         if not weighed.ok:

@@ -12,6 +12,8 @@ from zhongshu.fulfilment.models import (
     Package,
     PackageLine,
     PackageOrder,
+    PackagingType,
+    WarehouseStaff,
     Wave,
     WavePickRow,
     WaveStrategy,
@@ -125,17 +127,47 @@ def wave_every_minutes() -> int:
     return row.wave_every_minutes if row else 0
 
 
-def package_of_scan(code: str) -> Package | None:
+def packaging_of(value: str) -> PackagingType | None:
+    """An active packaging type by its name (or its id, as the console's select sends it)."""
+    value = str(value).strip()
+    active = PackagingType.objects.filter(active=True)
+    found = active.filter(name=value).first()
+    if found is None and value.isdigit():
+        found = active.filter(pk=int(value)).first()
+    return found
+
+
+def active_packagings() -> list[PackagingType]:
+    return list(PackagingType.objects.filter(active=True).order_by("weight_g", "name"))
+
+
+def staff_warehouses(user) -> frozenset[int] | None:
+    """The ids of the warehouses a floor user works in (仓库人员); None = every warehouse (a
+    superuser, or a row with 所有仓库); empty for a user without a row or without warehouses."""
+    if user.is_superuser:
+        return None
+    row = WarehouseStaff.objects.filter(user=user).first()
+    if row is None:
+        return frozenset()
+    if row.all_warehouses:
+        return None
+    return frozenset(row.warehouses.values_list("pk", flat=True))
+
+
+def package_of_scan(code: str, warehouses: frozenset[int] | None = None) -> Package | None:
     """The package a packer scans: its id (`P12` or `12`) or any of its orders' channel order ids
-    (the newest live package of that order)."""
+    (the newest live package of that order); only in `warehouses` (ids) unless None."""
     code = normalize_code(code)
     digits = code[1:] if code[:1] in ("P", "p") else code
+    mine = (
+        Package.objects.all() if warehouses is None else Package.objects.filter(warehouse_id__in=warehouses)
+    )
     if digits.isdigit() and len(digits) < 18:
-        pkg = Package.objects.filter(pk=int(digits)).select_related("warehouse").first()
+        pkg = mine.filter(pk=int(digits)).select_related("warehouse").first()
         if pkg is not None:
             return pkg
     return (
-        Package.objects.filter(package_orders__order__channel_order_id=code)
+        mine.filter(package_orders__order__channel_order_id=code)
         .exclude(status__in=["shipped", "cancelled"])
         .select_related("warehouse")
         .order_by("-pk")
@@ -143,13 +175,16 @@ def package_of_scan(code: str) -> Package | None:
     )
 
 
-def open_waves(warehouse_id: int | None, user) -> list[Wave]:
-    """The PDA's wave list: open waves (of one warehouse, or all) and the ones this user is picking."""
+def open_waves(warehouse_id: int | None, user, warehouses: frozenset[int] | None = None) -> list[Wave]:
+    """The PDA's wave list: open waves (of one warehouse, or all of `warehouses`, ids; None = every
+    warehouse) and the ones this user is picking."""
     qs = Wave.objects.select_related("warehouse", "strategy").filter(
         Q(status=Wave.Status.OPEN) | Q(status=Wave.Status.CLAIMED, picker=user)
     )
     if warehouse_id:
         qs = qs.filter(warehouse_id=warehouse_id)
+    if warehouses is not None:
+        qs = qs.filter(warehouse_id__in=warehouses)
     waves = list(qs.annotate(n_packages=Count("packages", distinct=True)).order_by("created_at", "pk"))
     totals = dict(
         WavePickRow.objects.filter(wave__in=waves)

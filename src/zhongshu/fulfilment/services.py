@@ -16,6 +16,7 @@ from zhongshu.fulfilment.packages import (
     merge_packages,
     split_package,
     sync_order,
+    sync_orders,
     unmerge_order,
 )
 from zhongshu.fulfilment.packing import (
@@ -25,6 +26,7 @@ from zhongshu.fulfilment.packing import (
     override_weight_stop,
     resume_package,
 )
+from zhongshu.fulfilment.recount import complete_recount
 from zhongshu.fulfilment.waves import (
     claim_wave,
     create_wave,
@@ -37,7 +39,7 @@ from zhongshu.fulfilment.waves import (
 
 __all__ = [
     "WEIGHT_STOP", "CheckResult", "FloorError", "NotFound", "cancel_package", "check_package", "check_scans",
-    "claim_wave", "create_wave", "create_waves", "finish_wave", "make_packages", "merge_packages",
+    "claim_wave", "complete_recount", "create_wave", "create_waves", "finish_wave", "make_packages", "merge_packages",
     "override_weight_stop", "record_pick", "report_shortage", "resume_package", "scheduled_waves",
-    "split_package", "sync_order", "unmerge_order",
+    "split_package", "sync_order", "sync_orders", "unmerge_order",
 ]  # fmt: skip

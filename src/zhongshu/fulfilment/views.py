@@ -6,8 +6,9 @@ package, each unit, then the weight.
 Every action goes through fulfilment.services (which audit); these views only read and ask. Forms
 post normally; with htmx (Unfold's copy) only the panel is swapped, so the page keeps its sound and
 focus. Picking needs fulfilment.change_wave, packing fulfilment.change_package (the 仓库 role).
-Warehouse users are not tied to warehouses in the model: the wave list shows every warehouse's open
-waves with a warehouse switch.
+A floor user works in the warehouses of their 仓库人员 row (admin): the wave list shows and lets
+claim only those warehouses' waves (with a switch when there are several), the packing page finds
+only their packages; without one the pages say so. Superusers and 所有仓库 see every warehouse.
 """
 
 import re
@@ -19,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zhongshu.fulfilment import domain, selectors, services
@@ -72,11 +74,23 @@ def logout(request: HttpRequest) -> HttpResponse:
 # --- picking ------------------------------------------------------------------------------------
 
 
+NO_WAREHOUSE = _lazy("你的账号还没有分配仓库，请联系管理员在后台「仓库人员」中设置")
+
+
+def _warehouses(request: HttpRequest) -> frozenset[int] | None:
+    """The ids of the warehouses this user works in (None = all), read once per request."""
+    if not hasattr(request, "_floor_warehouses"):
+        request._floor_warehouses = selectors.staff_warehouses(request.user)
+    return request._floor_warehouses
+
+
 @require_http_methods(["GET"])
 @_needs(PICK)
 def waves(request: HttpRequest) -> HttpResponse:
-    """Open waves (of the chosen warehouse) and the ones this user is picking."""
-    houses = list(Warehouse.objects.filter(active=True).order_by("priority", "code"))
+    """Open waves (of the chosen warehouse, among the user's) and the ones this user is picking."""
+    mine = _warehouses(request)
+    houses = Warehouse.objects.filter(active=True).order_by("priority", "code")
+    houses = list(houses if mine is None else houses.filter(pk__in=mine))
     code = request.GET.get("warehouse") or request.session.get("pda_warehouse") or ""
     chosen = next((w for w in houses if w.code == code), None)
     request.session["pda_warehouse"] = chosen.code if chosen else ""
@@ -84,7 +98,8 @@ def waves(request: HttpRequest) -> HttpResponse:
         "title": _("拣货波次"),
         "warehouses": houses,
         "chosen": chosen,
-        "waves": selectors.open_waves(chosen.pk if chosen else None, request.user),
+        "no_warehouse": NO_WAREHOUSE if not houses and mine is not None else "",
+        "waves": selectors.open_waves(chosen.pk if chosen else None, request.user, mine),
         "can_pack": request.user.has_perm(PACK),
         "error": request.session.pop("pda_error", ""),
         "done": request.session.pop("pda_done", ""),
@@ -95,6 +110,14 @@ def waves(request: HttpRequest) -> HttpResponse:
 @require_POST
 @_needs(PICK)
 def claim(request: HttpRequest, wave_id: int) -> HttpResponse:
+    mine = _warehouses(request)
+    wave = get_object_or_404(Wave.objects.select_related("warehouse"), pk=wave_id)
+    if mine is not None and wave.warehouse_id not in mine:
+        request.session["pda_error"] = _("波次 W%(id)s 属于仓库 %(warehouse)s，不是你的仓库") % {
+            "id": wave.pk,
+            "warehouse": wave.warehouse.name,
+        }
+        return redirect("pda:waves")
     try:
         services.claim_wave(wave_id, request.user, _actor(request))
     except services.FloorError as e:
@@ -255,6 +278,9 @@ def _pack_context(pkg: Package | None, scans: list[str], **extra) -> dict:
         lines = [{"sku": s, "quantity": q, "scanned": scanned.get(s, 0)} for s, q in expected.items()]
     complete = bool(lines) and all(ln["scanned"] >= ln["quantity"] for ln in lines)
     return {
+        # the weight step: the packer may pick another box (预计 = goods + the box chosen)
+        "packagings": selectors.active_packagings() if complete else [],
+        "goods_g": pkg.expected_weight_g - (pkg.packaging.weight_g if pkg.packaging_id else 0) if pkg else 0,
         "title": _("验货称重"),
         "package": pkg,
         "scans": "\n".join(scans),
@@ -278,16 +304,20 @@ def _pack_page(request: HttpRequest, context: dict, status: int = 200) -> HttpRe
 @_needs(PACK)
 def pack(request: HttpRequest) -> HttpResponse:
     """One form, three steps kept in hidden fields: the package, its units, the weight."""
+    mine = _warehouses(request)
+    if mine is not None and not mine:
+        return _pack_page(request, _pack_context(None, [], feedback="error", message=NO_WAREHOUSE))
     if request.method == "GET":
         return _pack_page(request, _pack_context(None, []))
     entry = (request.POST.get("code") or "").strip()[:200]
     pid = request.POST.get("package", "")
-    pkg = Package.objects.filter(pk=int(pid)).first() if pid.isdigit() else None
+    packages = Package.objects.all() if mine is None else Package.objects.filter(warehouse_id__in=mine)
+    pkg = packages.filter(pk=int(pid)).first() if pid.isdigit() else None
     scans = [s for s in (request.POST.get("scans") or "").split("\n") if _countable(s)][:MAX_SCANS]
     if pkg is None:  # step 1: the package (its id or one of its orders' ids)
         if not entry:
             return _pack_page(request, _pack_context(None, []))
-        found = selectors.package_of_scan(entry)
+        found = selectors.package_of_scan(entry, mine)
         if found is None:
             msg = _("找不到包裹：%(code)s") % {"code": entry}
             return _pack_page(request, _pack_context(None, [], feedback="error", message=msg), 422)
@@ -317,7 +347,12 @@ def pack(request: HttpRequest) -> HttpResponse:
     if weight is None:
         msg = _("重量无法识别：%(text)s（输入克数，如 1250）") % {"text": entry}
         return _pack_page(request, {**ctx, "feedback": "error", "message": msg}, 422)
-    result = services.check_package(pkg.pk, scans, weight, _actor(request))
+    try:
+        result = services.check_package(
+            pkg.pk, scans, weight, _actor(request), request.POST.get("packaging") or None
+        )
+    except services.FloorError as e:
+        return _pack_page(request, {**ctx, "feedback": "error", "message": e.detail}, 422)
     pkg.refresh_from_db()
     outcome = {
         "ok": result.ok,

@@ -26,6 +26,7 @@ from zhongshu.fulfilment.models import (
     WavePickRow,
     WaveStrategy,
 )
+from zhongshu.fulfilment.recount import raise_recount
 from zhongshu.inventory.models import Warehouse
 
 # --- waves (波次), picking -----------------------------------------------------------------------
@@ -105,7 +106,11 @@ def create_waves(
                 ]
             )
             slots = {s.package_id: s.slot for s in plan.slots}
-            chosen_pkgs = list(Package.objects.filter(pk__in=[wp.id for wp in plan.packages]).order_by("pk"))
+            # what w.move needs of a pending package (no read: its status and warehouse are known)
+            chosen_pkgs = [
+                Package(pk=pk, status=P.PENDING, warehouse_id=wh.pk)
+                for pk in sorted(wp.id for wp in plan.packages)
+            ]
             for pkg in chosen_pkgs:
                 w.move(pkg, P.WAVED, f"生成波次 W{wave.pk}（{used.name}）")
                 pkg.wave, pkg.seed_slot = wave, slots.get(pkg.pk)
@@ -188,7 +193,7 @@ def _pick_row(wave: Wave, sku: str) -> WavePickRow:
 def report_shortage(wave_id: int, sku: str, missing: int, actor: str) -> list[Package]:
     """The location has fewer units than the pick list: packages needing the SKU are stopped (the
     last seeded first) until they account for the missing units, they leave the wave, and a recount
-    of that location is asked for (an event on the stock's timeline)."""
+    task (盘点任务) is raised for that location and SKU (with an event on the stock's timeline)."""
     with transaction.atomic():
         wave = _lock_wave(wave_id)
         if wave.status not in (Wave.Status.OPEN, Wave.Status.CLAIMED):
@@ -214,6 +219,7 @@ def report_shortage(wave_id: int, sku: str, missing: int, actor: str) -> list[Pa
             pkg.save()
             stopped.append(pkg)
         WavePickRow.objects.filter(pk=row.pk).update(short=row.short + missing)
+        task = raise_recount(wave, location, row.sku, missing, reason, w.actor)
         w.events.append(
             outbox.event(
                 "stock.recount_requested",
@@ -224,6 +230,7 @@ def report_shortage(wave_id: int, sku: str, missing: int, actor: str) -> list[Pa
                     "sku": code,
                     "warehouse": wave.warehouse.code,
                     "location": location,
+                    "task_id": task.pk,
                     "summary": f"请盘点 {wave.warehouse.code} 货位 {location or '未设置'} 的 {code}（波次 W{wave.pk} 缺 {missing} 件）",
                 },
             )

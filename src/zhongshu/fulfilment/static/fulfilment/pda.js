@@ -131,5 +131,65 @@
     focusScan();
     feedback(document.getElementById("panel"));
   });
+  // the packing bench's box: 预计 = the goods + the box chosen
+  document.addEventListener("change", (e) => {
+    if (e.target.id !== "packaging") return;
+    const out = document.getElementById("expected-g");
+    const goods = Number(out && out.closest("[data-goods]").dataset.goods);
+    const box = Number(e.target.selectedOptions[0].dataset.weight);
+    if (out && Number.isFinite(goods + box)) out.textContent = String(goods + box);
+    focusScan();
+  });
+
+  // Camera scanning where the browser has BarcodeDetector (Chrome on Android): a bonus, the
+  // scanner's keyboard input stays the way; a code seen goes the same way as a code + Enter.
+  let camera = null;
+  async function openCamera() {
+    if (camera) return closeCamera();
+    const formats = await BarcodeDetector.getSupportedFormats();
+    const detector = new BarcodeDetector({formats});
+    const stream = await navigator.mediaDevices.getUserMedia({video: {facingMode: "environment"}, audio: false});
+    const box = document.createElement("div");
+    box.className = "camera";
+    const video = document.createElement("video");
+    video.setAttribute("playsinline", "");
+    video.muted = true;
+    video.srcObject = stream;
+    box.appendChild(video);
+    document.body.appendChild(box);
+    await video.play();
+    camera = {stream, box, timer: 0};
+    box.addEventListener("click", closeCamera);
+    const look = async () => {
+      if (!camera) return;
+      try {
+        const [hit] = await detector.detect(video);
+        if (hit && hit.rawValue) {
+          closeCamera();
+          queue.push(hit.rawValue.trim());
+          pump();
+          return;
+        }
+      } catch (err) { /* a frame not ready yet */ }
+      camera.timer = setTimeout(look, 150);
+    };
+    look();
+  }
+  function closeCamera() {
+    if (!camera) return;
+    clearTimeout(camera.timer);
+    camera.stream.getTracks().forEach((t) => t.stop());
+    camera.box.remove();
+    camera = null;
+    focusScan();
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    const button = document.getElementById("camera-toggle");
+    if (!button || !("BarcodeDetector" in window) || !navigator.mediaDevices) return;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      openCamera().catch(() => { closeCamera(); beep("error"); });
+    });
+  });
   window.pdaBeep = beep;
 })();

@@ -1,0 +1,80 @@
+"""zhongshu.core.sqlite: a process's write transactions queue on one lock, held from BEGIN to the
+commit, the rollback or the close, whatever ends the transaction (SQLite only); and the Server-Timing
+header that shows the wait."""
+
+import threading
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection, connections, transaction
+
+from zhongshu.core.sqlite.base import _writer_lock
+
+
+@pytest.fixture
+def writer(on_postgres):
+    if on_postgres:
+        pytest.skip("the SQLite backend's writer queue")
+    return _writer_lock(connection.settings_dict["NAME"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lock_is_held_inside_a_transaction_and_released_by_commit_and_rollback(writer):
+    assert not writer.locked()
+    with transaction.atomic():
+        Group.objects.create(name="a")
+        assert writer.locked()
+        with transaction.atomic():  # a savepoint takes nothing more
+            Group.objects.create(name="b")
+    assert not writer.locked()
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        Group.objects.create(name="c")
+        1 / 0  # noqa: B018
+    assert not writer.locked()
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["a", "b"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_thread_writes_after_the_first_commits(writer):
+    inside, order = threading.Event(), []
+
+    def second() -> None:
+        try:
+            inside.wait(10)
+            with transaction.atomic():
+                order.append("second")
+                Group.objects.create(name="second")
+        finally:
+            connections.close_all()
+
+    t = threading.Thread(target=second)
+    with transaction.atomic():
+        Group.objects.create(name="first")
+        t.start()
+        inside.set()
+        t.join(0.3)  # it waits on the queue, not on SQLite's busy handler
+        assert t.is_alive() and order == []
+        order.append("first")
+    t.join(10)
+    assert order == ["first", "second"]
+    assert Group.objects.filter(name__in=["first", "second"]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_the_connection_in_a_transaction_releases_the_lock(writer):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Group.objects.create(name="x")
+        connection.close()  # e.g. a worker thread leaving
+        raise RuntimeError
+    assert not writer.locked()
+
+
+@pytest.mark.django_db
+def test_api_answers_carry_server_timing(client):
+    """ServerTimingMiddleware: the hub's own time, CPU, SQL and write-lock wait of an API answer
+    (bench/fulfilment.py reads them); console pages go without."""
+    r = client.get("/api/v1/health")
+    parts = dict(p.strip().split(";dur=") for p in r["Server-Timing"].split(","))
+    assert set(parts) == {"app", "cpu", "db", "lock"}
+    assert float(parts["app"]) >= float(parts["db"]) >= float(parts["lock"]) >= 0
+    assert "Server-Timing" not in client.get("/pda/")
