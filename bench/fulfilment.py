@@ -11,6 +11,8 @@ order written in bulk (what sync_order makes for orders without a merge partner)
    too: a read and a plan over all pending packages), then `create_waves` by the default strategies
    (each strategy's size) until no package is ready.
 2. Pack checks through the API at a fixed offered rate [20/s; p99 ≤ 100 ms] against `zhongshu serve`
+   (then 3. the packed packages get sandbox waybills and are shipped by outbound scans, POST /api/v1/ship
+   at the same rate: p99 server time)
    (gunicorn, 2 workers): POST /api/v1/packages/{id}/check with every unit scanned and the right
    weight; the round trip on localhost, and from each answer's Server-Timing header the server's
    own time (app), the CPU its thread used (the work, whatever else runs on the machine) and the
@@ -171,7 +173,9 @@ def statements_per_check(token: str, waved: list) -> dict:
     return {"statements_pack_check_api": len(q.captured_queries), "statements_pack_check_service": len(s)}
 
 
-def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict:
+def http_open_loop(token: str, calls: list[tuple[str, dict]], rate: float, prefix: str, ok) -> dict:
+    """POST each (path, body) at a fixed offered rate (open loop) to a `zhongshu serve` of this
+    database; figures named `<prefix>_…`: round trip and the server's own time (Server-Timing)."""
     import socket
 
     import httpx
@@ -203,14 +207,14 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
                 )
             return local.c
 
-        def local_get(pk: int) -> None:
-            client().get(f"/api/v1/packages/{pk}").raise_for_status()
+        def local_get(n: int) -> None:
+            client().get("/api/v1/health").raise_for_status()
 
-        def send(n: int, pk: int, body: dict) -> None:
+        def send(n: int, path: str, body: dict) -> None:
             nonlocal errors
             c = client()
             t = time.perf_counter()
-            r = c.post(f"/api/v1/packages/{pk}/check", json=body)
+            r = c.post(path, json=body)
             dt = time.perf_counter() - t
             timing = dict(
                 (k.strip(), float(v)) for k, v in
@@ -222,19 +226,19 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
                 lock_waits.append(timing.get("lock", 0.0))
                 cpu.append(timing.get("cpu", 0.0))
                 slowest.append((timing.get("app", 0.0), n, timing.get("db", 0.0), timing.get("lock", 0.0)))
-                errors += r.status_code != 200 or r.json().get("status") != "packed"
+                errors += not ok(r)
 
         # warm-up, not measured: every server thread opens its database connection on its first
         # request (a few hundred ms on a loaded machine), which would otherwise be the p99
         with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda pk: local_get(pk), [pk for pk, _ in bodies[:32]]))
+            list(pool.map(local_get, range(32)))
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=16) as pool:
-            for n, (pk, body) in enumerate(bodies):  # open loop: requests leave on schedule
+            for n, (path, body) in enumerate(calls):  # open loop: requests leave on schedule
                 delay = start + n / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                pool.submit(send, n, pk, body)
+                pool.submit(send, n, path, body)
         latencies.sort()
         server.sort()
         lock_waits.sort()
@@ -243,21 +247,22 @@ def http_checks(token: str, bodies: list[tuple[int, dict]], rate: float) -> dict
         def p99(xs: list) -> float:
             return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
 
-        return {
-            "check_offered_rate_per_s": rate,
-            "check_requests": len(bodies),
-            "check_errors": errors,
-            "check_p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "check_p99_ms": round(p99(latencies) * 1000, 1),
-            "check_server_p50_ms": round(statistics.median(server), 1),
-            "check_server_p99_ms": round(p99(server), 1),
-            "check_lock_wait_p99_ms": round(p99(lock_waits), 1),
-            "check_server_cpu_p50_ms": round(statistics.median(cpu), 1),
-            "check_server_cpu_p99_ms": round(p99(cpu), 1),
-            "check_slowest_3 (ms app/db/lock #n)": " ".join(
+        figures = {
+            "offered_rate_per_s": rate,
+            "requests": len(calls),
+            "errors": errors,
+            "p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "p99_ms": round(p99(latencies) * 1000, 1),
+            "server_p50_ms": round(statistics.median(server), 1),
+            "server_p99_ms": round(p99(server), 1),
+            "lock_wait_p99_ms": round(p99(lock_waits), 1),
+            "server_cpu_p50_ms": round(statistics.median(cpu), 1),
+            "server_cpu_p99_ms": round(p99(cpu), 1),
+            "slowest_3 (ms app/db/lock #n)": " ".join(
                 f"{a:.0f}/{d:.0f}/{k:.0f}#{n}" for a, n, d, k in sorted(slowest, reverse=True)[:3]
             ),
         }
+        return {f"{prefix}_{k}": v for k, v in figures.items()}
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -278,9 +283,43 @@ def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
     out.update(make_waves())
     waved = list(Package.objects.filter(status="waved").order_by("pk")[: int(rate * seconds) + 2])
     out.update(statements_per_check(token, waved))
-    bodies = [(p.pk, check_body(p)) for p in waved]
+    calls = [(f"/api/v1/packages/{p.pk}/check", check_body(p)) for p in waved]
     connection.close()
-    out.update(http_checks(token, bodies, rate))
+    out.update(
+        http_open_loop(
+            token, calls, rate, "check", lambda r: r.status_code == 200 and r.json().get("status") == "packed"
+        )
+    )
+    out.update(outbound_scans(token, rate))
+    return out
+
+
+def outbound_scans(token: str, rate: float) -> dict:
+    """Waybills (sandbox service) for the packed packages, then their outbound scans by waybill number
+    through POST /api/v1/ship at the offered rate [20/s]: shipped, stock consumed, confirmation queued."""
+    from django.db import connection
+
+    from zhongshu.fulfilment.models import Package
+    from zhongshu.shipping import services
+    from zhongshu.shipping.models import WaybillAccount
+
+    packed = list(Package.objects.filter(status="packed").select_related("shop").order_by("pk"))
+    for shop_id in {p.shop_id for p in packed}:
+        WaybillAccount.objects.get_or_create(shop_id=shop_id, carrier="SF", defaults=dict(
+            provider="sandbox", default=True, sender_name="广州仓", sender_phone="02088886666",
+            sender_province="广东省", sender_city="广州市", sender_district="白云区", sender_address="物流园1号",
+        ))  # fmt: skip
+    t = time.perf_counter()
+    batch = services.issue_waybills([p.pk for p in packed], "bench")
+    issued = len(batch.issued)
+    out = {"waybills_sandbox_per_s": round(issued / (time.perf_counter() - t), 1)}
+    calls = [("/api/v1/ship", {"waybill_no": w.waybill_no}) for w in batch.issued]
+    connection.close()
+    out.update(
+        http_open_loop(
+            token, calls, rate, "ship", lambda r: r.status_code == 200 and r.json().get("status") == "shipped"
+        )
+    )
     return out
 
 
