@@ -180,3 +180,14 @@ def test_permissions_a_token_without_ship_permission_is_refused(api, client):
     r = client.post("/api/v1/ship", {"waybill_no": "X1"}, content_type="application/json",
                     HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
     assert r.status_code == 403
+
+
+def test_a_shop_never_connected_gets_a_visible_failed_confirmation_without_retries(api):
+    pid = packed_package(api, "S6")
+    waybill_no = api.post(f"/api/v1/packages/{pid}/waybill").json()["waybill_no"]
+    ShopCredential.objects.filter(shop__code="mp").delete()
+    assert api.post("/api/v1/ship", {"waybill_no": waybill_no}).status_code == 200
+    [row] = ShipConfirmation.objects.all()
+    assert row.status == "failed" and "未连接平台" in row.last_error and row.attempts == 1
+    assert Order.objects.get(channel_order_id="S6").status == "shipped"
+    assert HUEY.pending_count() == 0  # nothing to retry until the shop is connected

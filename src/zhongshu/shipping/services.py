@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from zhongshu.channels.models import ShopCredential
 from zhongshu.core import outbox
 from zhongshu.fulfilment.common import FloorError, NotFound, _follow, _lock, _Writes
 from zhongshu.fulfilment.domain import PackageStatus as P
@@ -360,6 +361,13 @@ def confirm(confirmation_id: int) -> ShipConfirmation:
         return row
     ShipConfirmation.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)
     row.attempts += 1
+    if not ShopCredential.objects.filter(shop_id=row.order.shop_id).exists():
+        # a shop never connected to its platform (orders from files): nothing to call; stays visible
+        # in the queue until the shop is authorised and the confirmation sent again (no retry loop)
+        _record(
+            row, ShipConfirmation.Status.FAILED, "店铺未连接平台（未授权），请授权后在“发货回传”中重新回传"
+        )
+        return row
     try:
         confirm_shipment(row.order, row.carrier_code, row.waybill.waybill_no, actor=SYSTEM)
     except NotImplementedError:
