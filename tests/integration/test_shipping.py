@@ -191,3 +191,16 @@ def test_a_shop_never_connected_gets_a_visible_failed_confirmation_without_retri
     assert row.status == "failed" and "未连接平台" in row.last_error and row.attempts == 1
     assert Order.objects.get(channel_order_id="S6").status == "shipped"
     assert HUEY.pending_count() == 0  # nothing to retry until the shop is connected
+
+
+def test_the_workbench_finds_an_order_by_waybill_number_and_shows_its_waybill(api, client, admin_user):
+    pid = packed_package(api, "S7")
+    packed_package(api, "S8")  # another order, not to be found
+    waybill_no = api.post(f"/api/v1/packages/{pid}/waybill").json()["waybill_no"]
+    api.post("/api/v1/ship", {"waybill_no": waybill_no})
+    client.force_login(admin_user)
+    r = client.get("/admin/orders/order/", {"q": waybill_no})
+    assert [o.channel_order_id for o in r.context["cl"].result_list] == ["S7"]
+    order = Order.objects.get(channel_order_id="S7")
+    page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert waybill_no in page and "已回传" in page

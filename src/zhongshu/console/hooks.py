@@ -17,6 +17,7 @@ from zhongshu.fulfilment import domain
 from zhongshu.fulfilment.models import Package, PackageOrder, Wave
 from zhongshu.fulfilment.services import FloorError, merge_packages, split_package, unmerge_order
 from zhongshu.orders import labels, workbench
+from zhongshu.shipping.models import ShipConfirmation, Waybill
 
 PACKAGE = re.compile(r"[Pp](\d{1,12})")
 CHANGE_PACKAGE = "fulfilment.change_package"
@@ -42,6 +43,33 @@ def _package_rows(order) -> list[dict]:
         }
         for p in _packages(order)
     ]  # fmt: skip
+
+
+def _by_waybill(term: str) -> Q | None:
+    """A waybill number (active or cancelled) finds the orders of its package."""
+    if not term or len(term) > 64 or " " in term:
+        return None
+    packages = Waybill.objects.filter(waybill_no=term).values("package_id")
+    return Q(pk__in=PackageOrder.objects.filter(package_id__in=packages).values("order_id"))
+
+
+def _waybill_rows(order) -> list[dict]:
+    """The order's waybills with their ship confirmation and the last tracking step."""
+    confirmations = {c.waybill_id: c for c in ShipConfirmation.objects.filter(order=order)}
+    rows = []
+    waybills = Waybill.objects.filter(package__package_orders__order=order).select_related("package")
+    for w in waybills.order_by("pk"):
+        c = confirmations.get(w.pk)
+        detail = [labels.carrier_label(w.carrier), w.get_provider_display()]
+        if c is not None:
+            detail.append(
+                f"{_('发货回传')}：{c.get_status_display()}" + (f"（{c.last_error}）" if c.last_error else "")
+            )
+        rows.append({
+            "label": w.waybill_no, "url": reverse("admin:shipping_waybill_change", args=[w.pk]),
+            "status": w.get_status_display(), "detail": " · ".join(x for x in detail if x),
+        })  # fmt: skip
+    return rows
 
 
 def _back(order):
@@ -120,4 +148,5 @@ workbench.register_search("package", gettext_lazy("包裹号（P123）"), _by_pa
 workbench.register_section("packages", gettext_lazy("包裹"), _package_rows)
 workbench.register_action("merge_split", gettext_lazy("合单/拆单"), CHANGE_PACKAGE, merge_split)
 workbench.register_action("repush", gettext_lazy("重新回传平台"), HANDLE_ORDERS, repush)
-# The shipping app adds here: register_search("waybill", …) and register_section("waybills", …).
+workbench.register_search("waybill", gettext_lazy("运单号"), _by_waybill)
+workbench.register_section("waybills", gettext_lazy("运单与物流"), _waybill_rows)
