@@ -2,7 +2,9 @@
 commit, the rollback or the close, whatever ends the transaction (SQLite only); and the Server-Timing
 header that shows the wait."""
 
+import fcntl
 import threading
+import time
 
 import pytest
 from django.contrib.auth.models import Group
@@ -67,6 +69,24 @@ def test_closing_the_connection_in_a_transaction_releases_the_lock(writer):
         connection.close()  # e.g. a worker thread leaving
         raise RuntimeError
     assert not writer.locked()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_of_another_process_goes_first_through_the_lock_file(writer):
+    """Another process's writer holds `<database>.writer` (flock; a second open file stands in for
+    it): a transaction here waits until it lets go, then goes in at once."""
+    name = connection.settings_dict["NAME"]
+    with open(f"{name}.writer", "a+b") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        threading.Timer(0.3, fcntl.flock, (other.fileno(), fcntl.LOCK_UN)).start()
+        start = time.perf_counter()
+        with transaction.atomic():
+            waited = time.perf_counter() - start
+            Group.objects.create(name="after")
+    assert 0.25 <= waited < 5
+    assert not writer.locked() and Group.objects.filter(name="after").exists()
+    with open(f"{name}.writer", "a+b") as other:  # released at the commit
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 @pytest.mark.django_db
