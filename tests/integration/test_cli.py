@@ -189,7 +189,7 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
             proc.wait()
 
 
-def _wait_for_health(proc: subprocess.Popen, url: str, log: Path, timeout: float = 15) -> dict:
+def _wait_for_health(proc: subprocess.Popen, url: str, log: Path, timeout: float = 45) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -204,7 +204,7 @@ def _wait_for_health(proc: subprocess.Popen, url: str, log: Path, timeout: float
     pytest.fail(f"no healthy answer from {url} within {timeout} s:\n{log.read_text()}")
 
 
-def _wait_for_text(log: Path, text: str, timeout: float = 15) -> None:
+def _wait_for_text(log: Path, text: str, timeout: float = 45) -> None:
     deadline = time.monotonic() + timeout
     while text not in log.read_text():
         if time.monotonic() > deadline:
