@@ -26,6 +26,7 @@ from gunicorn.util import import_app
 from gunicorn.workers.gthread import ThreadWorker
 from huey.contrib.djhuey import HUEY
 
+from zhongshu.channels.inbox import run_inbox_loop
 from zhongshu.channels.pdd.messages import PddMessageService
 from zhongshu.channels.taobao.tmc import TmcService
 from zhongshu.channels.tasks import run_sync_scheduler
@@ -174,6 +175,7 @@ def serve(
 
 def run_worker(threads: int) -> None:
     """The huey consumer plus, in daemon threads, the outbox relay loop, the shops' sync scheduler, the
+    push inbox's take-in loop, the
     Taobao TMC listeners and the PDD message-service listeners (each idle without an authorised shop
     of its platform); returns on SIGTERM/SIGINT."""
     autodiscover_modules("tasks")  # every app's tasks.py, as djhuey's run_huey does
@@ -185,6 +187,7 @@ def run_worker(threads: int) -> None:
     loops = [
         start_daemon("outbox-relay", partial(run_relay_loop, stop)),
         start_daemon("sync-scheduler", partial(run_sync_scheduler, stop)),
+        start_daemon("push-inbox", partial(run_inbox_loop, stop)),
         start_daemon("taobao-tmc", partial(TmcService.serve, stop)),
         start_daemon("pdd-messages", partial(PddMessageService.serve, stop)),
     ]
