@@ -36,7 +36,11 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def load(base: str, rate: float, seconds: float, **opts) -> dict:
