@@ -35,7 +35,7 @@ from zhongshu.orders.schemas import OrderIn
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 200  # rows per take-in transaction: on SQLite it holds the one write lock meanwhile
 MAX_ATTEMPTS = 20
 INTERVAL = 0.1  # seconds between polls of an empty inbox
 
