@@ -67,4 +67,5 @@ def http_intake(token: str, rate: float, seconds: float) -> dict:
         "http_503": r["statuses"].get("503", 0),
         "http_errors": r["requests"] - r["ok"] - r["statuses"].get("503", 0),
         "http_over_2s": r["over_2s"],
+        "http_503_server_wait_max_ms": r.get("server_wait_ms_of_503", {}).get("max"),
     }

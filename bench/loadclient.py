@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from orders_gen import make_order  # noqa: E402
 
+WAITED: list[float] = []  # the server's own account of a 503: ms waited for a thread
+
 
 class Pool:
     def __init__(self, host: str, port: int):
@@ -71,7 +73,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
     if "content-length" not in headers:
         raise ValueError(repr(head[:400]))
-    await reader.readexactly(int(headers.get("content-length", "0")))
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    if status == 503 and b"waited_ms" in body:
+        WAITED.append(json.loads(body)["waited_ms"])
     return status, headers.get("connection", "").lower() == "close"
 
 
@@ -151,6 +155,9 @@ async def run(args) -> dict:
         "over_2s": sum(1 for x in latencies if x > 2.0),
         "max_ms_by_status": {k: round(v * 1000, 1) for k, v in slowest.items()},
         "connections": pool.opened,
+        "server_wait_ms_of_503": {"p50": round(statistics.median(WAITED)), "max": round(max(WAITED))}
+        if WAITED
+        else {},
     }
 
 

@@ -98,6 +98,7 @@ def child(db: str, args) -> dict:
     out["HTTP: 503 (fast refusals)"] = h["http_503"]
     out["HTTP: other errors"] = h["http_errors"]
     out["HTTP: answers over 2 s"] = h["http_over_2s"]
+    out["HTTP: 503 waited for a thread, max ms"] = h["http_503_server_wait_max_ms"]
     out["HTTP: 201/s ÷ raw"] = f"{100 * h['http_ok_per_s'] / limit:.1f} %"
 
     # push storm, taken in by the worker
