@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from zhongshu.channels.base import PushResult
 from zhongshu.channels.models import PushInbox, PushReceipt, Shop
 from zhongshu.channels.services import ReplayedPush, SyncReport, connector_for, take_in_orders
 from zhongshu.core import crypto
+from zhongshu.core.threads import poll
 from zhongshu.core.writelock import sqlite_writer
 from zhongshu.orders.schemas import OrderIn
 
@@ -143,15 +144,7 @@ def pending() -> int:
 
 def run_inbox_loop(stop: threading.Event, interval: float = INTERVAL) -> None:
     """Take the inbox in until `stop` is set (a thread of `zhongshu worker`)."""
-    while not stop.is_set():
-        try:
-            settled = take_in()
-        except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
-            log.exception("inbox take-in failed")
-            close_old_connections()
-            settled = 0
-        if not settled:
-            stop.wait(interval)
+    poll(stop, take_in, interval, "inbox take-in")
 
 
 # --- waking: the queue module decides (tests and one-off scripts take in at once) -------------

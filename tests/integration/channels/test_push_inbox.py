@@ -121,3 +121,38 @@ def test_the_immediate_queue_takes_the_push_in_before_the_answer(client, mp):
     """Tests and one-off scripts (ZHONGSHU_QUEUE_IMMEDIATE): the push is taken in at once."""
     assert push(client, order(1), "m-1").status_code == 200
     assert Order.objects.get().status == "allocated" and PushInbox.objects.get().taken_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_workers_inbox_loop_takes_a_stored_push_in(client, asleep):
+    """`zhongshu worker` runs run_inbox_loop in a thread: a stored push is taken in within moments."""
+    import threading
+    import time
+    from decimal import Decimal
+
+    from tests.factories import put_stock as stock
+    from zhongshu.catalog.models import Sku
+    from zhongshu.inventory.models import Warehouse
+    from zhongshu.routing import defaults
+    from zhongshu.routing.models import ProvinceRegion, RegionRoute, RoutingSettings
+
+    defaults.seed(Warehouse, ProvinceRegion, RegionRoute, RoutingSettings)
+    shop, _ = Shop.objects.get_or_create(code="mp", defaults={"name": "mp", "platform": "own"})
+    Sku.objects.get_or_create(
+        code="DUMPLING-500G", defaults={"title": "水饺", "cost_price": Decimal("20.00")}
+    )
+    ShopCredential.objects.create(shop=shop, app_key="mp", push_secret=SECRET)
+    stock("DUMPLING-500G", "CD", 10)
+    stop = threading.Event()
+    loop = threading.Thread(target=inbox.run_inbox_loop, args=(stop, 0.05), daemon=True)
+    loop.start()
+    try:
+        assert push(client, order(1), "m-1").status_code == 200
+        deadline = time.monotonic() + 10
+        while not Order.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert Order.objects.get().status == "allocated"
+    finally:
+        stop.set()
+        loop.join(timeout=5)
+    assert not loop.is_alive() and PushInbox.objects.get().taken_at is not None
