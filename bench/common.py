@@ -75,11 +75,11 @@ def wait_http(url: str, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
 
 
-def print_table(results: list[dict], width: int = 22) -> None:
+def print_table(results: list[dict], width: int = 22, label: int = 40) -> None:
     """One row per figure, one column per database."""
-    print(f"{'figure':40}" + "".join(f"{r['database']:>{width}}" for r in results))
+    print(f"{'figure':{label}}" + "".join(f"{r['database']:>{width}}" for r in results))
     for key in results[0]:
         if key != "database":
             cells = (json.dumps(r.get(key), ensure_ascii=False) if not isinstance(r.get(key), str) else r[key]
                      for r in results)  # fmt: skip
-            print(f"{key:40}" + "".join(f"{c:>{width}}" for c in cells))
+            print(f"{key:{label}}" + "".join(f"{c:>{width}}" for c in cells))

@@ -13,38 +13,15 @@ Each database runs in a child process with its own ZHONGSHU_HOME.
 import argparse
 import json
 import os
-import random
-import statistics
-import subprocess
 import sys
-import threading
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import common
+import http_load
+from orders_gen import SKUS, make_order
 
 BIN = Path(sys.executable).parent
-PROVINCES = common.PROVINCES
-SKUS = [f"BENCH-{i:03d}" for i in range(50)]
-TZ = timezone(timedelta(hours=8))
-
-
-def make_order(n: int, shop: str = "mp", prefix: str = "B") -> dict:
-    rnd = random.Random(n)
-    lines, total = [], 0
-    for sku in rnd.sample(SKUS, rnd.randint(1, 3)):
-        qty = rnd.randint(1, 3)
-        lines.append({"sku": sku, "quantity": qty, "unit_price": "19.90", "paid_amount": f"{qty * 19.9:.2f}"})
-        total += round(qty * 1990)
-    t = datetime(2026, 11, 11, 0, 0, tzinfo=TZ) + timedelta(seconds=n)
-    return {
-        "shop": shop, "channel_order_id": f"{prefix}{n:08d}", "status": "paid",
-        "created_at": t.isoformat(), "paid_at": t.isoformat(), "updated_at": t.isoformat(),
-        "receiver": {"name": "张三", "phone": f"138{n % 10**8:08d}", "province": rnd.choice(PROVINCES),
-                     "address": f"人民路{n % 999}号"},
-        "lines": lines, "freight": "0.00", "discount": "0.00", "paid_amount": f"{total / 100:.2f}",
-    }  # fmt: skip
 
 
 def setup_hub() -> None:
@@ -119,63 +96,8 @@ def child(db: str, n_orders: int, rate: float, seconds: float) -> dict:
     connection.close()
 
     # 3. HTTP latency at a fixed offered rate
-    out.update(http_latency(token, rate, seconds))
+    out.update(http_load.http_intake(token, rate, seconds))
     return out
-
-
-def http_latency(token: str, rate: float, seconds: float) -> dict:
-    import socket
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [str(BIN / "zhongshu"), "serve", "--port", str(port), "--workers", "2", "--no-worker"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        common.wait_http(f"{base}/api/v1/health")
-        total = int(rate * seconds)
-        latencies: list[float] = []
-        errors = 0
-        lock = threading.Lock()
-        headers = {"Authorization": f"Bearer {token}"}
-        local = threading.local()
-
-        def send(n: int) -> None:
-            nonlocal errors
-            if not hasattr(local, "c"):
-                local.c = httpx.Client(base_url=base, headers=headers, timeout=30)
-            t = time.perf_counter()
-            r = local.c.post("/api/v1/orders", json=make_order(n, prefix="H"))
-            dt = time.perf_counter() - t
-            with lock:
-                latencies.append(dt)
-                errors += r.status_code != 201
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            for n in range(total):  # open loop: requests leave on schedule whatever the latency
-                delay = start + n / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                pool.submit(send, n)
-        latencies.sort()
-        return {
-            "http_offered_rate_per_s": rate,
-            "http_requests": total,
-            "http_errors": errors,
-            "http_p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "http_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
-        }
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 def run_child(db_url: str | None, args) -> dict:

@@ -18,15 +18,19 @@ import threading
 import time
 from functools import partial
 
+from django.conf import settings
 from django.db import connections
 from django.utils.module_loading import autodiscover_modules
 from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
+from gunicorn.workers.gthread import ThreadWorker
 from huey.contrib.djhuey import HUEY
 
+from zhongshu.channels.inbox import run_inbox_loop
 from zhongshu.channels.pdd.messages import PddMessageService
 from zhongshu.channels.taobao.tmc import TmcService
 from zhongshu.channels.tasks import run_sync_scheduler
+from zhongshu.core.overload import busy_bytes, stamp_wait
 from zhongshu.core.tasks import run_relay_loop
 from zhongshu.core.threads import start_daemon
 
@@ -51,11 +55,38 @@ class WebServer(BaseApplication):
         return import_app(WSGI_APP)
 
 
+class StampingThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker that notes when each connection was queued for a thread and answers
+    a request that waited past the deadline with a ready-made 503 + Retry-After itself, without
+    entering Django (core/overload.py): shedding must cost next to nothing, or a peak is spent on it.
+    """
+
+    def enqueue_req(self, conn):
+        conn.queued_at = time.monotonic()
+        super().enqueue_req(conn)
+
+    def handle(self, conn):
+        queued = getattr(conn, "queued_at", None)
+        conn.waited_ms = None if queued is None else (time.monotonic() - queued) * 1000
+        stamp_wait(conn.waited_ms)  # for QueueDeadlineMiddleware, should the worker not shed
+        try:
+            return super().handle(conn)
+        finally:
+            stamp_wait(None)
+
+    def handle_request(self, req, conn):
+        waited = getattr(conn, "waited_ms", None)
+        if waited is not None and 0 < settings.QUEUE_DEADLINE_MS < waited:
+            conn.sock.sendall(busy_bytes(waited))
+            return True  # kept alive: gunicorn drains the unread body
+        return super().handle_request(req, conn)
+
+
 def gunicorn_options(host: str, port: int, workers: int, threads: int, access_log: bool) -> dict:
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": "zhongshu.server.StampingThreadWorker",
         # the app (Django set up, URLconf and translations warmed: zhongshu.wsgi) is loaded once in the
         # master and forked ready: a worker never serves its first requests cold
         "preload_app": True,
@@ -147,6 +178,7 @@ def serve(
 
 def run_worker(threads: int) -> None:
     """The huey consumer plus, in daemon threads, the outbox relay loop, the shops' sync scheduler, the
+    push inbox's take-in loop, the
     Taobao TMC listeners and the PDD message-service listeners (each idle without an authorised shop
     of its platform); returns on SIGTERM/SIGINT."""
     autodiscover_modules("tasks")  # every app's tasks.py, as djhuey's run_huey does
@@ -158,6 +190,7 @@ def run_worker(threads: int) -> None:
     loops = [
         start_daemon("outbox-relay", partial(run_relay_loop, stop)),
         start_daemon("sync-scheduler", partial(run_sync_scheduler, stop)),
+        start_daemon("push-inbox", partial(run_inbox_loop, stop)),
         start_daemon("taobao-tmc", partial(TmcService.serve, stop)),
         start_daemon("pdd-messages", partial(PddMessageService.serve, stop)),
     ]

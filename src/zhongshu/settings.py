@@ -116,6 +116,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "zhongshu.core.overload.QueueDeadlineMiddleware",  # 503 + Retry-After when a request waited too long
     "zhongshu.core.middleware.ServerTimingMiddleware",  # Server-Timing on API answers (app, db, lock)
     "zhongshu.core.middleware.RequestGuardMiddleware",  # JSON 413 over MAX_BODY_BYTES; NUL in the URL
     "django.middleware.security.SecurityMiddleware",
@@ -252,6 +253,11 @@ WEBHOOK_KEEP_DAYS = 30  # delivered deliveries are forgotten after this many day
 # Largest request body (bytes) answered; larger ones get a JSON 413. Django's default, 2.5 MB.
 MAX_BODY_BYTES = int(os.environ.get("ZHONGSHU_MAX_BODY_BYTES", 2_621_440))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+# Overload (core/overload.py): a request that waited longer than this for a thread is answered 503
+# with Retry-After at once (0: never); the request itself then runs at most a service time longer.
+QUEUE_DEADLINE_MS = float(os.environ.get("ZHONGSHU_QUEUE_DEADLINE_MS", "500"))
+QUEUE_RETRY_AFTER_S = int(os.environ.get("ZHONGSHU_QUEUE_RETRY_AFTER", "1"))
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,9 @@
 
 The message is verified first (401 on a bad or stale signature, nothing read further), its orders
 are checked against the contract and the catalogue (422 naming the field, nothing written), then
-`accept_push` records the message id (409 on a replay) and takes the orders in through intake.
+the message is stored in the push inbox (one insert; 409 on a replay) and acknowledged: the
+acknowledgement means "stored". The worker takes it in through intake moments later, in batches
+(channels/inbox.py); messages that only name orders are fetched from the platform there.
 """
 
 import json
@@ -11,11 +13,12 @@ import logging
 from ninja import Router, Schema, Status
 from pydantic import ValidationError
 
+from zhongshu.channels import inbox
 from zhongshu.channels.base import ConnectorError, PushResult
 from zhongshu.channels.models import Shop, ShopCredential
-from zhongshu.channels.services import ReplayedPush, accept_push, connector_for
+from zhongshu.channels.services import ReplayedPush, connector_for
 from zhongshu.core.params import Code
-from zhongshu.core.responses import Message, errors
+from zhongshu.core.responses import errors
 from zhongshu.orders.schemas import error_list
 from zhongshu.orders.services import check_references
 
@@ -40,26 +43,25 @@ class _Refused(Exception):
 @router.post(
     "/push/{shop}",
     auth=None,
-    response={200: PushAck, **errors(401, 404, 409, 413, 422), 502: Message},
+    response={200: PushAck, **errors(401, 404, 409, 413, 422)},
     summary="Push messages from a shop or platform (signed; see docs/own-shop-webhook.md)",
+    description="200 once the verified message is stored (`accepted`: the orders it carries or names); "
+    "the orders are taken in moments later. 409: a message id stored before.",
 )
 def post_push(request, shop: Code):
     headers, body = dict(request.headers), request.body
     try:
-        result = _verified(shop, headers, body)
-        report = accept_push(shop, headers, body, verified=result)
+        found, result = _verified(shop, headers, body)
+        inbox.store(found, result)
     except _Refused as refused:
         return Status(refused.status, refused.body)
     except ReplayedPush:
         return Status(409, {"detail": "message already accepted (replay)"})
-    except ConnectorError as exc:  # fetching pushed ids from the platform failed: it should retry
-        log.warning("push for shop %s not processed: %s", shop, type(exc).__name__)
-        return Status(502, {"detail": "push verified but not processed; send it again later"})
-    accepted = report.created + report.updated + report.unchanged
+    accepted = len(result.orders) + len(result.order_ids)
     return Status(200, {"accepted": accepted, "message_id": result.message_id, "data": "ok", "result": 1})
 
 
-def _verified(shop_code: str, headers: dict, body: bytes) -> PushResult:
+def _verified(shop_code: str, headers: dict, body: bytes) -> tuple[Shop, PushResult]:
     shop = Shop.objects.select_related("credential").filter(code=shop_code, active=True).first()
     if shop is None:
         raise _Refused(404, {"detail": f"no active shop '{shop_code}'"})
@@ -73,7 +75,7 @@ def _verified(shop_code: str, headers: dict, body: bytes) -> PushResult:
         log.info("push for shop %s refused: %s", shop_code, type(exc).__name__)
         raise _Refused(401, {"detail": "signature missing, invalid or outside the time window"}) from None
     _check_references(result, body)
-    return result
+    return shop, result
 
 
 def _check_references(result: PushResult, body: bytes) -> None:

@@ -8,5 +8,6 @@ class ChannelsConfig(AppConfig):
     verbose_name = _("渠道")
 
     def ready(self) -> None:
-        # platform connectors register themselves; consumers registers the stock write-back consumer
-        from zhongshu.channels import connectors, consumers  # noqa: F401
+        # platform connectors register themselves; consumers registers the stock write-back consumer;
+        # tasks installs how the push inbox is woken
+        from zhongshu.channels import connectors, consumers, tasks  # noqa: F401

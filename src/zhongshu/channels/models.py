@@ -113,3 +113,31 @@ class PushReceipt(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "message_id"], name="one_receipt_per_message")]
+
+
+class PushInbox(models.Model):
+    """A verified push message, stored as it was acknowledged and taken in later by the worker.
+
+    The platform is answered as soon as this row is written (one insert): the acknowledgement means
+    "stored", not "processed". The worker takes pending rows in, in batches, through intake, and
+    writes the message's PushReceipt in the same transaction, so a message is taken in once. The
+    orders (receivers included) are kept encrypted, and emptied once taken in.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, verbose_name=pgettext_lazy("singular", "店铺"))
+    message_id = models.CharField(max_length=128)
+    orders_enc = models.TextField(blank=True)  # Fernet(JSON list of contract orders)
+    order_ids = models.JSONField(default=list, blank=True)  # orders the message only names: fetched
+    received_at = models.DateTimeField(auto_now_add=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)  # retry after a failed take-in
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "message_id"], name="one_inbox_row_per_message")
+        ]
+        indexes = [
+            models.Index(fields=["id"], name="pushinbox_pending", condition=models.Q(taken_at__isnull=True))
+        ]

@@ -119,7 +119,7 @@ def sync_shop(shop_code: str, now: datetime | None = None, until: datetime | Non
         while start < end_limit:
             end = min(start + conn.max_window, end_limit)
             orders = _retrying(lambda s=start, e=end: list(conn.pull_changed(s, e)))
-            _take_in(shop, orders, report)
+            take_in_orders(shop, orders, report)
             _advance(state, end, now, len(orders))
             report.windows += 1
             report.cursor = end
@@ -143,7 +143,7 @@ def backfill(shop_code: str, start: datetime, end: datetime) -> SyncReport:
     while start < end:
         stop = min(start + conn.max_window, end)
         orders = _retrying(lambda s=start, e=stop: list(conn.pull_changed(s, e)))
-        _take_in(shop, orders, report)
+        take_in_orders(shop, orders, report)
         report.windows += 1
         start = stop
     return report
@@ -185,7 +185,7 @@ def accept_message(
     try:
         with transaction.atomic():
             PushReceipt.objects.create(shop=shop, message_id=message_id)
-            _take_in(shop, orders, report)
+            take_in_orders(shop, orders, report)
     except IntegrityError as exc:
         if "one_receipt_per_message" in str(exc) or "pushreceipt" in str(exc).lower():
             raise ReplayedPush(f"push message {message_id} was already accepted") from None
@@ -209,7 +209,7 @@ def _retrying(fn):
     raise AssertionError("unreachable")
 
 
-def _take_in(shop: Shop, orders: list[OrderIn], report: SyncReport) -> None:
+def take_in_orders(shop: Shop, orders: list[OrderIn], report: SyncReport) -> None:
     report.received += len(orders)
     for i in range(0, len(orders), BATCH):
         batch = orders[i : i + BATCH]

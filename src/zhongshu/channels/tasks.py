@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from zhongshu.channels import services
+from zhongshu.channels import inbox, services
 from zhongshu.channels.base import ConnectorError
 from zhongshu.channels.models import Platform, Shop, SyncState
 from zhongshu.channels.registry import platforms
@@ -217,3 +218,20 @@ def _claim(state: SyncState, now: datetime) -> bool:
 def _ensure_sync_states() -> None:
     missing = Shop.objects.filter(active=True, platform__in=_pulling_platforms(), sync__isnull=True)
     SyncState.objects.bulk_create([SyncState(shop=s) for s in missing], ignore_conflicts=True)
+
+
+# --- the push inbox ------------------------------------------------------------------------------
+
+
+@db_periodic_task(crontab(minute="*"))
+def take_in_inbox_periodic() -> int:
+    """Safety net when a worker runs without the inbox loop (`run_inbox_loop`)."""
+    return inbox.take_in()
+
+
+def _wake_inbox() -> None:
+    if HUEY.immediate:  # tests and one-off scripts: take the push in at once
+        inbox.take_in()
+
+
+inbox.set_waker(_wake_inbox)

@@ -5,21 +5,19 @@ wake-up can be lost, and a burst of commits costs one indexed query. Only one re
 across all worker processes (see zhongshu.core.outbox), which keeps per-key order.
 """
 
-import logging
 import os
 import socket
 import threading
 import time
 
-from django.db import close_old_connections
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from zhongshu.core import outbox
+from zhongshu.core.threads import poll
 
 __all__ = ["HUEY", "relay_outbox", "relay_outbox_periodic", "run_relay_loop"]
 
-log = logging.getLogger(__name__)
 RELAY_INTERVAL = 0.1
 
 
@@ -48,15 +46,7 @@ def worker_ping(pause: float = 0.0) -> dict:
 
 def run_relay_loop(stop: threading.Event, interval: float = RELAY_INTERVAL) -> None:
     """Poll and relay until `stop` is set; errors are logged and retried on the next tick."""
-    while not stop.is_set():
-        try:
-            delivered = relay_once()
-        except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
-            log.exception("outbox relay failed")
-            close_old_connections()
-            delivered = 0
-        if not delivered:
-            stop.wait(interval)
+    poll(stop, relay_once, interval, "outbox relay")
 
 
 def _wake_after_commit() -> None:

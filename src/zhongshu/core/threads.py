@@ -1,5 +1,6 @@
 """Background threads of a process (the worker's loops, the message listeners)."""
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -19,3 +20,19 @@ def start_daemon(name: str, fn: Callable[[], None]) -> threading.Thread:
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def poll(stop: threading.Event, step: Callable[[], int], interval: float, what: str) -> None:
+    """Call `step` until `stop` is set, waiting `interval` after a call that did nothing (it returns
+    how much it did); an error is logged and the next tick tries again (a database hiccup must not
+    end the loop)."""
+    log = logging.getLogger(step.__module__)
+    while not stop.is_set():
+        try:
+            done = step()
+        except Exception:  # noqa: BLE001
+            log.exception("%s failed", what)
+            close_old_connections()
+            done = 0
+        if not done:
+            stop.wait(interval)

@@ -1,16 +1,19 @@
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
+from pydantic import Field
+from pydantic import ValidationError as PydanticError
 
 from zhongshu.core.auth import requires
 from zhongshu.core.params import Code
 from zhongshu.core.responses import errors, example
 from zhongshu.orders import selectors
-from zhongshu.orders.schemas import OrderIn
-from zhongshu.orders.services import CREATED, intake
+from zhongshu.orders.schemas import OrderIn, error_list
+from zhongshu.orders.services import CREATED, check_references, intake
 from zhongshu.orders.states import OrderStatus
 
 router = Router(tags=["orders"])
@@ -116,6 +119,73 @@ def post_order(request, payload: OrderIn):
     )  # ReferenceErrors → 422 (see zhongshu.api)
     body = selectors.summary(result.order, holds=result.holds)
     return Status(201 if result.outcome == CREATED else 200, body)
+
+
+BATCH_MAX = 500
+
+
+class OrderBatchIn(Schema):
+    orders: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=BATCH_MAX)]
+
+
+class FieldError(Schema):
+    loc: list[str | int]
+    field: str
+    msg: str
+
+
+class BatchResult(Schema):
+    index: int
+    status: int
+    channel_order_id: str | None
+    order: OrderOut | None = None
+    errors: list[FieldError] = []
+
+
+class OrderBatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    results: list[BatchResult]
+
+
+@router.post(
+    "/orders/batch",
+    auth=requires("orders.add_order"),
+    response={200: OrderBatchOut, **errors(400, 401, 403, 413, 422)},
+    summary="Create or update up to 500 orders in one call",
+    description="Each order as POST /orders would take it, in one transaction. `results` has one entry "
+    "per order in input order: `status` 201 (new), 200 (updated or unchanged) or 422 with `errors` "
+    "naming each invalid field or unknown shop/SKU of that order (the others are still taken in). "
+    "422 for the whole call only when `orders` is missing, empty or longer than 500.",
+    openapi_extra=example({"orders": [ORDER_EXAMPLE]}),
+)
+def post_orders_batch(request, payload: OrderBatchIn):
+    results: list[dict | None] = [None] * len(payload.orders)
+    valid: list[tuple[int, OrderIn]] = []
+    for i, raw in enumerate(payload.orders):
+        try:
+            valid.append((i, OrderIn.model_validate(raw)))
+        except PydanticError as exc:
+            results[i] = _rejected(i, raw, error_list(exc))
+    bad = check_references([p for _, p in valid])
+    for n in sorted(bad, reverse=True):
+        i, p = valid.pop(n)
+        results[i] = _rejected(i, p.model_dump(), bad[n])
+    taken = intake([p for _, p in valid], actor=f"api:{request.user.username}") if valid else []
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for (i, p), r in zip(valid, taken, strict=True):
+        counts[r.outcome] += 1
+        results[i] = {"index": i, "status": 201 if r.outcome == CREATED else 200,
+                      "channel_order_id": p.channel_order_id, "order": selectors.summary(r.order, holds=r.holds)}  # fmt: skip
+    return {**counts, "rejected": len(payload.orders) - len(valid), "results": results}
+
+
+def _rejected(i: int, raw: dict, errs: list[dict]) -> dict:
+    cid = raw.get("channel_order_id") if isinstance(raw, dict) else None
+    return {"index": i, "status": 422, "channel_order_id": cid if isinstance(cid, str) else None,
+            "errors": [{"loc": e["loc"], "field": e["field"], "msg": e["msg"]} for e in errs]}  # fmt: skip
 
 
 @router.get(

@@ -1,6 +1,7 @@
 """The machinery every order use case shares: one transaction that locks the orders and stock rows
 it touches, decides in memory (route, reserve, release, move status) and writes once (flush)."""
 
+import dataclasses
 import logging
 import random
 import time
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from zhongshu.catalog.models import Sku
 from zhongshu.core import bulk, outbox
+from zhongshu.core.writelock import sqlite_writer
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.models import Warehouse
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
@@ -43,7 +45,7 @@ class Conflict(RuntimeError):
 def atomic_with_retry(fn, attempts: int = 8):
     for attempt in range(attempts):
         try:
-            with transaction.atomic():
+            with sqlite_writer(), transaction.atomic():
                 return fn()
         except (IntegrityError, OperationalError, Conflict) as exc:
             # A concurrent intake created the same order, PostgreSQL broke a deadlock, or another
@@ -105,6 +107,7 @@ class Batch:
         # must see them before they are in the database
         self.peers: dict[tuple[str, str], list[Order]] = defaultdict(list)
         self.review_context: dict | None = None
+        self._infos: dict[tuple, tuple[Order, list, OrderInfo]] = {}  # see _info
         # What each order holds reserved right now: [(warehouse, {sku: qty})], one entry per warehouse
         # (several for a split order); kept in step with deltas.
         self.held: dict[tuple, list[tuple[str, dict[str, int]]]] = {
@@ -237,6 +240,19 @@ class Batch:
         order.split = {}
 
     def _info(self, key: tuple, order: Order) -> OrderInfo:
+        """The order as the rules see it. Review, routing and the carrier rule ask for it in turn
+        while one order is decided; it is built once per order and batch (the lines and peers do not
+        change meanwhile) and only its warehouse brought up to date."""
+        warehouse = order.warehouse.code if order.warehouse else None
+        memo = self._infos.get(key)
+        if memo is not None and memo[0] is order and memo[1] is self.lines[key]:
+            info = memo[2]
+            return info if info.warehouse == warehouse else dataclasses.replace(info, warehouse=warehouse)
+        info = self._build_info(key, order)
+        self._infos[key] = (order, self.lines[key], info)
+        return info
+
+    def _build_info(self, key: tuple, order: Order) -> OrderInfo:
         candidates = {
             id(o): o
             for attr in PEER_KEYS

@@ -104,6 +104,7 @@ class IntakeBatch(Batch):
             self.orders[key] = order
             self.new_orders.append(order)
         before = _fingerprint(order, self.lines[key]) if not is_new else None
+        self._infos.pop(key, None)  # the payload changes what the rules see
         self._apply(order, p)
         if is_new:
             self._index_peer(order)

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tests.integration.channels.harness import authorised_shop, change_credential
 from tests.platforms.kuaishou import SHANGHAI, KuaishouDouble, ms
-from zhongshu.channels.models import PushReceipt
+from zhongshu.channels import inbox
+from zhongshu.channels.models import PushInbox, PushReceipt
 from zhongshu.orders.models import Order, OrderTransition
 
 URL = "/api/v1/push/ks"
@@ -192,11 +193,21 @@ def test_an_after_sale_message_fetches_the_order_with_its_refund(client, shop, d
     assert details(double) == [int(OID), int(OID)]
 
 
-def test_a_failed_fetch_leaves_no_receipt_and_the_platforms_retry_is_taken(client, shop, double):
+def test_a_failed_fetch_leaves_the_message_pending_in_the_inbox_and_a_later_pass_takes_it_once(
+    client, shop, double
+):
+    """The acknowledgement means "stored" (channels/inbox.py): the fetch fails in the worker's
+    take-in, the message stays pending with its error, and a later pass takes it in once."""
     r = post(client, PAID_BODY)  # the order is not on the platform (yet): open.order.detail fails
-    assert r.status_code == 502
+    assert (r.status_code, r.json()["accepted"]) == (200, 1)
     assert state() == (0, 0, 0)
+    row = PushInbox.objects.get(message_id="84_7301000000001")
+    assert (row.taken_at, row.attempts) == (None, 1) and "ConnectorError" in row.last_error
+    assert post(client, PAID_BODY).status_code == 409  # the platform's retry: stored already
     double.add_order(1, AT, "KS-NUTS-500G", 2, 6800)
-    again = post(client, PAID_BODY)
-    assert (again.status_code, again.json()["accepted"]) == (200, 1)
-    assert PushReceipt.objects.count() == 1
+    assert inbox.take_in() == 0  # not before its pause is over
+    PushInbox.objects.update(not_before=None)
+    assert inbox.take_in() == 1
+    assert state()[0::2] == (1, 1)
+    assert Order.objects.get(channel_order_id=OID).status == "allocated"
+    assert inbox.take_in() == 0 and PushInbox.objects.get().taken_at is not None
