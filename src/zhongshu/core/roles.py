@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 HUB_APPS = (
-    "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "notify"
+    "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "notify", "monitor"
 )  # fmt: skip
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
@@ -69,6 +69,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         # (robot tokens and secrets) stay with the administrators
         "notify.view_alertrule", "notify.change_alertrule", "notify.view_alertstate", "notify.view_alertevent",
         "notify.view_delivery",
+        "monitor.view_kpi_report",  # the KPI report (R-MON3)
         # the floor seen from the office; a supervisor's release, resume or cancel of a stopped package
         *VIEW_FLOOR,
         "fulfilment.supervise_package",
