@@ -82,6 +82,7 @@ def test_sku_page_shows_its_stock_per_warehouse(stock, boss):
     sku = Sku.objects.get(code="DUMPLING-500G")
     html = boss.get(f"{SKUS}{sku.pk}/change/").content.decode()
     assert "各仓库存" in html and "A-01-02" in html
+    assert "实物 105 · 已预留 20 · 在途 103 · 可用 116 · 安全库存 -" in html
     gz = StockLevel.objects.get(sku=sku, warehouse__code="GZ")
     assert f"{STOCK}{gz.pk}/change/" in html  # the count link of the row
 

@@ -75,8 +75,10 @@ AUTH_COLOURS = {"ok": "success", "expiring": "warning", "reauth": "danger", "non
 
 def next_refresh(cred: ShopCredential | None) -> str:
     """When the next sync refreshes the access token: REFRESH_AHEAD before it expires."""
-    if cred is None or not cred.access_token_enc or not cred.expires_at or cred.needs_reauth:
+    if cred is None or not cred.access_token_enc or not cred.expires_at:
         return "-"
+    if auth_badge(cred)[0] == "reauth":
+        return _("需重新授权")
     if not cred.refresh_token_enc:
         return _("无刷新令牌，到期需重新授权")
     due = cred.expires_at - REFRESH_AHEAD
@@ -185,9 +187,9 @@ class ShopAdmin(ModelAdmin):
         "platform",
         "active",
         "auth_status",
+        "authorize",
         "refresh_at",
         "last_sync",
-        "created_at",
     )
     list_filter = ("platform", "active")
     search_fields = ("code", "name")
@@ -200,7 +202,7 @@ class ShopAdmin(ModelAdmin):
     )  # fmt: skip
     sync_fieldset = (
         _("同步"),
-        {"fields": ("auth_status", "refresh_at", "last_sync", "sync_error", "sync_history")},
+        {"fields": ("refresh_at", "last_sync", "sync_error", "sync_history")},
     )
     inlines = [CredentialInline]
     actions_row = ["authorize_row", "sync_now_row"]
@@ -214,7 +216,6 @@ class ShopAdmin(ModelAdmin):
             "code",
             "platform",
             "push_url",
-            "auth_status",
             "refresh_at",
             "last_sync",
             "sync_error",
@@ -286,6 +287,13 @@ class ShopAdmin(ModelAdmin):
         self.message_user(request, f"{shop.name}（{shop.code}）{history.summary(run)}", level)
 
     # --- columns and the page's sync section --------------------------------------------------
+
+    @display(description=_("授权"))
+    def authorize(self, obj: Shop) -> str:
+        """The "去授权" link where the shop is not (or no longer long) authorised."""
+        if not hasattr(obj, "credential") or auth_badge(obj.credential, obj)[0] == "ok":
+            return "-"
+        return reauth_link(obj)
 
     @display(description=_("下次刷新令牌"))
     def refresh_at(self, obj: Shop) -> str:

@@ -77,16 +77,15 @@ def summary(run: SyncRun) -> str:
             f"（{clean_error(run.error)[:200]}）" if run.error else ""
         )
     unchanged = run.received - run.created - run.updated - run.rejected
-    return _(
-        "同步完成：收到 %(received)d 单，新建 %(created)d、更新 %(updated)d、无变化 %(unchanged)d、"
-        "拒收 %(rejected)d（未知商品编码）"
-    ) % {
+    text = _("同步完成：收到 %(received)d 单，新建 %(created)d、更新 %(updated)d、无变化 %(unchanged)d") % {
         "received": run.received,
         "created": run.created,
         "updated": run.updated,
         "unchanged": max(unchanged, 0),
-        "rejected": run.rejected,
     }
+    if run.rejected:
+        text += _("，拒收 %(n)d（未知商品编码，添加商品后补拉）") % {"n": run.rejected}
+    return text
 
 
 def record(

@@ -6,10 +6,10 @@ their admin (one row per SKU and warehouse, the Excel stocktake) is orders.stock
 from django.contrib import admin, messages
 from django.db.models import F, IntegerField, Value
 from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from zhongshu.catalog.admin import SkuAdmin
@@ -117,48 +117,6 @@ class LowStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StockInline(TabularInline):
-    """The SKU's stock per warehouse, read-only: a count is changed by a stocktake (库存 page)."""
-
-    model = StockLevel
-    extra = 0
-    can_delete = False
-    hide_title = False
-    verbose_name_plural = _("各仓库存")
-    fields = (
-        "warehouse",
-        "location",
-        "physical",
-        "reserved",
-        "in_transit",
-        "available",
-        "safety_line",
-        "count",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_queryset(self, request):
-        return (
-            super().get_queryset(request).select_related("warehouse", "sku").order_by("warehouse__priority")
-        )
-
-    @display(description=_("可用"))
-    def available(self, obj: StockLevel) -> int:
-        return info(obj).available
-
-    @display(description=_("安全库存"))
-    def safety_line(self, obj: StockLevel) -> str:
-        return "-" if obj.safety_stock is None else str(obj.safety_stock)
-
-    @display(description=_("盘点"))
-    def count(self, obj: StockLevel) -> str:
-        url = reverse("admin:inventory_stocklevel_change", args=[obj.pk])
-        return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, _("盘点"))
-
-
 admin.site.unregister(Sku)
 
 
@@ -172,7 +130,29 @@ class SkuStockAdmin(SkuAdmin):
         "safety_line", "presale", "cold_chain", "active",
     )  # fmt: skip
     list_filter = (LowStockFilter, *SkuAdmin.list_filter)
-    inlines = (*SkuAdmin.inlines, StockInline)
+    readonly_fields = ("stock_summary", "stock_by_warehouse")
+
+    def get_fieldsets(self, request, obj=None):
+        sets = super().get_fieldsets(request, obj)
+        stock = (_("各仓库存"), {"fields": ("stock_summary", "stock_by_warehouse")})
+        return sets if obj is None else (*sets, stock)
+
+    @display(description=_("各仓库存"))
+    def stock_by_warehouse(self, obj) -> str:
+        """The SKU's stock rows, read-only: a count is changed by a stocktake (the 盘点 link)."""
+        rows = [
+            {"row": r, "available": info(r).available, "url": reverse("admin:inventory_stocklevel_change", args=[r.pk])}
+            for r in StockLevel.objects.filter(sku=obj).select_related("sku", "warehouse").order_by("warehouse__priority")
+        ]  # fmt: skip
+        return render_to_string("inventory/sku_stock.html", {"rows": rows})
+
+    @display(description=_("所有仓库"))
+    def stock_summary(self, obj) -> str:
+        line = "-" if obj.stock_safety is None else obj.stock_safety
+        return _("实物 %(p)d · 已预留 %(r)d · 在途 %(t)d · 可用 %(a)d · 安全库存 %(s)s") % {
+            "p": obj.stock_physical, "r": obj.stock_reserved, "t": obj.stock_in_transit,
+            "a": obj.stock_available, "s": line,
+        }  # fmt: skip
 
     def get_queryset(self, request):
         return with_stock_totals(super().get_queryset(request))
@@ -197,7 +177,7 @@ class SkuStockAdmin(SkuAdmin):
     def total_available(self, obj):
         line = LOW_STOCK if obj.stock_safety is None else obj.stock_safety
         key = "out" if obj.stock_available <= 0 else "low" if obj.stock_available <= line else "ok"
-        return key, obj.stock_available
+        return key, str(obj.stock_available)  # a label of 0 would show as empty
 
     @display(description=_("安全库存"), ordering="stock_safety")
     def safety_line(self, obj) -> str:

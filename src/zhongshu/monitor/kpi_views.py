@@ -65,6 +65,7 @@ def kpi_page(request: HttpRequest) -> HttpResponse:
         "availability": [r.availability_pct for r in rep.rows],
         "error_rate": [r.error_rate_pct for r in rep.rows],
         "labour": [r.labour_per_100 for r in rep.rows],
+        "names": {key: str(label) for key, label in kpi.COLUMNS},
     }
     ctx = {
         **admin.site.each_context(request),
@@ -74,13 +75,43 @@ def kpi_page(request: HttpRequest) -> HttpResponse:
         "last": last,
         "errors": errors,
         "periods": list(kpi.PERIODS.items()),
-        "columns": kpi.COLUMNS,
-        "table": [[getattr(r, attr) for attr, _label in kpi.COLUMNS] for r in rows],
+        # on screen the metrics are the rows and the periods the columns (the Excel has one row a period)
+        "periods_head": [(_short(rep.period, r.label), r.label) for r in rep.rows],
+        "table": [(attr, label, [getattr(r, attr) for r in rows]) for attr, label in kpi.COLUMNS[1:]],
+        "tiles": _tiles(rep.total),
         "chart": chart,
         "definitions": kpi.DEFINITIONS,
         "xlsx_query": request.GET.urlencode(),
     }
     return render(request, "monitor/kpi.html", ctx)
+
+
+def _short(period: str, label: str) -> str:
+    """A column head: 11-24 for a day, W48 for a week."""
+    return label[5:] if period == "day" else label.split("-", 1)[1]
+
+
+def _tiles(t: kpi.KpiRow) -> list[dict]:
+    """The range's headline figures."""
+
+    def num(value, unit: str = "") -> str:
+        return "-" if value is None else f"{value}{unit}"
+
+    return [
+        {"key": "packed", "label": _("付款→打包 平均 / P90"), "value": f"{num(t.packed_avg_h)} / {num(t.packed_p90_h)}",
+         "note": _("小时，%(n)d 个包裹") % {"n": t.packed}},
+        {"key": "shipped", "label": _("付款→发货 平均 / P90"), "value": f"{num(t.shipped_avg_h)} / {num(t.shipped_p90_h)}",
+         "note": _("小时，%(n)d 个包裹") % {"n": t.shipped}},
+        {"key": "errors", "label": _("错漏发拦截率"), "value": num(t.error_rate_pct, "%"),
+         "note": _("验货 %(c)d 个包裹，发现 %(e)d 个") % {"c": t.checked, "e": t.check_errors}},
+        {"key": "availability", "label": _("可用率（大促期间）"),
+         "value": f"{num(t.availability_pct, '%')}（{num(t.peak_availability_pct, '%')}）",
+         "note": _("%(m)d 分钟采样") % {"m": t.minutes}},
+        {"key": "labour", "label": _("每百单人工操作"), "value": num(t.labour_per_100),
+         "note": _("%(a)d 次操作，%(o)d 单") % {"a": t.manual_actions, "o": t.orders}},
+        {"key": "intercepted", "label": _("拦截订单 / 避免损失"), "value": f"{t.intercepted} / {t.avoided_amount}",
+         "note": _("拦截金额 %(v)s 元，拦截包裹 %(p)d 个") % {"v": t.intercepted_amount, "p": t.stopped_packages}},
+    ]  # fmt: skip
 
 
 @require_GET

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminFileFieldWidget
 
 from zhongshu.core.admin import actor_of
 from zhongshu.inventory.admin import LowStockFilter
@@ -27,6 +28,7 @@ class SheetForm(forms.Form):
     file = forms.FileField(
         label=_("盘点表（.xlsx）"),
         help_text=_("表头：商家编码、仓库代码、实物库存；在途、在途系数、货位可选"),
+        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx"}),
     )
 
 
@@ -104,7 +106,7 @@ class StockLevelAdmin(ModelAdmin):
             obj.in_transit_coefficient,
         ).available
         line = LOW_STOCK if obj.safety_stock is None else obj.safety_stock
-        return ("out" if n <= 0 else "low" if n <= line else "ok"), n
+        return ("out" if n <= 0 else "low" if n <= line else "ok"), str(n)  # a label of 0 would show empty
 
     @display(description=_("安全库存"), ordering="safety_stock")
     def safety_line(self, obj: StockLevel) -> str:
