@@ -284,7 +284,12 @@ class ShopAdmin(ModelAdmin):
         level = {SyncRun.Outcome.OK: messages.SUCCESS, SyncRun.Outcome.FAILED: messages.ERROR}.get(
             run.outcome, messages.WARNING
         )
-        self.message_user(request, f"{shop.name}（{shop.code}）{history.summary(run)}", level)
+        self.message_user(
+            request,
+            _("%(name)s（%(code)s）%(result)s")
+            % {"name": shop.name, "code": shop.code, "result": history.summary(run)},
+            level,
+        )
 
     # --- columns and the page's sync section --------------------------------------------------
 

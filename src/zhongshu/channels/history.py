@@ -65,7 +65,7 @@ def explain(text: str) -> str:
     if not text:
         return ""
     detail = text.split(":", 1)[1].strip() if ":" in text else text
-    return f"{error_label(kind_of_text(text))}：{clean_error(detail)}"
+    return _("%(why)s：%(detail)s") % {"why": error_label(kind_of_text(text)), "detail": clean_error(detail)}
 
 
 def summary(run: SyncRun) -> str:
@@ -73,9 +73,10 @@ def summary(run: SyncRun) -> str:
     if run.outcome == SyncRun.Outcome.SKIPPED:
         return _("另一次同步正在进行，本次未执行")
     if run.outcome == SyncRun.Outcome.FAILED:
-        return _("同步失败：%(why)s") % {"why": error_label(run.error_kind)} + (
-            f"（{clean_error(run.error)[:200]}）" if run.error else ""
-        )
+        why = error_label(run.error_kind)
+        if not run.error:
+            return _("同步失败：%(why)s") % {"why": why}
+        return _("同步失败：%(why)s（%(detail)s）") % {"why": why, "detail": clean_error(run.error)[:200]}
     unchanged = run.received - run.created - run.updated - run.rejected
     text = _("同步完成：收到 %(received)d 单，新建 %(created)d、更新 %(updated)d、无变化 %(unchanged)d") % {
         "received": run.received,

@@ -105,7 +105,7 @@ def _tiles(t: kpi.KpiRow) -> list[dict]:
         {"key": "errors", "label": _("错漏发拦截率"), "value": num(t.error_rate_pct, "%"),
          "note": _("验货 %(c)d 个包裹，发现 %(e)d 个") % {"c": t.checked, "e": t.check_errors}},
         {"key": "availability", "label": _("可用率（大促期间）"),
-         "value": f"{num(t.availability_pct, '%')}（{num(t.peak_availability_pct, '%')}）",
+         "value": f"{num(t.availability_pct, '%')} ({num(t.peak_availability_pct, '%')})",
          "note": _("%(m)d 分钟采样") % {"m": t.minutes}},
         {"key": "labour", "label": _("每百单人工操作"), "value": num(t.labour_per_100),
          "note": _("%(a)d 次操作，%(o)d 单") % {"a": t.manual_actions, "o": t.orders}},
