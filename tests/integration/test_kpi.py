@@ -241,3 +241,18 @@ def test_health_sample_checks_api_worker_and_database(db):
     assert late.api_ok and not late.worker_ok and not late.ok
     assert not gone.api_ok and not gone.ok
     assert HealthSample.objects.count() == 3
+
+
+def test_the_worker_records_a_sample_each_minute_and_prunes_old_ones(db):
+    from huey.contrib.djhuey import HUEY
+
+    from zhongshu.monitor.tasks import record_health
+
+    assert record_health.task_class in HUEY._registry._periodic_tasks
+    old = HealthSample.objects.create(at=timezone.now() - timedelta(days=401), api_ok=True, worker_ok=True,
+                                      db_latency_ms=1, ok=True)  # fmt: skip
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    sample = health.record_sample(at=hour, scheduled=hour, url="http://127.0.0.1:9/api/v1/health")
+    assert not HealthSample.objects.filter(pk=old.pk).exists()
+    assert sample.worker_ok and not sample.api_ok  # nothing listens on port 9
+    assert record_health.call_local() in (True, False) and HealthSample.objects.count() == 2

@@ -7,7 +7,7 @@ report (`kpi.availability`), so the figure cannot look better because nothing wa
 """
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
@@ -20,6 +20,7 @@ from zhongshu.rules.selectors import runtime
 API_TIMEOUT = 5.0  # seconds for the API's liveness answer
 DB_SLOW_MS = 1000  # a database round trip slower than this counts as unavailable
 WORKER_LATE_S = 60  # a check run this long after its minute means the worker is not keeping up
+KEEP = timedelta(days=400)  # samples kept: a year of promotions to compare against
 
 
 def api_health_url() -> str:
@@ -52,6 +53,8 @@ def record_sample(
     api = api_up(url)
     latency = db_latency_ms()
     worker = (at - scheduled).total_seconds() < WORKER_LATE_S
+    if at.minute == 0:  # once an hour, the samples older than KEEP go (one indexed range delete)
+        HealthSample.objects.filter(at__lt=at - KEEP).delete()
     return HealthSample.objects.create(
         at=at,
         api_ok=api,
