@@ -108,13 +108,16 @@ class _Slots:
 
     def __init__(self, rep: KpiReport):
         self.rows, self.total = rep.rows, rep.total
-        self.starts = [r.start for r in rep.rows]
         self.lo, self.hi = rep.total.start, rep.total.end
+        # POSIX seconds: comparing aware datetimes of two time zones costs a conversion each time
+        self._starts = [r.start.timestamp() for r in rep.rows]
+        self._lo, self._hi = self.lo.timestamp(), self.hi.timestamp()
 
     def __call__(self, when: datetime) -> tuple[KpiRow, ...]:
-        if not self.lo <= when < self.hi:
+        t = when.timestamp()
+        if not self._lo <= t < self._hi:
             return ()
-        return self.rows[bisect_right(self.starts, when) - 1], self.total
+        return self.rows[bisect_right(self._starts, t) - 1], self.total
 
     def all(self) -> list[KpiRow]:
         return [*self.rows, self.total]
@@ -207,8 +210,15 @@ def _availability(slots: _Slots, now: datetime) -> None:
     for r in slots.all():
         start, end = max(r.start, began), min(r.end, now)
         r.minutes = max(0, int((end - start) / MINUTE)) if end > start else 0
-    previous = None
+    # one verdict per minute: two samples of one minute (two workers' schedulers) count once, and
+    # the minute is available only if every sample of it was
+    minutes: dict[datetime, tuple[bool, bool]] = {}
     for when, ok, peak in samples:
+        key = when.replace(second=0, microsecond=0)
+        was = minutes.get(key, (True, False))
+        minutes[key] = (was[0] and ok, was[1] or peak)
+    previous = None
+    for when, (ok, peak) in minutes.items():  # in time order (the samples were)
         for r in slots(when):
             r.available_minutes += ok
             if peak:
