@@ -36,6 +36,12 @@ UNFOLD = {
                     },
                     _item(_("调拨预警"), "swap_horiz", "admin:inventory_transferalert_changelist"),
                     _item(_("通知"), "notifications", "admin:core_notification_changelist"),
+                    {
+                        "title": _("KPI 报表"),
+                        "icon": "monitoring",
+                        "link": reverse_lazy("monitor:kpi"),
+                        "permission": lambda request: request.user.has_perm("monitor.view_kpi_report"),
+                    },
                 ],
             },
             {

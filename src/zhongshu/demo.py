@@ -3,7 +3,8 @@
 taken in through `intake` (so they reach real states: allocated at GZ/CD, backordered, cancelled,
 pending payment). Then the warehouse floor at work, through the floor's own services so the audit
 trail is real: packages (a few merged: repeat buyers to one address), one split by hand, waves
-picked and packed, one being picked, one open, a package stopped by the weigh check. Deterministic
+picked and packed, one being picked, one open, a package stopped by the weigh check; last the day's
+exceptions (`demo_day.working_day`: held orders of each reason, a breached red alert). Deterministic
 for a given seed and "now". Loaded only into a database without orders.
 
 Import after django.setup().
@@ -24,6 +25,7 @@ from zhongshu.catalog.services import upsert_sku
 from zhongshu.channels.models import Shop
 from zhongshu.core.roles import WAREHOUSE
 from zhongshu.core.timeutil import SHANGHAI
+from zhongshu.demo_day import working_day
 from zhongshu.fulfilment import services as floor
 from zhongshu.fulfilment.models import Package, WarehouseStaff, Wave
 from zhongshu.inventory.models import StockLevel, Warehouse
@@ -173,6 +175,7 @@ def load_demo(orders: int = 360, seed: int = SEED, now: datetime | None = None) 
             )
         floor.make_packages(ACTOR)
     _floor(rng)
+    working_day(now)  # held orders of each reason, decisions, a breached alert, health samples
     return Counter(Order.objects.values_list("status", flat=True))
 
 

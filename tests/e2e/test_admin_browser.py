@@ -35,9 +35,9 @@ def page(playwright_api, live_server, superuser, order):
 
 
 def cells(row) -> list[str]:
-    """physical, reserved, in_transit, coefficient and 可用 of a stock list row."""
+    """physical, reserved, in_transit, coefficient and 可用 of a stock list row (then 安全库存, 更新时间)."""
     texts = [t.strip() for t in row.locator("td, th").all_inner_texts()]
-    return texts[-6:-1]
+    return texts[-7:-2]
 
 
 def test_login_orders_list_and_masked_order(page, playwright_api, live_server, order):

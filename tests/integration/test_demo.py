@@ -14,11 +14,16 @@ from zhongshu.channels.models import Shop
 from zhongshu.cli import app
 from zhongshu.core.models import OutboxEvent
 from zhongshu.demo import ensure_admin, load_demo
+from zhongshu.demo_day import ALERT_RULE
 from zhongshu.fulfilment.domain import PackageStatus
 from zhongshu.fulfilment.models import Package, PackageTransition, Wave
 from zhongshu.fulfilment.services import WEIGHT_STOP
-from zhongshu.inventory.models import StockLevel
-from zhongshu.orders.models import Order, OrderLine, OrderTransition
+from zhongshu.inventory.models import StockLevel, TransferAlert
+from zhongshu.monitor.models import HealthSample
+from zhongshu.notify.models import AlertEvent, AlertState
+from zhongshu.orders.decisions import CANCELLED_MARK, EDITED_MARK
+from zhongshu.orders.exceptions import month_figures
+from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
 from zhongshu.orders.states import RESERVING
 
 
@@ -40,6 +45,24 @@ def test_demo_builds_a_hub_with_orders_in_real_states(db):
     _assert_spread_over_14_days_with_later_updates()
     _assert_reservations_match_allocated_orders()
     _assert_the_floor_at_work()
+    _assert_a_working_day()
+
+
+def _assert_a_working_day():
+    """Held orders of each reason, two decided in the queue, transfer alerts, a breached alert."""
+    open_holds = OrderHold.objects.filter(released_at__isnull=True, order__status="on_hold")
+    assert set(open_holds.values_list("code", flat=True)) == {
+        "brushing", "manual_review/pickup_point_review", "price_deviation", "presale_supply_late",
+        "price_mismatch", "refund_requested",
+    }  # fmt: skip
+    decided = OrderHold.objects.filter(released_by__startswith="admin:admin")
+    assert {h.released_by.split(" ", 1)[1] for h in decided} == {EDITED_MARK, CANCELLED_MARK}
+    assert month_figures().avoided_value > 0
+    assert TransferAlert.objects.filter(status="open", from_warehouse__isnull=False).exists()
+    state = AlertState.objects.get(firing=True)
+    assert state.rule.name == ALERT_RULE and state.value > state.rule.threshold
+    assert AlertEvent.objects.filter(rule=state.rule, kind="firing").count() == 1
+    assert HealthSample.objects.count() == 24 * 60 and HealthSample.objects.filter(ok=False).count() == 4
 
 
 def _assert_the_floor_at_work():

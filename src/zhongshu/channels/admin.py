@@ -5,33 +5,39 @@ Secrets and tokens are never rendered: the credential form takes a new app secre
 write-only, and shows the token's expiry and whether the shop must be authorised again.
 """
 
-import re
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, StackedInline
-from unfold.decorators import display
+from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
+from zhongshu.channels import history
 from zhongshu.channels.base import Connector
-from zhongshu.channels.models import Shop, ShopCredential, SyncState
+from zhongshu.channels.history import clean_error
+from zhongshu.channels.models import Shop, ShopCredential, SyncRun, SyncState
 from zhongshu.channels.registry import connector_class, platforms
-from zhongshu.channels.tasks import PUSH_ONLY, backfill_task, sync_shop_task
-from zhongshu.core.pii import scrub
+from zhongshu.channels.services import REFRESH_AHEAD
+from zhongshu.channels.tasks import PUSH_ONLY, backfill_task, run_sync, sync_shop_task
+from zhongshu.core.admin import actor_of
 from zhongshu.core.timeutil import local_day
 
 MAX_BACKFILL = timedelta(days=90)  # platforms keep about three months of orders behind their APIs
 LAG_WARNING = timedelta(minutes=1)
 LAG_DANGER = timedelta(minutes=15)  # the sync delay that trips the circuit breaker (R-PEAK3)
-_PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]$)", re.S)
+# the seller must authorise again when the refresh token (or, without one, the access token) ends
+# within this: "即将过期" gives a week's notice
+EXPIRING = timedelta(days=7)
+HISTORY_ROWS = 10  # runs shown on the shop's page
 
 
 def _local(value) -> str:
@@ -47,11 +53,6 @@ def _duration(delta: timedelta) -> str:
     return _("%(h)d 小时 %(m)d 分") % {"h": seconds // 3600, "m": seconds % 3600 // 60}
 
 
-def clean_error(text: str) -> str:
-    """An error message safe to show: phone/ID numbers masked, quoted input values dropped."""
-    return scrub(_PYDANTIC_INPUT.sub("input_value=…", text or ""))
-
-
 def auth_badge(cred: ShopCredential | None, shop: Shop | None = None):
     """(colour key, text) of a shop's authorisation."""
     if shop is not None and shop.platform in PUSH_ONLY:
@@ -60,12 +61,28 @@ def auth_badge(cred: ShopCredential | None, shop: Shop | None = None):
         return "none", _("未授权")
     if cred.needs_reauth:
         return "reauth", _("需要重新授权")
-    if cred.expires_at and cred.expires_at <= timezone.now():
-        return "reauth", _("令牌已过期")
+    now = timezone.now()
+    last = cred.refresh_expires_at if cred.refresh_token_enc else cred.expires_at
+    if last and last <= now:
+        return "reauth", _("已过期")
+    if last and last - now <= EXPIRING:
+        return "expiring", _("即将过期（%(at)s）") % {"at": _local(last)[:16]}
     return "ok", _("已授权")
 
 
-AUTH_COLOURS = {"ok": "success", "reauth": "danger", "none": "warning", "push": "info"}
+AUTH_COLOURS = {"ok": "success", "expiring": "warning", "reauth": "danger", "none": "warning", "push": "info"}
+
+
+def next_refresh(cred: ShopCredential | None) -> str:
+    """When the next sync refreshes the access token: REFRESH_AHEAD before it expires."""
+    if cred is None or not cred.access_token_enc or not cred.expires_at:
+        return "-"
+    if auth_badge(cred)[0] == "reauth":
+        return _("需重新授权")
+    if not cred.refresh_token_enc:
+        return _("无刷新令牌，到期需重新授权")
+    due = cred.expires_at - REFRESH_AHEAD
+    return _("下次同步时") if due <= timezone.now() else _local(due)
 
 
 def takes_pushes(platform: str) -> bool:
@@ -164,26 +181,147 @@ class CredentialInline(StackedInline):
 
 @admin.register(Shop)
 class ShopAdmin(ModelAdmin):
-    list_display = ("code", "name", "platform", "active", "auth_status", "created_at")
+    list_display = (
+        "code",
+        "name",
+        "platform",
+        "active",
+        "auth_status",
+        "authorize",
+        "refresh_at",
+        "last_sync",
+    )
     list_filter = ("platform", "active")
     search_fields = ("code", "name")
     search_help_text = _("按店铺代码或名称搜索")
-    list_select_related = ("credential",)
+    list_select_related = ("credential", "sync")
     fieldsets = (
         (None, {"fields": ("code", "name", "platform", "active", "allow_split")}),
         (_("库存策略"), {"fields": ("stock_share_percent", "stock_buffer", "stock_cap"),
                                           "description": _("推送数量 = min(上限, 可用 × 比例 − 保留)")}),
     )  # fmt: skip
+    sync_fieldset = (
+        _("同步"),
+        {"fields": ("refresh_at", "last_sync", "sync_error", "sync_history")},
+    )
     inlines = [CredentialInline]
+    actions_row = ["authorize_row", "sync_now_row"]
+    actions_detail = ["authorize_detail", "sync_now_detail"]
 
     def get_readonly_fields(self, request, obj=None):
         # push URLs, OAuth and orders are bound to code and platform
-        return ("code", "platform", "push_url") if obj else ()
+        if obj is None:
+            return ()
+        return (
+            "code",
+            "platform",
+            "push_url",
+            "refresh_at",
+            "last_sync",
+            "sync_error",
+            "sync_history",
+        )
 
     def get_fieldsets(self, request, obj=None):
-        if obj is None or not takes_pushes(obj.platform):
+        if obj is None:
             return self.fieldsets
-        return ((None, {"fields": ("code", "name", "platform", "active", "push_url")}), *self.fieldsets[1:])
+        sets = (*self.fieldsets, self.sync_fieldset) if pulls(obj) else self.fieldsets
+        if not takes_pushes(obj.platform):
+            return sets
+        return ((None, {"fields": ("code", "name", "platform", "active", "push_url")}), *sets[1:])
+
+    # --- 授权 and 立即同步, per row and on the shop's page ------------------------------------
+
+    @action(description=_("授权"), icon="key", permissions=["channels.change_shopcredential"])
+    def authorize_row(self, request, object_id):
+        return self._authorize(request, object_id)
+
+    @action(description=_("授权"), icon="key", permissions=["channels.change_shopcredential"])
+    def authorize_detail(self, request, object_id):
+        return self._authorize(request, object_id)
+
+    @action(description=_("立即同步"), icon="sync", permissions=["channels.change_syncstate"])
+    def sync_now_row(self, request, object_id):
+        self._sync_now(request, object_id)
+        return redirect(reverse("admin:shops_shop_changelist"))
+
+    @action(description=_("立即同步"), icon="sync", permissions=["channels.change_syncstate"])
+    def sync_now_detail(self, request, object_id):
+        self._sync_now(request, object_id)
+        return redirect(reverse("admin:shops_shop_change", args=[object_id]))
+
+    def _authorize(self, request, object_id):
+        """Through the OAuth start view to the platform's authorisation page (it builds the URL)."""
+        shop = get_object_or_404(Shop.objects.select_related("credential"), pk=object_id)
+        if not pulls(shop):
+            self.message_user(
+                request, _("店铺 %(shop)s 由商城推送订单，无需平台授权") % {"shop": shop.code}, messages.INFO
+            )
+        elif not hasattr(shop, "credential"):
+            self.message_user(
+                request, _("请先在店铺页填写平台的 App Key 和 App Secret 并保存"), messages.WARNING
+            )
+        else:
+            return redirect(reverse("channels:oauth-start", args=[shop.code]))
+        return redirect(reverse("admin:shops_shop_change", args=[object_id]))
+
+    def _sync_now(self, request, object_id) -> None:
+        """Pull the shop now, in this request, and say what came of it."""
+        shop = get_object_or_404(Shop.objects.select_related("credential"), pk=object_id)
+        if not pulls(shop):
+            self.message_user(
+                request, _("店铺 %(shop)s 由商城推送订单，无需拉取") % {"shop": shop.code}, messages.INFO
+            )
+            return
+        if auth_badge(getattr(shop, "credential", None), shop)[0] not in AUTHORISED:
+            self.message_user(request, _("店铺 %(shop)s 需先授权") % {"shop": shop.code}, messages.WARNING)
+            return
+        try:
+            run_sync(shop.code, SyncRun.Kind.MANUAL, actor_of(request))
+        except Exception:  # noqa: BLE001 - recorded in the shop's history, told below
+            pass
+        run = SyncRun.objects.filter(shop=shop, kind=SyncRun.Kind.MANUAL).first()
+        level = {SyncRun.Outcome.OK: messages.SUCCESS, SyncRun.Outcome.FAILED: messages.ERROR}.get(
+            run.outcome, messages.WARNING
+        )
+        self.message_user(
+            request,
+            _("%(name)s（%(code)s）%(result)s")
+            % {"name": shop.name, "code": shop.code, "result": history.summary(run)},
+            level,
+        )
+
+    # --- columns and the page's sync section --------------------------------------------------
+
+    @display(description=_("授权"))
+    def authorize(self, obj: Shop) -> str:
+        """The "去授权" link where the shop is not (or no longer long) authorised."""
+        if not hasattr(obj, "credential") or auth_badge(obj.credential, obj)[0] == "ok":
+            return "-"
+        return reauth_link(obj)
+
+    @display(description=_("下次刷新令牌"))
+    def refresh_at(self, obj: Shop) -> str:
+        return next_refresh(getattr(obj, "credential", None)) if pulls(obj) else "-"
+
+    @display(description=_("最近成功同步"))
+    def last_sync(self, obj: Shop) -> str:
+        state = getattr(obj, "sync", None)
+        return _local(state.last_success_at) if state else "-"
+
+    @display(description=_("最近错误"))
+    def sync_error(self, obj: Shop) -> str:
+        state = getattr(obj, "sync", None)
+        if state is None or not state.last_error:
+            return "-"
+        return f"{_local(state.last_error_at)} {history.explain(state.last_error)}"
+
+    @display(description=_("同步记录"))
+    def sync_history(self, obj: Shop) -> str:
+        runs = list(obj.sync_runs.all()[:HISTORY_ROWS])
+        rows = [{"run": r, "started": _local(r.started_at), "summary": history.summary(r)} for r in runs]
+        url = reverse("admin:channels_syncrun_changelist") + f"?shop__id__exact={obj.pk}"
+        return render_to_string("channels/sync_history.html", {"rows": rows, "all_url": url})
 
     @display(description=_("推送地址"))
     def push_url(self, obj: Shop) -> str:
@@ -249,7 +387,7 @@ class SyncStateAdmin(ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description=_("立即同步 sync now"), permissions=["change"])
+    @admin.action(description=_("立即同步"), permissions=["change"])
     def sync_now(self, request, queryset) -> None:
         """Queue one pull per selected shop, except those waiting for re-authorisation."""
         queued, blocked = [], []
@@ -327,5 +465,16 @@ class SyncStateAdmin(ModelAdmin):
         return reauth_link(obj.shop)
 
 
+AUTHORISED = ("ok", "expiring")
+
+
+def pulls(shop: Shop) -> bool:
+    """Whether the hub pulls this shop's orders (a connector that is not push-only)."""
+    return shop.platform in platforms() and shop.platform not in PUSH_ONLY
+
+
 def _authorised(state: SyncState) -> bool:
-    return auth_badge(getattr(state.shop, "credential", None), state.shop)[0] == "ok"
+    return auth_badge(getattr(state.shop, "credential", None), state.shop)[0] in AUTHORISED
+
+
+from zhongshu.channels import history_admin  # noqa: E402,F401  (registers the sync history's admin)

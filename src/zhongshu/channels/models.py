@@ -141,3 +141,44 @@ class PushInbox(models.Model):
         indexes = [
             models.Index(fields=["id"], name="pushinbox_pending", condition=models.Q(taken_at__isnull=True))
         ]
+
+
+class SyncRun(models.Model):
+    """One pull of a shop worth remembering: every manual run and back-fill, and scheduled runs that
+    took orders in or failed (a quiet scheduled run every few seconds is not kept). The shop page
+    shows the latest; rows older than HISTORY_DAYS are pruned as new ones come."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("定时同步")
+        MANUAL = "manual", _("立即同步")
+        BACKFILL = "backfill", _("补拉")
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("成功")
+        FAILED = "failed", _("失败")
+        SKIPPED = "skipped", _("跳过（另一次同步进行中）")
+
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.CASCADE,
+        related_name="sync_runs",
+        verbose_name=pgettext_lazy("singular", "店铺"),
+    )
+    kind = models.CharField(_("方式"), max_length=16, choices=Kind.choices)
+    outcome = models.CharField(_("结果"), max_length=16, choices=Outcome.choices)
+    started_at = models.DateTimeField(_("开始时间"))
+    finished_at = models.DateTimeField(_("结束时间"))
+    windows = models.PositiveIntegerField(_("时间窗"), default=0)
+    received = models.PositiveIntegerField(_("收到订单"), default=0)
+    created = models.PositiveIntegerField(_("新建"), default=0)
+    updated = models.PositiveIntegerField(_("更新"), default=0)
+    rejected = models.PositiveIntegerField(_("拒收"), default=0)
+    error_kind = models.CharField(_("错误类型"), max_length=32, blank=True)
+    error = models.TextField(_("错误详情"), blank=True)
+    actor = models.CharField(_("操作者"), max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "同步记录")
+        verbose_name_plural = _("同步记录")
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["shop", "started_at"], name="syncrun_shop_started")]

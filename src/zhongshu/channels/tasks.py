@@ -28,9 +28,9 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from zhongshu.channels import inbox, services
+from zhongshu.channels import history, inbox, services
 from zhongshu.channels.base import ConnectorError
-from zhongshu.channels.models import Platform, Shop, SyncState
+from zhongshu.channels.models import Platform, Shop, SyncRun, SyncState
 from zhongshu.channels.registry import platforms
 
 __all__ = ["backfill_task", "due_shops", "run_backfill", "run_sync", "run_sync_scheduler", "schedule_due",
@@ -87,22 +87,41 @@ def _file_lock(name: str) -> Iterator[bool]:
 # --- runs --------------------------------------------------------------------------------------
 
 
-def run_sync(shop_code: str) -> services.SyncReport | None:
-    """Pull the shop's changed orders now, unless another run of it holds the lock (then None)."""
+def run_sync(
+    shop_code: str, kind: str = SyncRun.Kind.SCHEDULED, actor: str = ""
+) -> services.SyncReport | None:
+    """Pull the shop's changed orders now, unless another run of it holds the lock (then None). The
+    run goes into the shop's history (channels/history.py keeps the ones worth remembering)."""
+    started = timezone.now()
     with shop_lock(shop_code) as held:
         if not held:
             log.info("sync of shop %s skipped: another run is in progress", shop_code)
+            history.record(shop_code, kind, started, skipped=True, actor=actor)
             return None
-        return services.sync_shop(shop_code)
+        try:
+            report = services.sync_shop(shop_code)
+        except Exception as exc:
+            history.record(shop_code, kind, started, exc=exc, actor=actor)
+            raise
+    history.record(shop_code, kind, started, report=report, actor=actor)
+    return report
 
 
 def run_backfill(shop_code: str, start: datetime, end: datetime) -> services.SyncReport | None:
     """Re-pull [start, end) for the shop, one back-fill of a shop at a time (the cursor stays put)."""
+    began = timezone.now()
     with shop_lock(shop_code, "backfill") as held:
         if not held:
             log.info("back-fill of shop %s skipped: another back-fill is in progress", shop_code)
+            history.record(shop_code, SyncRun.Kind.BACKFILL, began, skipped=True)
             return None
-        return services.backfill(shop_code, start, end)
+        try:
+            report = services.backfill(shop_code, start, end)
+        except Exception as exc:
+            history.record(shop_code, SyncRun.Kind.BACKFILL, began, exc=exc)
+            raise
+    history.record(shop_code, SyncRun.Kind.BACKFILL, began, report=report)
+    return report
 
 
 # The tasks return None: huey keeps no result for them (nobody reads one every 10 s per shop), and

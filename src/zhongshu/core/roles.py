@@ -13,7 +13,7 @@ from django.db import transaction
 
 HUB_APPS = (
     "core", "catalog", "shops", "channels", "inventory", "routing", "orders", "rules", "fulfilment", "shipping",
-    "notify", "webhooks",
+    "notify", "webhooks", "monitor",
 )  # fmt: skip
 
 OPERATIONS, WAREHOUSE, FINANCE, MANAGEMENT = "运营", "仓库", "财务", "管理层"
@@ -78,6 +78,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         # (robot tokens and secrets) stay with the administrators
         "notify.view_alertrule", "notify.change_alertrule", "notify.view_alertstate", "notify.view_alertevent",
         "notify.view_delivery",
+        "monitor.view_kpi_report",  # the KPI report (R-MON3)
         # the floor seen from the office; a supervisor's release, resume or cancel of a stopped package
         *VIEW_FLOOR,
         "fulfilment.supervise_package",

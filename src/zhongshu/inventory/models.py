@@ -51,6 +51,11 @@ class StockLevel(models.Model):
     location = models.CharField(
         _("货位"), max_length=32, blank=True, help_text=_("拣货路径上的位置，如 A-01-03（区-排-层）")
     )
+    # the safety line (安全库存) of this SKU in this warehouse: filled by the analytics (demand
+    # forecast), not by a stocktake; empty until then (the low-stock filter falls back to LOW_STOCK)
+    safety_stock = models.PositiveIntegerField(
+        _("安全库存"), null=True, blank=True, help_text=_("由销量分析计算填入；为空时按默认低库存线判断")
+    )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:

@@ -118,6 +118,13 @@ def month_bounds(at: datetime | None = None) -> tuple[datetime, datetime]:
 def month_figures(at: datetime | None = None) -> MonthFigures:
     """Orders held in the calendar month of `at` (default: now), their value, and what review saved."""
     start, end = month_bounds(at)
+    return held_figures(start, end)
+
+
+def held_figures(start: datetime, end: datetime) -> MonthFigures:
+    """Orders held in [start, end) (a refund's hold is no interception), their value, and what review
+    saved (cancelled, or edited before release); `month` is the start's local day. The KPI report
+    reads its interceptions per day or week from here, the queue's figures per month."""
     new_holds = (
         OrderHold.objects.filter(created_at__gte=start, created_at__lt=end)
         .exclude(code=REFUND_HOLD)
@@ -132,7 +139,7 @@ def month_figures(at: datetime | None = None) -> MonthFigures:
         pk__in=cancelled.values("pk")
     )
     h, c, e = (_count_value(qs) for qs in (held, cancelled, edited))
-    return MonthFigures(start.date(), h[0], h[1], c[0], c[1], e[0], c[1] + e[1])
+    return MonthFigures(local(start).date(), h[0], h[1], c[0], c[1], e[0], c[1] + e[1])
 
 
 def _count_value(qs: QuerySet) -> tuple[int, Decimal]:

@@ -3,15 +3,33 @@ lives in orders, above inventory, as intake does)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
-from unfold.decorators import display
+from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminFileFieldWidget
 
 from zhongshu.core.admin import actor_of
+from zhongshu.inventory.admin import LowStockFilter
 from zhongshu.inventory.domain import StockInfo
 from zhongshu.inventory.models import StockLevel
+from zhongshu.inventory.selectors import LOW_STOCK, available_expr
 from zhongshu.inventory.services import set_location
+from zhongshu.orders import stocktake_import as sheet
 from zhongshu.orders.stocktake import StocktakeRefused, refusal, stocktake
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class SheetForm(forms.Form):
+    file = forms.FileField(
+        label=_("盘点表（.xlsx）"),
+        help_text=_("表头：商家编码、仓库代码、实物库存；在途、在途系数、货位可选"),
+        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx"}),
+    )
 
 
 class StocktakeForm(forms.ModelForm):
@@ -48,9 +66,10 @@ class StockLevelAdmin(ModelAdmin):
 
     list_display = (
         "sku", "warehouse", "location", "physical", "reserved", "in_transit", "in_transit_coefficient", "available",
-        "updated_at",
+        "safety_line", "updated_at",
     )  # fmt: skip
-    list_filter = ("warehouse",)
+    list_filter = (LowStockFilter, "warehouse")
+    actions_list = ["import_sheet", "download_sheet"]
     search_fields = ("sku__code", "sku__title", "location")
     search_help_text = _("按 SKU 编码或名称搜索")
     list_select_related = ("sku", "warehouse")
@@ -69,9 +88,16 @@ class StockLevelAdmin(ModelAdmin):
         ),
     )
 
-    @display(description=_("可用"))
-    def available(self, obj: StockLevel) -> int:
-        return StockInfo(
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(available_now=available_expr())
+
+    @display(
+        description=_("可用"),
+        ordering="available_now",
+        label={"out": "danger", "low": "warning", "ok": "success"},
+    )
+    def available(self, obj: StockLevel):
+        n = StockInfo(
             obj.sku.code,
             obj.warehouse.code,
             obj.physical,
@@ -79,6 +105,62 @@ class StockLevelAdmin(ModelAdmin):
             obj.in_transit,
             obj.in_transit_coefficient,
         ).available
+        line = LOW_STOCK if obj.safety_stock is None else obj.safety_stock
+        return ("out" if n <= 0 else "low" if n <= line else "ok"), str(n)  # a label of 0 would show empty
+
+    @display(description=_("安全库存"), ordering="safety_stock")
+    def safety_line(self, obj: StockLevel) -> str:
+        return "-" if obj.safety_stock is None else str(obj.safety_stock)
+
+    # --- batch stocktake from Excel (批量盘点) ---------------------------------------------------
+
+    @action(description=_("下载盘点表"), url_path="sheet-template", icon="download")
+    def download_sheet(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(sheet.template_workbook(), content_type=XLSX)
+        response["Content-Disposition"] = 'attachment; filename="stocktake.xlsx"'
+        return response
+
+    @action(description=_("Excel 批量盘点"), url_path="import-sheet", icon="upload_file")
+    def import_sheet(self, request):
+        """Upload → preview with an error per row → confirm: the good rows are counted."""
+        if not (self.has_change_permission(request) and self.has_add_permission(request)):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Excel 批量盘点"),
+            "opts": self.model._meta,
+        }
+        if request.method == "POST" and request.POST.get("plan"):
+            return self._apply_sheet(request)
+        form = SheetForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                plan = sheet.read_sheet(form.cleaned_data["file"].read())
+            except sheet.SheetError as exc:
+                form.add_error("file", str(exc))
+            else:
+                context.update(plan=plan, token=sheet.sign_plan(plan), counts=_counts(plan))
+        context["form"] = form
+        return render(request, "orders/stocktake_import.html", context)
+
+    def _apply_sheet(self, request):
+        back = redirect(reverse("admin:inventory_stocklevel_changelist"))
+        try:
+            plan = sheet.load_plan(request.POST["plan"])
+        except sheet.SheetError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return back
+        result = sheet.apply_plan(plan, actor_of(request))
+        self.message_user(
+            request, _("批量盘点完成：%(n)d 行已盘点") % {"n": len(result.applied)}, messages.SUCCESS
+        )
+        for line, why in result.refused.items():
+            self.message_user(
+                request, _("第 %(line)d 行未盘点：%(why)s") % {"line": line, "why": why}, messages.ERROR
+            )
+        return back
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -106,3 +188,12 @@ class StockLevelAdmin(ModelAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
         obj.refresh_from_db()
+
+
+def _counts(plan: list) -> dict:
+    return {
+        "rows": len(plan),
+        "errors": sum(1 for r in plan if r.errors),
+        "unchanged": sum(1 for r in plan if r.unchanged and not r.errors),
+        "apply": sum(1 for r in plan if not r.errors and not r.unchanged),
+    }
