@@ -191,6 +191,8 @@ def test_a_shop_never_connected_gets_a_visible_failed_confirmation_without_retri
     assert row.status == "failed" and "未连接平台" in row.last_error and row.attempts == 1
     assert Order.objects.get(channel_order_id="S6").status == "shipped"
     assert HUEY.pending_count() == 0  # nothing to retry until the shop is connected
+    # the dashboard and the alerts count it like a refused call
+    assert OutboxEvent.objects.filter(topic="channel.shipment_failed").count() == 1
 
 
 def test_the_workbench_finds_an_order_by_waybill_number_and_shows_its_waybill(api, client, admin_user):

@@ -112,6 +112,12 @@ def confirm_shipment(order, carrier: str, tracking_no: str, actor: str = "system
     _shipment_event(order, shop, carrier, tracking_no, actor)
 
 
+def record_shipment_failure(order, carrier: str, tracking_no: str, actor: str, error: str) -> None:
+    """A ship confirmation that could not even be attempted (e.g. the shop is not connected): the same
+    `channel.shipment_failed` event a refused call writes, for the dashboard and the alerts."""
+    _shipment_event(order, Shop.objects.get(pk=order.shop_id), carrier, tracking_no, actor, error=error)
+
+
 def _shipment_event(order, shop: Shop, carrier: str, tracking_no: str, actor: str, error: str = "") -> None:
     ok = not error
     summary = (

@@ -354,7 +354,7 @@ def confirm(confirmation_id: int) -> ShipConfirmation:
     """Send one ship confirmation to the platform (in the worker, never in a transaction). Success
     or failure is recorded; a failure raises for the queue's retry and stays visible until it passes."""
     from zhongshu.channels.base import ConnectorError
-    from zhongshu.channels.writeback import confirm_shipment
+    from zhongshu.channels.writeback import confirm_shipment, record_shipment_failure
 
     row = ShipConfirmation.objects.select_related("order__shop", "waybill").get(pk=confirmation_id)
     if row.status in (ShipConfirmation.Status.CONFIRMED, ShipConfirmation.Status.NOT_NEEDED):
@@ -364,9 +364,9 @@ def confirm(confirmation_id: int) -> ShipConfirmation:
     if not ShopCredential.objects.filter(shop_id=row.order.shop_id).exists():
         # a shop never connected to its platform (orders from files): nothing to call; stays visible
         # in the queue until the shop is authorised and the confirmation sent again (no retry loop)
-        _record(
-            row, ShipConfirmation.Status.FAILED, "店铺未连接平台（未授权），请授权后在“发货回传”中重新回传"
-        )
+        why = "店铺未连接平台（未授权），请授权后在“发货回传”中重新回传"
+        _record(row, ShipConfirmation.Status.FAILED, why)
+        record_shipment_failure(row.order, row.carrier_code, row.waybill.waybill_no, SYSTEM, why)
         return row
     try:
         confirm_shipment(row.order, row.carrier_code, row.waybill.waybill_no, actor=SYSTEM)
