@@ -126,8 +126,9 @@ UNFOLD = {
                     {
                         "title": _("推送死信"),
                         "icon": "mark_email_unread",
-                        "link": lambda request: reverse("admin:webhooks_webhookdelivery_changelist")
-                        + "?status__exact=dead",
+                        "link": lambda request: (
+                            reverse("admin:webhooks_webhookdelivery_changelist") + "?status__exact=dead"
+                        ),
                         "permission": lambda request: request.user.has_perm("webhooks.view_webhookdelivery"),
                     },
                 ],

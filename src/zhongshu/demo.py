@@ -26,6 +26,7 @@ from zhongshu.channels.models import Shop
 from zhongshu.core.roles import WAREHOUSE
 from zhongshu.core.timeutil import SHANGHAI
 from zhongshu.demo_day import working_day
+from zhongshu.demo_ship import out_the_door
 from zhongshu.fulfilment import services as floor
 from zhongshu.fulfilment.models import Package, WarehouseStaff, Wave
 from zhongshu.inventory.models import StockLevel, Warehouse
@@ -175,6 +176,7 @@ def load_demo(orders: int = 360, seed: int = SEED, now: datetime | None = None) 
             )
         floor.make_packages(ACTOR)
     _floor(rng)
+    out_the_door()  # sandbox waybills for the packed packages; three shipped, one signed for
     working_day(now)  # held orders of each reason, decisions, a breached alert, health samples
     return Counter(Order.objects.values_list("status", flat=True))
 

@@ -243,9 +243,18 @@ METRICS_TOKEN = os.environ.get("ZHONGSHU_METRICS_TOKEN", "")  # /metrics (core/m
 
 # Outgoing webhooks (zhongshu.webhooks): the request forgery guard, the retry schedule, the timeout.
 WEBHOOK_ALLOW_PRIVATE = os.environ.get("ZHONGSHU_WEBHOOK_ALLOW_PRIVATE", "") == "1"
-WEBHOOK_RETRY_SCHEDULE = [
-    float(s) for s in _csv("ZHONGSHU_WEBHOOK_RETRY_SCHEDULE")
-] or [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+WEBHOOK_RETRY_SCHEDULE = [float(s) for s in _csv("ZHONGSHU_WEBHOOK_RETRY_SCHEDULE")] or [
+    0,
+    5,
+    300,
+    1800,
+    7200,
+    18000,
+    36000,
+    50400,
+    72000,
+    86400,
+]
 WEBHOOK_TIMEOUT = 5.0  # seconds per request (connect, read, write each)
 WEBHOOK_CONCURRENCY = 8  # requests in flight per sending worker
 WEBHOOK_KEEP_DAYS = 30  # delivered deliveries are forgotten after this many days (dead letters stay)

@@ -16,7 +16,14 @@ from zhongshu.channels.services import SyncReport
 from zhongshu.inventory.models import TransferAlert, Warehouse
 from zhongshu.monitor.models import HealthSample
 
-DATA = {"自有小程序", "天猫旗舰店", "手工水饺", "广州仓", "成都仓", "简体中文"}  # data, and the language switch
+DATA = {
+    "自有小程序",
+    "天猫旗舰店",
+    "手工水饺",
+    "广州仓",
+    "成都仓",
+    "简体中文",
+}  # data, and the language switch
 
 
 @pytest.fixture

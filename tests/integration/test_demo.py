@@ -25,6 +25,7 @@ from zhongshu.orders.decisions import CANCELLED_MARK, EDITED_MARK
 from zhongshu.orders.exceptions import month_figures
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
 from zhongshu.orders.states import RESERVING
+from zhongshu.shipping.models import ShipConfirmation
 
 
 def test_demo_builds_a_hub_with_orders_in_real_states(db):
@@ -70,8 +71,8 @@ def _assert_the_floor_at_work():
     assert re.fullmatch(r"[A-Z]-\d\d-\d\d", StockLevel.objects.exclude(location="").first().location)
     assert SkuBarcode.objects.count() >= 2
     statuses = set(Package.objects.values_list("status", flat=True))
-    # every status the floor reaches today (shipped comes with fulfilment II's shipping service)
-    assert statuses == set(PackageStatus) - {PackageStatus.SHIPPED}
+    # every status a package reaches, shipped included (sandbox waybills, the outbound scan)
+    assert statuses == set(PackageStatus)
     merged = Package.objects.annotate(n=Count("package_orders")).filter(n__gt=1)
     assert merged.count() >= 2
     for pkg in merged:  # one buyer, one address
@@ -86,7 +87,18 @@ def _assert_the_floor_at_work():
     # orders follow their packages; every package move is audited
     assert Order.objects.filter(status="packed").exists() and Order.objects.filter(status="picking").exists()
     assert PackageTransition.objects.filter(to_status=PackageStatus.PACKED).count() == (
-        Package.objects.filter(status=PackageStatus.PACKED).count()
+        Package.objects.filter(status__in=(PackageStatus.PACKED, PackageStatus.SHIPPED)).count()
+    )
+    # out the door: sandbox waybills, shipped through the outbound scan, one signed for; the demo's
+    # shops are not connected, so their confirmations wait visibly in 发货回传
+    shipped = Package.objects.filter(status=PackageStatus.SHIPPED)
+    assert shipped.exists() and all(p.waybills.get().waybill_no.startswith("ZS99") for p in shipped)
+    assert (
+        Order.objects.filter(status="shipped").exists() and Order.objects.filter(status="delivered").exists()
+    )
+    assert (
+        ShipConfirmation.objects.filter(status__in=("pending", "failed")).count()
+        == Order.objects.filter(status__in=("shipped", "delivered")).count()
     )
 
 

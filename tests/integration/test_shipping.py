@@ -206,3 +206,14 @@ def test_the_workbench_finds_an_order_by_waybill_number_and_shows_its_waybill(ap
     order = Order.objects.get(channel_order_id="S7")
     page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert waybill_no in page and "已回传" in page
+
+
+def test_goods_reserved_in_transit_cannot_leave(api):
+    pid = packed_package(api, "S9")
+    waybill_no = api.post(f"/api/v1/packages/{pid}/waybill").json()["waybill_no"]
+    StockLevel.objects.filter(sku__code="DUMPLING-500G", warehouse__code="CD").update(
+        physical=1, in_transit=10
+    )
+    r = api.post("/api/v1/ship", {"waybill_no": waybill_no})
+    assert (r.status_code, r.json()["code"]) == (409, "not_on_hand")
+    assert Package.objects.get(pk=pid).status == "packed" and stock() == (1, 2)

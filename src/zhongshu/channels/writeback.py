@@ -20,6 +20,7 @@ from zhongshu.channels.registry import platforms
 from zhongshu.channels.services import ensure_fresh_token
 from zhongshu.core import outbox
 from zhongshu.inventory.selectors import stock_of
+from zhongshu.orders.labels import carrier_label
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +121,7 @@ def record_shipment_failure(order, carrier: str, tracking_no: str, actor: str, e
 
 def _shipment_event(order, shop: Shop, carrier: str, tracking_no: str, actor: str, error: str = "") -> None:
     ok = not error
-    summary = (
-        f"{shop.code}/{order.channel_order_id}: 发货回传{'成功' if ok else '失败'} {carrier} {tracking_no}"
-    )
+    summary = f"{shop.code}/{order.channel_order_id}: 发货回传{'成功' if ok else '失败'} {carrier_label(carrier)} {tracking_no}"
     payload = {
         "subject": f"order:{order.pk}",
         "order_id": order.pk,

@@ -25,6 +25,7 @@ from zhongshu.fulfilment.models import (
     WavePickRow,
     WaveStrategy,
 )
+from zhongshu.orders.labels import carrier_label
 
 S = Package.Status
 PACKAGE_COLOURS = {
@@ -48,6 +49,20 @@ WAVE_COLOURS = {
 def local_time(value) -> str:
     """A stored (UTC) time as Asia/Shanghai wall-clock text (TIME_ZONE)."""
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+class CarrierFilter(admin.SimpleListFilter):
+    """The packages' carriers by name (the column holds codes such as SF)."""
+
+    title = _("快递")
+    parameter_name = "carrier"
+
+    def lookups(self, request, model_admin):
+        codes = Package.objects.exclude(carrier="").values_list("carrier", flat=True).distinct()
+        return [(c, carrier_label(c)) for c in sorted(codes)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(carrier=self.value()) if self.value() else queryset
 
 
 class ReadOnlyInline(TabularInline):
@@ -167,9 +182,9 @@ class PackageTransitionInline(ReadOnlyInline):
 
 @admin.register(Package)
 class PackageAdmin(ReadOnlyAdminMixin, ModelAdmin):
-    list_display = ("__str__", "status_display", "warehouse", "shop", "carrier", "expected_weight_g",
+    list_display = ("__str__", "status_display", "warehouse", "shop", "carrier_display", "expected_weight_g",
                     "measured_weight_g", "stop_reason", "ship_by_local", "created_local")  # fmt: skip
-    list_filter = ("status", "warehouse", "carrier", "shop")
+    list_filter = ("status", "warehouse", CarrierFilter, "shop")
     search_fields = ("=id", "orders__channel_order_id")
     search_help_text = _("按包裹号或平台订单号搜索")
     list_select_related = ("warehouse", "shop")
@@ -187,6 +202,10 @@ class PackageAdmin(ReadOnlyAdminMixin, ModelAdmin):
     @display(description=_("状态"), ordering="status", label=PACKAGE_COLOURS)
     def status_display(self, obj: Package):
         return obj.status, obj.get_status_display()
+
+    @display(description=_("快递"), ordering="carrier")
+    def carrier_display(self, obj: Package) -> str:
+        return carrier_label(obj.carrier) if obj.carrier else "-"
 
     @display(description=_("最晚发货时间"), ordering="ship_by")
     def ship_by_local(self, obj: Package) -> str:

@@ -22,6 +22,8 @@ CARRIER_NAMES = {
     "SF": gettext_lazy("顺丰"), "ZTO": gettext_lazy("中通"), "YTO": gettext_lazy("圆通"),
     "STO": gettext_lazy("申通"), "YD": gettext_lazy("韵达"), "JD": gettext_lazy("京东物流"),
     "EMS": gettext_lazy("邮政 EMS"), "JT": gettext_lazy("极兔"), "DBL": gettext_lazy("德邦"),
+    # the shipping app's codes (Cainiao cp_code style) for the same carriers
+    "YUNDA": gettext_lazy("韵达"), "JTSD": gettext_lazy("极兔"), "DBKD": gettext_lazy("德邦"),
 }  # fmt: skip
 # outbox topics → what happened (the audit timeline's kind column)
 TOPIC_LABELS = {
@@ -44,6 +46,15 @@ TOPIC_LABELS = {
     "rule.changed": gettext_lazy("规则变更"),
     "rules.rule_set_changed": gettext_lazy("规则集变更"),
     "rules.peak_mode": gettext_lazy("大促模式"),
+    "package.waybill_issued": gettext_lazy("取号"),
+    "package.waybill_failed": gettext_lazy("取号失败"),
+    "package.waybill_cancelled": gettext_lazy("取消面单"),
+    "package.label_printed": gettext_lazy("面单已打印"),
+    "package.label_print_failed": gettext_lazy("面单打印失败"),
+    "package.packaging_changed": gettext_lazy("更换包材"),
+    "shipping.confirm_requested": gettext_lazy("待回传发货"),
+    "tracking.updated": gettext_lazy("物流轨迹更新"),
+    "stock.recounted": gettext_lazy("盘点任务完成"),
 }
 ACTOR_LABELS = {"system": gettext_lazy("系统"), "test": gettext_lazy("系统")}
 ACTOR_PREFIXES = {

@@ -221,7 +221,7 @@ def _issued_event(w: _Writes, pkg: Package, waybill: Waybill, code: str) -> None
     w.event(
         pkg,
         "package.waybill_issued",
-        f"取号 {waybill.carrier} {waybill.waybill_no}（{waybill.get_provider_display()}）",
+        f"取号 {waybill.get_carrier_display()} {waybill.waybill_no}（{waybill.get_provider_display()}）",
         {"carrier": waybill.carrier, "waybill_no": waybill.waybill_no, "provider": code},
     )
 
@@ -297,8 +297,16 @@ def ship_package(package_id: int, actor: str) -> Shipped:
         quantities: dict[int, int] = {}
         for sku_id, q in lines:
             quantities[row_of[sku_id]] = quantities.get(row_of[sku_id], 0) + q
-        w.events += stock.consume_reserved(by_id, quantities, f"出库 P{pkg.pk} {waybill.waybill_no}", actor)
-        w.move(pkg, P.SHIPPED, f"出库扫描 {waybill.carrier} {waybill.waybill_no}")
+        try:
+            w.events += stock.consume_reserved(
+                by_id, quantities, f"出库 P{pkg.pk} {waybill.waybill_no}", actor
+            )
+        except stock.OversellError as exc:  # reserved on in-transit stock that has not arrived
+            raise ShippingError(
+                "not_on_hand",
+                f"P{pkg.pk} 的商品实物库存不足（预留的可能是在途未到货的库存），不能出库：{exc}",
+            ) from exc
+        w.move(pkg, P.SHIPPED, f"出库扫描 {waybill.get_carrier_display()} {waybill.waybill_no}")
         pkg.save()
         _follow([pkg], w, f"包裹 P{pkg.pk} 已出库 {waybill.waybill_no}")
         w.events += _queue_confirmations(pkg, waybill, actor)
@@ -340,7 +348,7 @@ def _queue_confirmations(pkg: Package, waybill: Waybill, actor: str) -> list:
                         "order_id": row.order_id,
                         "confirmation_id": row.pk,
                         "waybill_no": waybill.waybill_no,
-                        "summary": f"待回传发货 {waybill.carrier} {waybill.waybill_no}",
+                        "summary": f"待回传发货 {waybill.get_carrier_display()} {waybill.waybill_no}",
                     },
                 )
             )

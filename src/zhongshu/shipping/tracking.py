@@ -98,7 +98,7 @@ def _cannot_subscribe(waybill: Waybill, company: str, key: str, salt: str) -> st
     if waybill.provider == Provider.SANDBOX:
         return "测试面单（沙箱）不订阅物流"
     if not company:
-        return f"快递 {waybill.carrier} 没有快递100编码"
+        return f"快递 {waybill.get_carrier_display()} 没有快递100编码"
     if not key or not salt:
         return "未配置快递100授权 key 或签名 salt（物流跟踪与通知设置）"
     return ""
@@ -263,7 +263,7 @@ def _raise_exception(
     code = f"{HOLD_PREFIX}{push.state}"
     text = push.steps[0].text if push.steps else push.message
     name = kuaidi100.STATE_NAMES.get(push.state, push.state)
-    reason = f"物流{name}（{waybill.carrier} {waybill.waybill_no}）：{text}"[:400]
+    reason = f"物流{name}（{waybill.get_carrier_display()} {waybill.waybill_no}）：{text}"[:400]
     open_ = set(
         OrderHold.objects.filter(order__in=orders, code=code, released_at__isnull=True).values_list(
             "order_id", flat=True
