@@ -44,12 +44,16 @@ TOPIC_LABELS = {
     "rule.changed": gettext_lazy("规则变更"),
     "rules.rule_set_changed": gettext_lazy("规则集变更"),
     "rules.peak_mode": gettext_lazy("大促模式"),
+    "peak.degraded": gettext_lazy("系统降级"),
+    "peak.switch": gettext_lazy("降级开关变更"),
+    "peak.promotion": gettext_lazy("促销窗口"),
 }
 ACTOR_LABELS = {"system": gettext_lazy("系统"), "test": gettext_lazy("系统")}
 ACTOR_PREFIXES = {
     "system:": gettext_lazy("系统"),
     "shop:": gettext_lazy("店铺"),
     "token:": gettext_lazy("API 令牌"),
+    "promotion:": gettext_lazy("促销窗口"),
 }
 
 _rules: tuple[float, dict[str, str]] = (0.0, {})

@@ -1,0 +1,190 @@
+"""Degradation (R-PEAK2) and promotion mode (issue 12 items 3 and 5).
+
+The load is driven above the marks through the probe of peak/signals.py (one test uses real
+backlog rows instead); orders keep being taken in over HTTP (201) while the non-core switches are off.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from tests.factories import example_order, put_stock
+from zhongshu.core import degrade
+from zhongshu.core.auth import create_token
+from zhongshu.core.models import DegradeSwitch, OutboxEvent
+from zhongshu.core.roles import INTEGRATION, ensure_roles
+from zhongshu.core.timeutil import SHANGHAI
+from zhongshu.notify.models import AlertRule
+from zhongshu.orders.models import Order
+from zhongshu.peak import services, signals
+from zhongshu.peak.models import DegradePolicy, PromotionWindow
+from zhongshu.peak.switches import CORE_WORK, SWITCHES
+from zhongshu.rules.selectors import runtime
+
+CALM = {"backlog": 0, "intake_p95_ms": 50, "load_per_cpu": 0.1}
+BUSY = {"backlog": 20000, "intake_p95_ms": 50, "load_per_cpu": 0.1}
+MIDDLE = {"backlog": 3000, "intake_p95_ms": 50, "load_per_cpu": 0.1}  # between the marks
+
+
+@pytest.fixture
+def load():
+    """The measured values, as the test sets them."""
+    values = dict(CALM)
+    signals.set_probe(lambda: values)
+    degrade.forget()
+    yield values
+    signals.set_probe(None)
+    degrade.forget()
+
+
+@pytest.fixture
+def token(hub):
+    ensure_roles()
+    user = get_user_model().objects.create_user("erp", password="x")
+    user.groups.add(Group.objects.get(name=INTEGRATION))
+    put_stock("DUMPLING-500G", "CD", 1000)
+    return create_token("erp")
+
+
+def post_order(client, token, n: int) -> None:
+    r = client.post("/api/v1/orders", example_order(channel_order_id=f"PEAK{n}"),
+                    content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
+    assert r.status_code == 201, r.content
+    assert Order.objects.get(channel_order_id=f"PEAK{n}").status == "allocated"
+
+
+def switches_on() -> dict[str, bool]:
+    return {name: degrade.is_on(name) for name in SWITCHES}
+
+
+def test_core_work_is_never_a_switch():
+    assert not set(CORE_WORK) & set(SWITCHES)
+    assert set(SWITCHES) >= {"dashboard_heavy", "analytics_refresh", "marketing_triggers",
+                             "recommendations", "webhooks_noncritical"}  # fmt: skip
+
+
+def test_load_turns_switches_off_and_back_on_with_hysteresis_while_intake_answers(client, token, load):
+    DegradePolicy.objects.create(pk=1, backlog_high=5000, backlog_low=1000, off_after=3, on_after=2)
+    all_on = dict.fromkeys(SWITCHES, True)
+    all_off = dict.fromkeys(SWITCHES, False)
+    services.check()
+    assert switches_on() == all_on
+
+    load.update(BUSY)
+    for n in range(2):  # above the high mark, but not yet for 3 checks in a row
+        services.check()
+        post_order(client, token, n)
+        assert switches_on() == all_on
+    services.check()
+    assert switches_on() == all_off
+    p = DegradePolicy.objects.get()
+    assert p.degraded and "积压 20000 > 5000" in p.reason
+    post_order(client, token, 10)  # intake, payment, allocation keep working while degraded
+
+    load.update(MIDDLE)  # below the high mark, above the low one: stays off
+    for n in range(3):
+        services.check()
+        post_order(client, token, 20 + n)
+    assert switches_on() == all_off
+
+    load.update(CALM)
+    services.check()
+    assert switches_on() == all_off  # one calm check is not enough (on_after = 2)
+    services.check()
+    assert switches_on() == all_on
+    post_order(client, token, 30)
+
+    topics = list(OutboxEvent.objects.filter(topic__startswith="peak.").values_list("topic", "payload"))
+    assert [t for t, _ in topics].count("peak.degraded") == 2
+    offs = [pl["switch"] for t, pl in topics if t == "peak.switch" and pl["enabled"] is False]
+    assert sorted(offs) == sorted(SWITCHES)
+    sw = DegradeSwitch.objects.get(name="dashboard_heavy")
+    assert sw.enabled and sw.since and sw.reason
+
+
+def test_real_backlog_rows_trip_the_policy(hub):
+    # the machine's own CPU load and intake timings are measured too: marks they cannot reach here
+    DegradePolicy.objects.create(pk=1, backlog_high=50, backlog_low=10, off_after=1, on_after=1,
+                                 load_high=Decimal(999), load_low=Decimal(998), p95_high_ms=10**6,
+                                 p95_low_ms=10**6 - 1)  # fmt: skip
+    degrade.forget()
+    OutboxEvent.objects.bulk_create(
+        OutboxEvent(topic="test.load", key=f"k{i}", payload={}) for i in range(60)
+    )
+    p = services.check()
+    assert p.degraded and p.last_values["backlog"] >= 60
+    assert not degrade.is_on("webhooks_noncritical")
+    OutboxEvent.objects.filter(topic="test.load").delete()
+    OutboxEvent.objects.filter(delivered_at__isnull=True).update(delivered_at=p.checked_at)
+    p = services.check()
+    assert not p.degraded and degrade.is_on("webhooks_noncritical")
+
+
+def test_manual_override_wins_over_the_policy(client, token, load):
+    DegradePolicy.objects.create(pk=1, off_after=1, on_after=1)
+    services.set_override("dashboard_heavy", "on", "boss")
+    services.set_override("recommendations", "off", "boss")
+    assert not degrade.is_on("recommendations")  # forced off while calm
+    load.update(BUSY)
+    services.check()
+    assert degrade.is_on("dashboard_heavy")  # forced on while degraded
+    assert not degrade.is_on("analytics_refresh")
+    post_order(client, token, 1)
+    services.set_override("dashboard_heavy", "auto", "boss")
+    assert not degrade.is_on("dashboard_heavy")  # back to the policy's decision at once
+    load.update(CALM)
+    services.check()
+    assert degrade.is_on("dashboard_heavy") and not degrade.is_on("recommendations")
+    overrides = OutboxEvent.objects.filter(topic="peak.switch", payload__override__isnull=False)
+    assert overrides.count() == 3 and set(overrides.values_list("actor", flat=True)) == {"boss"}
+
+
+def test_promotion_window_turns_peak_mode_on_at_its_start_and_off_at_its_end(hub, load):
+    start = datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
+    w = PromotionWindow.objects.create(name="双11", starts_at=start, ends_at=start + timedelta(hours=2))
+    rule = AlertRule.objects.create(name="积压", metric="pending_orders", threshold=Decimal("800"),
+                                    peak_threshold=Decimal("300"))  # fmt: skip
+    DegradePolicy.objects.create(pk=1, backlog_high=5000, backlog_low=1000, off_after=1, on_after=1)
+
+    assert services.tick_promotions(start - timedelta(minutes=1)) == []
+    assert runtime()[1] is False and not degrade.promotion_on()
+
+    assert services.tick_promotions(start) == ["started:双11"]
+    w.refresh_from_db()
+    assert w.state == "running" and runtime()[1] is True and degrade.promotion_on()
+    assert rule.current_threshold() == Decimal("300")
+    load.update(MIDDLE)  # 3000: under the normal high mark, above the promotion's (5000 × 0.5)
+    services.check(start + timedelta(seconds=30))
+    assert not degrade.is_on("dashboard_heavy")
+
+    assert services.tick_promotions(start + timedelta(hours=1)) == []
+    assert services.tick_promotions(start + timedelta(hours=2)) == ["ended:双11"]
+    w.refresh_from_db()
+    assert w.state == "done" and runtime()[1] is False and not degrade.promotion_on()
+    assert rule.current_threshold() == Decimal("800")
+    summaries = list(
+        OutboxEvent.objects.filter(topic="peak.promotion").values_list("payload__summary", flat=True)
+    )
+    assert len(summaries) == 2 and "开始" in summaries[0] and "结束" in summaries[1]
+    assert OutboxEvent.objects.filter(topic="rules.peak_mode").count() == 2
+
+
+def test_promotion_leaves_peak_mode_on_when_it_was_on_before(hub):
+    from zhongshu.rules.services import set_peak_mode
+
+    set_peak_mode(True, "boss")
+    start = datetime(2026, 11, 11, tzinfo=SHANGHAI)
+    PromotionWindow.objects.create(name="预热", starts_at=start, ends_at=start + timedelta(hours=1))
+    services.tick_promotions(start)
+    services.tick_promotions(start + timedelta(hours=1))
+    assert runtime()[1] is True
+
+
+def test_p95_of_the_window_between_two_checks():
+    before = [[0.1, 10], [0.5, 10], [float("inf"), 10]]
+    after = [[0.1, 10], [0.5, 100], [float("inf"), 110]]  # 100 new: 90 under 0.5 s, 10 beyond
+    assert signals.p95_ms(before, after) == 500.0
+    assert signals.p95_ms(after, after) == 0.0
