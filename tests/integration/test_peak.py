@@ -188,3 +188,46 @@ def test_p95_of_the_window_between_two_checks():
     after = [[0.1, 10], [0.5, 100], [float("inf"), 110]]  # 100 new: 90 under 0.5 s, 10 beyond
     assert signals.p95_ms(before, after) == 500.0
     assert signals.p95_ms(after, after) == 0.0
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(get_user_model().objects.create_superuser("boss", password="x"))
+    return client
+
+
+def test_the_console_lists_the_switches_and_overrides_them(staff_client, hub, load):
+    r = staff_client.get("/admin/core/degradeswitch/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    for text in (
+        "降级开关",
+        "仪表盘重查询",
+        "分析报表刷新",
+        "营销触发",
+        "推荐计算",
+        "非关键订阅推送",
+        "自动",
+    ):
+        assert text in html
+    assert "dashboard_heavy" not in html.replace('value="', "")  # no raw codes shown (names are labels)
+    pk = DegradeSwitch.objects.get(name="dashboard_heavy").pk
+    r = staff_client.post("/admin/core/degradeswitch/", {"action": "force_off", "_selected_action": [pk]})
+    assert r.status_code == 302
+    sw = DegradeSwitch.objects.get(pk=pk)
+    assert (sw.enabled, sw.override, sw.reason) == (False, "off", "人工强制关闭")
+    assert OutboxEvent.objects.filter(topic="peak.switch", actor="boss").exists()
+
+    # the dashboard obeys: its heavy figures stop and the page says why
+    live = staff_client.get("/admin/dashboard/live/").content.decode()
+    assert 'data-figure="degraded"' in live and "province." not in live
+    services.set_override("dashboard_heavy", "auto", "boss")
+    live = staff_client.get("/admin/dashboard/live/").content.decode()
+    assert 'data-figure="degraded"' not in live and 'data-figure="province.' in live
+
+    for url in (
+        "/admin/peak/degradepolicy/",
+        "/admin/peak/promotionwindow/",
+        "/admin/peak/promotionwindow/add/",
+    ):
+        assert staff_client.get(url).status_code == 200, url

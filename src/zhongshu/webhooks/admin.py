@@ -106,7 +106,7 @@ class WebhookEndpointAdmin(ModelAdmin):
             return
         try:
             ep, secret = services.create_endpoint(
-                obj.url, form.cleaned_data["events"], obj.description, _actor(request)
+                obj.url, form.cleaned_data["events"], obj.description, _actor(request), obj.critical
             )
         except services.WebhookError as exc:
             self.message_user(request, exc.detail, messages.ERROR)
