@@ -231,3 +231,16 @@ def test_the_console_lists_the_switches_and_overrides_them(staff_client, hub, lo
         "/admin/peak/promotionwindow/add/",
     ):
         assert staff_client.get(url).status_code == 200, url
+
+
+def test_the_switches_page_speaks_english_after_the_switch(staff_client, hub):
+    staff_client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+    html = staff_client.get("/admin/core/degradeswitch/").content.decode()
+    for text in (
+        "Degradation switches",
+        "Dashboard heavy queries",
+        "Webhooks to non-critical subscribers",
+        "Automatic",
+    ):
+        assert text in html
+    assert "仪表盘重查询" not in html
