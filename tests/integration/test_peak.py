@@ -244,3 +244,48 @@ def test_the_switches_page_speaks_english_after_the_switch(staff_client, hub):
     ):
         assert text in html
     assert "仪表盘重查询" not in html
+
+
+def test_alert_rules_use_their_peak_threshold_during_a_promotion(client, token):
+    from zhongshu.notify import services as notify
+    from zhongshu.notify.models import AlertEvent, AlertState
+
+    rule = AlertRule.objects.create(name="待发货", metric="pending_orders", threshold=Decimal("800"),
+                                    peak_threshold=Decimal("0"))  # fmt: skip
+    post_order(client, token, 1)  # one paid order not shipped
+    start = datetime(2026, 11, 11, tzinfo=SHANGHAI)
+    PromotionWindow.objects.create(name="双11", starts_at=start, ends_at=start + timedelta(hours=1))
+    notify.evaluate(start)
+    assert not AlertState.objects.get(rule=rule).firing  # 1 is not above 800
+    services.tick_promotions(start)
+    notify.evaluate(start + timedelta(minutes=1))
+    assert AlertState.objects.get(rule=rule).firing  # 1 is above the promotion's 0
+    assert AlertEvent.objects.get(kind="firing").threshold == Decimal("0")
+    services.tick_promotions(start + timedelta(hours=1))
+    notify.evaluate(start + timedelta(hours=1, minutes=1))
+    assert not AlertState.objects.get(rule=rule).firing
+    rule.refresh_from_db()
+    assert rule.threshold == Decimal("800")  # the stored threshold never changed
+
+
+def test_the_worker_task_checks_the_load_and_the_windows(hub, load):
+    from zhongshu.peak import tasks
+
+    DegradePolicy.objects.create(pk=1, off_after=1, on_after=1)
+    now = datetime.now(SHANGHAI)
+    PromotionWindow.objects.create(
+        name="now", starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1)
+    )
+    load.update(BUSY)
+    tasks.peak_check_periodic()
+    assert runtime()[1] is True and not degrade.is_on("marketing_triggers")
+    assert DegradePolicy.objects.get().checked_at is not None
+
+
+def test_the_intake_p95_is_measured_from_real_intake_calls(client, token):
+    before = signals.intake_buckets()
+    for n in range(3):
+        post_order(client, token, 100 + n)
+    values, after = signals.measure(before)
+    assert values["intake_p95_ms"] > 0 and after != before
+    assert signals.measure(after)[0]["intake_p95_ms"] == 0  # nothing taken in since
