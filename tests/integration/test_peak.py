@@ -289,3 +289,17 @@ def test_the_intake_p95_is_measured_from_real_intake_calls(client, token):
     values, after = signals.measure(before)
     assert values["intake_p95_ms"] > 0 and after != before
     assert signals.measure(after)[0]["intake_p95_ms"] == 0  # nothing taken in since
+
+
+def test_policy_page_shows_the_measurement_and_audits_edits(staff_client, hub, load):
+    load.update(BUSY)
+    services.check()
+    html = staff_client.get("/admin/peak/degradepolicy/").content.decode()
+    assert "积压 20000 · 接单 p95（毫秒） 50 · 每核负载 0.1" in html and "intake_p95_ms" not in html
+    form = {"backlog_high": 800, "backlog_low": 100, "p95_high_ms": 1000, "p95_low_ms": 300, "load_high": "0.90",
+            "load_low": "0.60", "off_after": 3, "on_after": 5, "promotion_factor": "0.50"}  # fmt: skip
+    r = staff_client.post("/admin/peak/degradepolicy/1/change/", form)
+    assert r.status_code == 302, r.content.decode()[-2000:]
+    assert DegradePolicy.objects.get().backlog_high == 800
+    ev = OutboxEvent.objects.get(topic="peak.policy")
+    assert ev.actor == "boss" and "积压上限" in ev.payload["summary"]

@@ -47,6 +47,7 @@ TOPIC_LABELS = {
     "peak.degraded": gettext_lazy("系统降级"),
     "peak.switch": gettext_lazy("降级开关变更"),
     "peak.promotion": gettext_lazy("促销窗口"),
+    "peak.policy": gettext_lazy("降级策略修改"),
 }
 ACTOR_LABELS = {"system": gettext_lazy("系统"), "test": gettext_lazy("系统")}
 ACTOR_PREFIXES = {

@@ -66,7 +66,7 @@ class DegradeSwitchAdmin(ModelAdmin):
 
 @admin.register(DegradePolicy)
 class DegradePolicyAdmin(ModelAdmin):
-    list_display = ("__str__", "degraded", "reason", "since", "checked_at", "last_values")
+    list_display = ("__str__", "degraded", "reason", "since", "checked_at", "measured")
     readonly_fields = (
         "degraded",
         "over_count",
@@ -74,13 +74,20 @@ class DegradePolicyAdmin(ModelAdmin):
         "reason",
         "since",
         "checked_at",
-        "last_values",
+        "measured",
     )
     fieldsets = (
         (_("阈值"), {"fields": ("backlog_high", "backlog_low", "p95_high_ms", "p95_low_ms", "load_high", "load_low")}),
         (_("迟滞"), {"fields": ("off_after", "on_after", "promotion_factor")}),
         (_("当前状态"), {"fields": readonly_fields}),
     )  # fmt: skip
+
+    @display(description=_("最近测量值"))
+    def measured(self, obj: DegradePolicy) -> str:
+        return services.measured(obj.last_values) or "-"
+
+    def save_model(self, request, obj, form, change):
+        services.save_policy(obj, list(form.changed_data), request.user.get_username())
 
     def has_add_permission(self, request):
         return not DegradePolicy.objects.exists()
@@ -99,3 +106,7 @@ class PromotionWindowAdmin(ModelAdmin):
     list_filter = ("state",)
     readonly_fields = ("state", "started_at", "ended_at")
     fields = ("name", "starts_at", "ends_at", "state", "started_at", "ended_at")
+
+    def has_delete_permission(self, request, obj=None):
+        # a running window ends by itself (or by moving its end): deleting it would leave peak mode on
+        return obj is None or obj.state != PromotionWindow.State.RUNNING

@@ -17,12 +17,11 @@ from zhongshu.core import degrade, outbox
 from zhongshu.core.models import DegradeSwitch
 from zhongshu.peak import signals
 from zhongshu.peak.models import DegradePolicy, PromotionWindow
-from zhongshu.peak.switches import SWITCHES, label
+from zhongshu.peak.switches import SIGNALS, SWITCHES, label
 from zhongshu.rules.models import RuntimeState
 from zhongshu.rules.services import set_peak_mode
 
 Mode = DegradeSwitch.Override
-SIGNAL_LABELS = {"backlog": "积压", "intake_p95_ms": "接单 p95(ms)", "load_per_cpu": "每核负载"}
 
 
 def _forget() -> None:
@@ -50,7 +49,7 @@ def _promotion_running() -> bool:
 
 
 def _fmt(name: str, value: float, mark: float) -> str:
-    return f"{SIGNAL_LABELS[name]} {value:g} > {mark:g}"
+    return f"{SIGNALS[name]} {value:g} > {mark:g}"
 
 
 @transaction.atomic
@@ -111,6 +110,23 @@ def _apply(p: DegradePolicy, now: datetime, actor: str = "system") -> list:
                                    payload={"subject": f"peak:{name}", "switch": name, "enabled": want,
                                             "summary": summary}))  # fmt: skip
     return events
+
+
+def measured(values: dict) -> str:
+    """The last measured values as a person reads them."""
+    return " · ".join(f"{SIGNALS[k]} {values[k]:g}" for k in SIGNALS if k in values)
+
+
+@transaction.atomic
+def save_policy(p: DegradePolicy, fields: list[str], actor: str) -> None:
+    """Save the marks edited in the console (only those: the worker writes the decision), audited."""
+    if not fields:
+        return
+    p.save(update_fields=fields)
+    changed = [str(p._meta.get_field(f).verbose_name) for f in fields]
+    summary = f"降级策略修改：{', '.join(changed) or '-'}"
+    outbox.write([outbox.event("peak.policy", key="peak:degrade", actor=actor,
+                               payload={"subject": "peak:degrade", "changed": changed, "summary": summary})])  # fmt: skip
 
 
 @transaction.atomic

@@ -19,6 +19,13 @@ SWITCHES = {
     "webhooks_noncritical": _("非关键订阅推送"),
 }
 
+# the load signals the policy watches (peak/signals.py)
+SIGNALS = {
+    "backlog": _("积压"),
+    "intake_p95_ms": _("接单 p95（毫秒）"),
+    "load_per_cpu": _("每核负载"),
+}
+
 # never switched off, whatever the load (a test checks that none of them is a switch)
 CORE_WORK = ("order_intake", "payment_confirmation", "allocation", "shipping")
 
