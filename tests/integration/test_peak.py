@@ -303,3 +303,10 @@ def test_policy_page_shows_the_measurement_and_audits_edits(staff_client, hub, l
     assert DegradePolicy.objects.get().backlog_high == 800
     ev = OutboxEvent.objects.get(topic="peak.policy")
     assert ev.actor == "boss" and "积压上限" in ev.payload["summary"]
+
+
+def test_the_policy_can_be_added_when_there_is_none(staff_client, hub):
+    form = {"backlog_high": 900, "backlog_low": 100, "p95_high_ms": 1000, "p95_low_ms": 300, "load_high": "0.90",
+            "load_low": "0.60", "off_after": 3, "on_after": 5, "promotion_factor": "0.50"}  # fmt: skip
+    assert staff_client.post("/admin/peak/degradepolicy/add/", form).status_code == 302
+    assert DegradePolicy.objects.get().backlog_high == 900

@@ -120,9 +120,12 @@ def measured(values: dict) -> str:
 @transaction.atomic
 def save_policy(p: DegradePolicy, fields: list[str], actor: str) -> None:
     """Save the marks edited in the console (only those: the worker writes the decision), audited."""
-    if not fields:
+    if p._state.adding:
+        p.save()
+    elif not fields:
         return
-    p.save(update_fields=fields)
+    else:
+        p.save(update_fields=fields)
     changed = [str(p._meta.get_field(f).verbose_name) for f in fields]
     summary = f"降级策略修改：{', '.join(changed) or '-'}"
     outbox.write([outbox.event("peak.policy", key="peak:degrade", actor=actor,
