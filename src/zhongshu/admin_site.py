@@ -119,6 +119,14 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("大促保障"),
+                "items": [
+                    _item(_("降级开关"), "toggle_on", "admin:core_degradeswitch_changelist"),
+                    _item(_("降级策略"), "speed", "admin:peak_degradepolicy_changelist"),
+                    _item(_("促销窗口"), "event", "admin:peak_promotionwindow_changelist"),
+                ],
+            },
+            {
                 "title": _("对外推送"),
                 "items": [
                     _item(_("推送订阅"), "webhook", "admin:webhooks_webhookendpoint_changelist"),

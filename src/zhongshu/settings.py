@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "zhongshu.rules",
     "zhongshu.fulfilment",
     "zhongshu.shipping",
+    "zhongshu.peak",
     "zhongshu.webhooks",
     "zhongshu.monitor",
     "zhongshu.console",  # last: wires the apps together for the order workbench

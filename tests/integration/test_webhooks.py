@@ -342,3 +342,28 @@ def test_a_subscriber_that_is_down_does_not_hold_up_the_others(api, receiver, se
         dispatch.dispatch_due()
         assert len(receiver.accepted) == 3
         assert WebhookDelivery.objects.filter(status="pending").count() == 3  # the down one's, waiting
+
+
+def test_non_critical_subscribers_wait_while_degraded_and_get_everything_after(api, receiver):
+    """R-PEAK2: while the webhooks_noncritical switch is off, deliveries to a subscriber marked not
+    critical stay pending (deferred, not dropped); the critical one is served; after recovery all go."""
+    from zhongshu.core import degrade
+    from zhongshu.peak import services as peak
+
+    put_stock("DUMPLING-500G", "CD", 10)
+    with WebhookReceiver() as bulk:
+        r = api.call("post", "/webhooks", {"url": bulk.url, "events": ["order.allocated"], "critical": False})
+        assert r.status_code == 201 and r.json()["critical"] is False
+        api.subscribe(receiver.url, events=["order.allocated"])
+        try:
+            peak.set_override("webhooks_noncritical", "off", "test")
+            for n in range(3):
+                post_order(api, f"D{n}")
+            dispatch.dispatch_due()
+            assert len(receiver.accepted) == 3 and bulk.accepted == []
+            assert WebhookDelivery.objects.filter(status="pending", endpoint__critical=False).count() == 3
+            peak.set_override("webhooks_noncritical", "auto", "test")
+            settle()
+            assert len(bulk.accepted) == 3 and bulk.duplicates == 0
+        finally:
+            degrade.forget()

@@ -12,17 +12,32 @@ SRC = Path(zhongshu.__file__).parent
 
 # app → apps it must not import (directly or from any of its modules)
 BELOW = {
-    "core": {"webhooks", "shipping"},
-    "shops": {"channels", "orders", "inventory", "routing", "rules", "webhooks", "shipping"},
-    "catalog": {"shops", "channels", "orders", "inventory", "routing", "rules", "webhooks", "shipping"},
-    "inventory": {"shops", "channels", "orders", "rules", "webhooks", "shipping"},
+    "core": {"webhooks", "shipping", "peak"},
+    "shops": {"channels", "orders", "inventory", "routing", "rules", "webhooks", "shipping", "peak"},
+    "catalog": {
+        "shops",
+        "channels",
+        "orders",
+        "inventory",
+        "routing",
+        "rules",
+        "webhooks",
+        "shipping",
+        "peak",
+    },
+    "inventory": {"shops", "channels", "orders", "rules", "webhooks", "shipping", "peak"},
     # a shop is below orders (shops); connecting it to its platform is above
-    "orders": {"channels", "fulfilment", "shipping", "webhooks"},
-    "rules": {"webhooks", "shipping"},
-    "channels": {"webhooks", "shipping"},
+    "orders": {"channels", "fulfilment", "shipping", "webhooks", "peak"},
+    "rules": {"webhooks", "shipping", "peak"},
+    "channels": {"webhooks", "shipping", "peak"},
     # the floor reads a package's waybill through the relation only; webhooks sit above the floor
-    "fulfilment": {"webhooks", "shipping"},
-    "shipping": {"webhooks"},
+    "fulfilment": {"webhooks", "shipping", "peak"},
+    "shipping": {"webhooks", "peak"},
+    # degradation and promotion mode sit above the flow; webhooks and monitor read its switches through
+    # core.degrade, never by importing it
+    "peak": {"webhooks", "monitor"},
+    "webhooks": {"peak"},
+    "monitor": {"peak"},
 }
 
 

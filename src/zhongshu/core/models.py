@@ -105,3 +105,30 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class DegradeSwitch(models.Model):
+    """A switch of non-core work (R-PEAK2), read by `core.degrade.is_on`; the peak app decides it.
+
+    `enabled` is what the work obeys: the override when one is set, otherwise the automatic decision
+    of the degradation policy (off while the hub is under load). Order intake, payment confirmation,
+    allocation and shipping have no switch: they never stop."""
+
+    class Override(models.TextChoices):
+        AUTO = "auto", _("自动")
+        ON = "on", _("强制开启")
+        OFF = "off", _("强制关闭")
+
+    name = models.CharField(_("开关"), max_length=64, unique=True)
+    enabled = models.BooleanField(_("开启"), default=True)
+    override = models.CharField(_("人工干预"), max_length=8, choices=Override.choices, default=Override.AUTO)
+    reason = models.CharField(_("原因"), max_length=300, blank=True)
+    since = models.DateTimeField(_("自"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("降级开关")
+        verbose_name_plural = _("降级开关")
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name

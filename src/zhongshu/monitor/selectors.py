@@ -13,6 +13,7 @@ from django.db.models.functions import ExtractHour
 
 from zhongshu.channels.admin import LAG_DANGER, LAG_WARNING
 from zhongshu.channels.models import SyncState
+from zhongshu.core import degrade
 from zhongshu.core.models import OutboxEvent
 from zhongshu.core.timeutil import SHANGHAI, local_day
 from zhongshu.fulfilment.models import Package
@@ -27,6 +28,7 @@ ZERO = Decimal("0.00")
 CENT = Decimal("0.01")  # SQLite sums decimals with more places than the column has
 SHIP_FAILED_TOPIC = "channel.shipment_failed"
 SHIP_FAILED_WINDOW = timedelta(hours=24)
+HEAVY_SWITCH = "dashboard_heavy"  # R-PEAK2: the per-hour chart and the province map stop under load
 # order statuses of the backlog, in the order of the flow
 BACKLOG_STATUSES = (S.PAID, S.BACKORDERED, S.ON_HOLD, S.ALLOCATED, S.PICKING, S.PACKED)
 
@@ -55,6 +57,7 @@ class Dashboard:
     unknown_province: int = 0
     sync: list[dict] = field(default_factory=list)
     alerts: list[AlertState] = field(default_factory=list)
+    degraded: bool = False  # the heavy figures (hourly, provinces) are switched off under load
 
 
 def _today(d: Dashboard):
@@ -143,8 +146,11 @@ def dashboard(at: datetime) -> Dashboard:
     _channels(d)
     _backlog(d)
     _holds(d)
-    _hourly(d)
-    _provinces(d)
+    if degrade.is_on(HEAVY_SWITCH):
+        _hourly(d)
+        _provinces(d)
+    else:
+        d.degraded = True
     _sync(d)
     d.alerts = list(
         AlertState.objects.filter(firing=True, rule__active=True)

@@ -109,7 +109,7 @@ class AlertRuleAdmin(ModelAdmin):
     filter_horizontal = ("channels",)
     fieldsets = (
         (None, {"fields": ("name", "active")}),
-        (_("条件"), {"fields": ("metric", "comparison", "threshold", "window_minutes")}),
+        (_("条件"), {"fields": ("metric", "comparison", "threshold", "peak_threshold", "window_minutes")}),
         (_("通知"), {"fields": ("cooldown_minutes", "channels")}),
     )
 

@@ -68,6 +68,11 @@ class AlertRule(models.Model):
     metric = models.CharField(_("指标"), max_length=32, choices=Metric.choices)
     comparison = models.CharField(_("比较"), max_length=4, choices=Comparison.choices, default=Comparison.GT)
     threshold = models.DecimalField(_("阈值"), max_digits=12, decimal_places=2)
+    # R-PEAK: while a promotion window runs (zhongshu.peak), this tighter threshold applies instead
+    peak_threshold = models.DecimalField(
+        _("大促阈值"), max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text=_("大促期间（促销窗口内）使用的更严格阈值；留空则大促期间也用普通阈值"),
+    )  # fmt: skip
     window_minutes = models.PositiveIntegerField(
         _("统计窗口(分钟)"),
         default=60,
@@ -88,6 +93,14 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def current_threshold(self):
+        """The peak threshold while a promotion window runs (when one is set), else the threshold."""
+        from zhongshu.core import degrade
+
+        if self.peak_threshold is not None and degrade.promotion_on():
+            return self.peak_threshold
+        return self.threshold
 
 
 class AlertState(models.Model):

@@ -35,6 +35,7 @@ def evaluate(now: datetime | None = None) -> list[int]:
 @transaction.atomic
 def _evaluate_rule(rule_id: int, now: datetime) -> list[int]:
     rule = AlertRule.objects.select_for_update().get(pk=rule_id)
+    rule.threshold = rule.current_threshold()  # in memory only: the promotion's tighter mark, if any
     values = metrics.measure(rule.metric, now, rule.window_minutes)
     states = {s.subject: s for s in AlertState.objects.select_for_update().filter(rule=rule)}
     deliveries: list[int] = []

@@ -55,12 +55,17 @@ TOPIC_LABELS = {
     "shipping.confirm_requested": gettext_lazy("待回传发货"),
     "tracking.updated": gettext_lazy("物流轨迹更新"),
     "stock.recounted": gettext_lazy("盘点任务完成"),
+    "peak.degraded": gettext_lazy("系统降级"),
+    "peak.switch": gettext_lazy("降级开关变更"),
+    "peak.promotion": gettext_lazy("促销窗口"),
+    "peak.policy": gettext_lazy("降级策略修改"),
 }
 ACTOR_LABELS = {"system": gettext_lazy("系统"), "test": gettext_lazy("系统")}
 ACTOR_PREFIXES = {
     "system:": gettext_lazy("系统"),
     "shop:": gettext_lazy("店铺"),
     "token:": gettext_lazy("API 令牌"),
+    "promotion:": gettext_lazy("促销窗口"),
 }
 
 _rules: tuple[float, dict[str, str]] = (0.0, {})

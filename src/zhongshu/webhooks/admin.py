@@ -41,7 +41,7 @@ class EndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ("url", "events", "description", "active")
+        fields = ("url", "events", "description", "critical", "active")
 
     def clean_url(self):
         url = self.cleaned_data["url"]
@@ -62,11 +62,12 @@ class WebhookEndpointAdmin(ModelAdmin):
         "events_display",
         "description",
         "active",
+        "critical",
         "pending",
         "dead",
         "disabled_reason",
     )
-    list_filter = ("active",)
+    list_filter = ("active", "critical")
     search_fields = ("url", "description")
     readonly_fields = ("secret_prefix", "disabled_reason", "created_by", "created_at")
     actions = ["replay_dead", "enable", "disable"]
@@ -83,8 +84,8 @@ class WebhookEndpointAdmin(ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("url", "events", "description")
-        return ("url", "events", "description", "active", "disabled_reason", "secret_prefix", "created_by",
+            return ("url", "events", "description", "critical")
+        return ("url", "events", "description", "critical", "active", "disabled_reason", "secret_prefix", "created_by",
                 "created_at")  # fmt: skip
 
     @display(description=_("订阅事件"))
@@ -105,7 +106,7 @@ class WebhookEndpointAdmin(ModelAdmin):
             return
         try:
             ep, secret = services.create_endpoint(
-                obj.url, form.cleaned_data["events"], obj.description, _actor(request)
+                obj.url, form.cleaned_data["events"], obj.description, _actor(request), obj.critical
             )
         except services.WebhookError as exc:
             self.message_user(request, exc.detail, messages.ERROR)

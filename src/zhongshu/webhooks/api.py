@@ -33,6 +33,10 @@ class WebhookIn(Schema):
     url: Code = Field(max_length=500, description="http(s) URL that receives the signed POSTs")
     events: list[Code] = Field(min_length=1, max_length=len(EVENT_TYPES), description=", ".join(EVENT_TYPES))
     description: FreeText = Field(default="", max_length=200)
+    critical: bool = Field(
+        default=True,
+        description="false: while the hub is degraded under load, deliveries to it wait (never dropped)",
+    )
 
 
 class WebhookOut(Schema):
@@ -41,6 +45,7 @@ class WebhookOut(Schema):
     events: list[str]
     description: str
     active: bool
+    critical: bool
     disabled_reason: str
     secret_prefix: str
     created_at: datetime
@@ -103,7 +108,7 @@ def _counted():
 def _out(ep: WebhookEndpoint) -> dict:
     return {
         "id": str(ep.pk), "url": ep.url, "events": ep.events, "description": ep.description,
-        "active": ep.active, "disabled_reason": ep.disabled_reason, "secret_prefix": ep.secret_prefix,
+        "active": ep.active, "critical": ep.critical, "disabled_reason": ep.disabled_reason, "secret_prefix": ep.secret_prefix,
         "created_at": ep.created_at, "pending": getattr(ep, "n_pending", 0), "dead_letters": getattr(ep, "n_dead", 0),
     }  # fmt: skip
 
@@ -134,7 +139,7 @@ def _actor(request) -> str:
 def post_webhook(request, payload: WebhookIn):
     try:
         ep, secret = services.create_endpoint(
-            payload.url, payload.events, payload.description, _actor(request)
+            payload.url, payload.events, payload.description, _actor(request), payload.critical
         )
     except services.WebhookError as exc:
         return _refused(exc)

@@ -36,7 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from zhongshu.core import outbox, pii
+from zhongshu.core import degrade, outbox, pii
 from zhongshu.webhooks.guard import UnsafeUrl, check_url
 from zhongshu.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
@@ -48,6 +48,7 @@ JITTER = 0.1
 SCAN = 5000  # a subscriber's oldest pending deliveries looked at per scan
 BATCH = 100
 LEASE_SECONDS = 120
+NON_CRITICAL_SWITCH = "webhooks_noncritical"  # registered by zhongshu.peak.switches
 
 
 def retry_schedule() -> tuple[float, ...]:
@@ -79,9 +80,10 @@ def _heads():
     heads are interleaved, oldest first within each. (Within one subscriber, deliveries beyond its
     oldest SCAN pending ones wait until some of those are settled.)"""
     per_endpoint = []
-    for endpoint_id in (
-        WebhookEndpoint.objects.filter(active=True).order_by("pk").values_list("pk", flat=True)
-    ):
+    endpoints = WebhookEndpoint.objects.filter(active=True)
+    if not degrade.is_on(NON_CRITICAL_SWITCH):  # degraded: non-critical subscribers wait (R-PEAK2)
+        endpoints = endpoints.filter(critical=True)
+    for endpoint_id in endpoints.order_by("pk").values_list("pk", flat=True):
         rows = (
             WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=D.PENDING)
             .order_by("id")

@@ -26,6 +26,12 @@ class WebhookEndpoint(models.Model):
     secret_enc = models.TextField(editable=False)  # whsec_… encrypted at rest (core.crypto)
     secret_prefix = models.CharField(_("密钥前缀"), max_length=16, editable=False)
     active = models.BooleanField(_("启用"), default=True)
+    # R-PEAK2: while the hub is degraded, deliveries to non-critical subscribers wait (never dropped)
+    critical = models.BooleanField(
+        _("关键订阅"),
+        default=True,
+        help_text=_("非关键订阅在系统降级（高负载）期间暂缓推送，恢复后补发，不丢弃"),
+    )
     disabled_reason = models.CharField(_("停用原因"), max_length=300, blank=True)
     created_by = models.CharField(_("创建者"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -55,7 +55,7 @@ def clean_events(chosen: Iterable[str]) -> list[str]:
 
 
 def create_endpoint(
-    url: str, chosen: Iterable[str], description: str, actor: str
+    url: str, chosen: Iterable[str], description: str, actor: str, critical: bool = True
 ) -> tuple[WebhookEndpoint, str]:
     """A new subscriber; returns it and its secret in clear (shown once, stored encrypted)."""
     chosen = clean_events(chosen)
@@ -65,7 +65,9 @@ def create_endpoint(
         raise WebhookError("url", str(exc)) from exc
     secret = new_secret()
     with transaction.atomic():
-        ep = WebhookEndpoint(url=url, events=chosen, description=description, created_by=actor[:128])
+        ep = WebhookEndpoint(
+            url=url, events=chosen, description=description, critical=critical, created_by=actor[:128]
+        )
         ep.secret = secret
         ep.save()
         _audit(ep, "webhooks.endpoint_created", actor, f"新建推送订阅 {ep.pk}: {url}（{', '.join(chosen)}）")
