@@ -400,3 +400,14 @@ def test_refused_floor_actions_answer_the_same_way_at_every_endpoint(api):
     pkg = packages_of(post("E1"))[0]
     r = api.post(f"/api/v1/packages/{pkg.pk}/resume", {"note": ""})
     assert (r.status_code, r.json()["code"]) == (409, "not_stopped")
+
+
+def test_a_package_reserved_on_stock_in_transit_is_not_waved_until_it_arrives(api):
+    put_stock("DUMPLING-500G", "CD", 0, in_transit=10)
+    assert api.post("/api/v1/orders", example_order(channel_order_id="T1")).status_code == 201
+    assert reserved() == 2  # allocated on the usable in-transit quantity
+    r = api.post("/api/v1/waves", {"warehouse": "CD"})
+    assert (r.status_code, r.json()["code"]) == (409, "no_package_ready")
+    put_stock("DUMPLING-500G", "CD", 2, in_transit=8)  # the goods arrive
+    r = api.post("/api/v1/waves", {"warehouse": "CD"})
+    assert r.status_code == 201 and len(r.json()["packages"]) == 1

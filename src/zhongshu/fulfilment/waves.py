@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from zhongshu.core import outbox
@@ -27,7 +28,7 @@ from zhongshu.fulfilment.models import (
     WaveStrategy,
 )
 from zhongshu.fulfilment.recount import raise_recount
-from zhongshu.inventory.models import Warehouse
+from zhongshu.inventory.models import StockLevel, Warehouse
 
 # --- waves (波次), picking -----------------------------------------------------------------------
 
@@ -83,6 +84,19 @@ def create_waves(
             sku_ids[code] = sku_id
         wps = [domain.WavePackage(pk, lines[pk], carrier, ship_by) for pk, carrier, ship_by in pending]
         wps = [wp for wp in wps if wp.lines]
+        # only what is on the shelves: a reservation on stock still in transit cannot be picked yet
+        physical = dict(
+            StockLevel.objects.filter(warehouse=wh, sku_id__in=sku_ids.values()).values_list(
+                "sku__code", "physical"
+            )
+        )
+        on_floor = dict(
+            PackageLine.objects.filter(package__warehouse=wh, package__status__in=domain.ON_FLOOR)
+            .values("sku__code")
+            .annotate(q=Sum("quantity"))
+            .values_list("sku__code", "q")
+        )
+        wps = domain.on_hand(wps, physical, on_floor)
         ready = len(wps)
         locations = selectors.locations(wh.pk, set(sku_ids))
         w = _Writes(actor)

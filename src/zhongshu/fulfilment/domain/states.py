@@ -48,6 +48,8 @@ SPLITTABLE = frozenset({P.PENDING, P.STOPPED})
 CHECKABLE = frozenset({P.WAVED, P.PICKING, P.PICKED})
 # In these the package belongs to a wave.
 IN_WAVE = frozenset({P.WAVED, P.PICKING, P.PICKED})
+# Their units are taken from the shelves (or about to be): physical stock no other wave may pick.
+ON_FLOOR = frozenset({P.WAVED, P.PICKING, P.PICKED, P.PACKED})
 # The package's lines hold a reservation while it is in one of these.
 RESERVING = frozenset({P.PENDING, P.WAVED, P.PICKING, P.PICKED, P.PACKED, P.STOPPED})
 FINISHED = frozenset({P.SHIPPED, P.CANCELLED})

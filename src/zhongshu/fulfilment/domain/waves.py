@@ -53,6 +53,23 @@ def _urgency(p: WavePackage) -> tuple:
     return (p.ship_by is None, p.ship_by or datetime.min)
 
 
+def on_hand(
+    packages: Iterable[WavePackage], physical: Mapping[str, int], on_floor: Mapping[str, int]
+) -> list[WavePackage]:
+    """The packages whose units are on the shelves to be picked: physical stock minus what the floor
+    already holds for waved, picking, picked and packed packages is shared out earliest ship_by
+    first (input order among equals); a package that does not fit whole waits (its reservation may
+    be on stock still in transit). Returned in input order."""
+    free = {sku: physical.get(sku, 0) - on_floor.get(sku, 0) for sku in physical}
+    taken = set()
+    for p in sorted(packages, key=_urgency):
+        if all(free.get(sku, 0) >= q for sku, q in p.lines.items()):
+            for sku, q in p.lines.items():
+                free[sku] -= q
+            taken.add(id(p))
+    return [p for p in packages if id(p) in taken]
+
+
 def select_wave(packages: Iterable[WavePackage], strategy: WaveStrategyInfo) -> list[WavePackage]:
     """The packages of the next wave: those the strategy takes, earliest ship_by first (none last,
     input order among equals), at most max_packages; [] when fewer than min_packages qualify."""
