@@ -3,7 +3,7 @@
 allocated order → package → wave → picked → packed → waybill (sandbox) → outbound scan → `shipped` →
 the ship confirmation on the own-shop double → the customer's "shipped" SMS on the Aliyun double,
 logged → a signed Kuaidi100 push at the callback → `delivered`, with the timeline on the order.
-(The label PDF is another part of the issue, tested with its own module.)"""
+The label PDF is fetched on the way and its barcode read back (more in test_labels.py)."""
 
 import json
 
@@ -11,6 +11,7 @@ import pytest
 
 from tests.factories import example_order
 from tests.integration.test_fulfilment_flow import floor  # noqa: F401  (fixture)
+from tests.integration.test_labels import codes, pages, reveal
 from tests.integration.test_shipping import SENDER, api, clean_queue, shop_double  # noqa: F401
 from tests.platforms.aliyun_sms import AliyunSmsDouble
 from tests.platforms.kuaidi100 import push_form
@@ -65,6 +66,11 @@ def test_allocated_order_to_delivered_through_the_api(api, client, shop_double, 
 
     waybill = api.post(f"/api/v1/packages/{pid}/waybill").json()
     assert waybill["provider"] == "sandbox" and is_sandbox_number(waybill["waybill_no"])
+    # the label: an own-shop order prints its receiver in clear, for a user allowed to see it
+    reveal("shipper")
+    label = api.get(f"/api/v1/packages/{pid}/label.pdf")
+    assert label.status_code == 200 and label["Content-Type"] == "application/pdf"
+    assert codes(pages(label.content)[0])[0] == waybill["waybill_no"]  # read by an independent reader
     r = api.post("/api/v1/ship", {"waybill_no": waybill["waybill_no"]})
     assert r.status_code == 200 and r.json()["status"] == "shipped"
     assert api.get("/api/v1/orders/mp/E2E1").json()["status"] == "shipped"
