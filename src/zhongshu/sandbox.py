@@ -17,10 +17,12 @@ Then, in the copy:
   keys and encrypted again with the sandbox's, and the blind indexes recomputed with its PII key;
 - with --anonymise, receivers' names, phones and addresses and buyers' nicknames and ids are replaced
   by stand-ins, the same stand-in for the same value (repeat buyers still merge);
-- nothing leaves: every shop's connector points at a local address (a closed port on 127.0.0.1:
+- nothing leaves: platform, carrier, SMS and robot tokens are replaced by a stand-in; every shop's
+  connector points at a local address (a closed port on 127.0.0.1:
   connectors fail fast and never reach a platform; the load test drives orders in through the
   HTTP API), every waybill account uses the sandbox waybill service, notification channels and
-  webhook subscribers are switched off (alerts stay in the hub's own alert log), SMS notices off.
+  webhook subscribers are switched off (alerts stay in the hub's own alert log), SMS notices off;
+  and in a sandbox the settings switch the Taobao/PDD message listeners off and SF to a local port.
 """
 
 import base64
@@ -228,8 +230,8 @@ def _rekey(cur, conn, secret: str, anonymise: bool) -> None:
             if anonymise:
                 clear = {k: _stand_in(k, v) for k, v in clear.items()}
             tokens = [
-                new_fernet.encrypt(old_fernet.decrypt(v.encode())).decode() if v else ""
-                for v in values[len(sealed) : len(sealed) + len(fernet)]
+                new_fernet.encrypt(_secret(model, f, old_fernet.decrypt(v.encode()))).decode() if v else ""
+                for f, v in zip(fernet, values[len(sealed) : len(sealed) + len(fernet)], strict=True)
             ]
             extra = [_stand_in(f, v) for f, v in zip(anon, values[len(sealed) + len(fernet) :], strict=True)]
             hashes = _indexed(indexes, clear, secret)
@@ -239,6 +241,17 @@ def _rekey(cur, conn, secret: str, anonymise: bool) -> None:
             cur.executemany(f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(pk)} = %s", updates)
         if anonymise and _has(model, "id_number_hash"):
             cur.execute(f"UPDATE {qn(model._meta.db_table)} SET id_number_hash = '', id_number_masked = ''")
+
+
+# secrets a sandbox keeps: what the hub itself signs with (own shops' pushes, its webhooks); every
+# platform, carrier, SMS and robot token is replaced, so even a call that went out would carry none
+KEPT_SECRETS = {"push_secret_enc", "webhooks.webhookendpoint.secret_enc"}
+STAND_IN_SECRET = b"zhongshu-sandbox-not-a-secret"
+
+
+def _secret(model, field, clear: bytes) -> bytes:
+    kept = field.name in KEPT_SECRETS or f"{model._meta.label_lower}.{field.name}" in KEPT_SECRETS
+    return clear if kept else STAND_IN_SECRET
 
 
 def _has(model, name: str) -> bool:
@@ -293,7 +306,7 @@ def _neutralise() -> None:
     from zhongshu.webhooks.models import WebhookEndpoint
 
     ShopCredential.objects.using(ALIAS).update(api_base_url=LOCAL_PLATFORM)
-    WaybillAccount.objects.using(ALIAS).update(provider=Provider.SANDBOX)
+    WaybillAccount.objects.using(ALIAS).update(provider=Provider.SANDBOX, check_word="")  # SF's secret
     Channel.objects.using(ALIAS).update(active=False, base_url=LOCAL_PLATFORM)
     WebhookEndpoint.objects.using(ALIAS).update(active=False, disabled_reason="沙箱：不向外推送")
     AfterShipSettings.objects.using(ALIAS).update(

@@ -47,6 +47,11 @@ if SANDBOX:
         raise ImproperlyConfigured(
             f"no sandbox {SANDBOX!r} under {INSTANCE_HOME} (zhongshu sandbox create {SANDBOX})"
         ) from exc
+    # nothing of a sandbox reaches a platform: no message-service listeners, SF at a closed local port
+    # (its shops' api_base_url and waybill accounts are rewritten by `sandbox create`: zhongshu.sandbox)
+    os.environ.update(
+        ZHONGSHU_TAOBAO_TMC="0", ZHONGSHU_PDD_MESSAGES="0", ZHONGSHU_SF_URL="http://127.0.0.1:9/zhongshu-sandbox/"
+    )
 
 # The home holds receivers' names, phones and addresses, the queue and the secret key: the folder is
 # the owner's only (0700), and so is everything the hub creates (0600 files: the SQLite databases and
