@@ -135,10 +135,17 @@ async def run(plan: dict) -> dict:
         "seconds": round(elapsed, 2),
         "answered": answered,
         "errors": errors,
-        "latency_ms": {"p50": ms(_percentile(allocated, 0.5)), "p95": ms(_percentile(allocated, 0.95)),
-                       "p99": ms(_percentile(allocated, 0.99))},  # fmt: skip
-        "request_latency_ms": {"p50": ms(_percentile(every, 0.5)), "p95": ms(_percentile(every, 0.95)),
-                               "p99": ms(_percentile(every, 0.99)), "max": ms(every[-1] if every else 0)},  # fmt: skip
+        "latency_ms": {
+            "p50": ms(_percentile(allocated, 0.5)),
+            "p95": ms(_percentile(allocated, 0.95)),
+            "p99": ms(_percentile(allocated, 0.99)),
+        },  # fmt: skip
+        "request_latency_ms": {
+            "p50": ms(_percentile(every, 0.5)),
+            "p95": ms(_percentile(every, 0.95)),
+            "p99": ms(_percentile(every, 0.99)),
+            "max": ms(every[-1] if every else 0),
+        },  # fmt: skip
         "connections": pool.opened,
     }
 

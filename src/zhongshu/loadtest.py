@@ -36,7 +36,18 @@ from zhongshu.shops.models import Shop
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DOUBLE11_PER_HOUR = 12_000
-PROVINCES = ["广东省", "浙江省", "江苏省", "上海市", "北京市", "四川省", "山东省", "湖北省", "福建省", "河南省"]
+PROVINCES = [
+    "广东省",
+    "浙江省",
+    "江苏省",
+    "上海市",
+    "北京市",
+    "四川省",
+    "山东省",
+    "湖北省",
+    "福建省",
+    "河南省",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 REPEAT, CANCEL, REFUND = 0.15, 0.04, 0.03
 
@@ -101,7 +112,9 @@ def plan_orders(dues: list[float], shops: list[str], prefix: str, seed: int = 11
         for sku in dict.fromkeys(rng.choices(codes, weights, k=rng.choice([1, 1, 1, 2, 2, 3]))):
             qty = rng.choice([1, 1, 1, 2, 3])
             price = prices.get(sku, Decimal("29.90"))
-            lines.append({"sku": sku, "quantity": qty, "unit_price": str(price), "paid_amount": str(price * qty)})
+            lines.append(
+                {"sku": sku, "quantity": qty, "unit_price": str(price), "paid_amount": str(price * qty)}
+            )
         placed = start + timedelta(seconds=due)
         body = {
             "shop": shop, "channel_order_id": f"{prefix}{n:07d}", "status": "paid",

@@ -235,7 +235,9 @@ def _rekey(cur, conn, secret: str, anonymise: bool) -> None:
             ]
             extra = [_stand_in(f, v) for f, v in zip(anon, values[len(sealed) + len(fernet) :], strict=True)]
             hashes = _indexed(indexes, clear, secret)
-            updates.append([*(_seal(new_aead, clear[f.name]) for f in sealed), *tokens, *extra, *hashes, pk_value])
+            updates.append(
+                [*(_seal(new_aead, clear[f.name]) for f in sealed), *tokens, *extra, *hashes, pk_value]
+            )
         if updates:
             sets = ", ".join(f"{qn(c)} = %s" for c in cols + [f.column for f in indexes])
             cur.executemany(f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(pk)} = %s", updates)

@@ -50,7 +50,9 @@ if SANDBOX:
     # nothing of a sandbox reaches a platform: no message-service listeners, SF at a closed local port
     # (its shops' api_base_url and waybill accounts are rewritten by `sandbox create`: zhongshu.sandbox)
     os.environ.update(
-        ZHONGSHU_TAOBAO_TMC="0", ZHONGSHU_PDD_MESSAGES="0", ZHONGSHU_SF_URL="http://127.0.0.1:9/zhongshu-sandbox/"
+        ZHONGSHU_TAOBAO_TMC="0",
+        ZHONGSHU_PDD_MESSAGES="0",
+        ZHONGSHU_SF_URL="http://127.0.0.1:9/zhongshu-sandbox/",
     )
 
 # The home holds receivers' names, phones and addresses, the queue and the secret key: the folder is
@@ -211,7 +213,7 @@ REDIS_URL = os.environ.get("ZHONGSHU_REDIS_URL", "")
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.PriorityRedisHuey",
-        "name": os.environ.get("ZHONGSHU_QUEUE_NAME", "zhongshu") + (f"-sandbox-{SANDBOX}" if SANDBOX else ""),
+        "name": os.environ.get("ZHONGSHU_QUEUE_NAME", "zhongshu") + (f"-sandbox-{SANDBOX}" * bool(SANDBOX)),
         "url": REDIS_URL,
         "immediate": False,
         "consumer": {"workers": 4, "worker_type": "thread"},

@@ -32,19 +32,32 @@ def _seconds(text: str) -> float:
 @app.command()
 def loadtest(
     sandbox: Annotated[
-        str, typer.Option("--sandbox", envvar="ZHONGSHU_SANDBOX", help="The sandbox to load (a server is started).")
+        str,
+        typer.Option(
+            "--sandbox", envvar="ZHONGSHU_SANDBOX", help="The sandbox to load (a server is started)."
+        ),
     ] = "",
     multiplier: Annotated[
         float, typer.Option("--multiplier", min=0.01, help="Times the instance's normal busiest hour.")
     ] = 10.0,
-    rate: Annotated[float, typer.Option("--rate", min=0, help="Mean orders per second (instead of --multiplier).")] = 0.0,
+    rate: Annotated[
+        float, typer.Option("--rate", min=0, help="Mean orders per second (instead of --multiplier).")
+    ] = 0.0,
     duration: Annotated[str, typer.Option("--duration", help="How long to send: 90s, 10m, 1h.")] = "10m",
     orders: Annotated[int, typer.Option("--orders", min=0, help="Stop after this many new orders.")] = 0,
-    channels: Annotated[str, typer.Option("--channels", help="Shop codes, comma-separated (default: all active shops).")] = "",
-    curve: Annotated[str, typer.Option("--curve", help="auto, history or double11 (see zhongshu.loadtest).")] = "auto",
+    channels: Annotated[
+        str, typer.Option("--channels", help="Shop codes, comma-separated (default: all active shops).")
+    ] = "",
+    curve: Annotated[
+        str, typer.Option("--curve", help="auto, history or double11 (see zhongshu.loadtest).")
+    ] = "auto",
     url: Annotated[str, typer.Option("--url", help="Load this running server instead of starting one.")] = "",
-    token: Annotated[str, typer.Option("--token", help="API token for --url (default: one created here).")] = "",
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Web workers of the started server.")] = 2,
+    token: Annotated[
+        str, typer.Option("--token", help="API token for --url (default: one created here).")
+    ] = "",
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Web workers of the started server.")
+    ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Replay a realistic order stream (hourly curve, hot SKUs, repeat buyers, cancels, refunds) through
@@ -119,7 +132,9 @@ def loadtest(
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         _print(report)
-    raise typer.Exit(EXIT_OK if report["oversold"] == 0 and not report["reserved_mismatch_count"] else EXIT_FAILED)
+    raise typer.Exit(
+        EXIT_OK if report["oversold"] == 0 and not report["reserved_mismatch_count"] else EXIT_FAILED
+    )
 
 
 def _token() -> str:
@@ -154,7 +169,9 @@ def _wait_ready(url: str, token: str, server: subprocess.Popen, log: Path) -> No
         if server.poll() is not None:
             raise _fail(f"the server stopped (exit {server.returncode}); see {log}")
         try:
-            r = httpx.get(f"{url}/api/v1/orders?limit=1", headers={"Authorization": f"Bearer {token}"}, timeout=2)
+            r = httpx.get(
+                f"{url}/api/v1/orders?limit=1", headers={"Authorization": f"Bearer {token}"}, timeout=2
+            )
             if r.status_code < 500:
                 return
         except httpx.HTTPError:
@@ -168,7 +185,9 @@ def _drive(plan: dict, quiet: bool) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
         json.dump(plan, fh, ensure_ascii=False)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "zhongshu.loadgen", fh.name], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zhongshu.loadgen", fh.name], stdout=subprocess.PIPE, text=True
+        )
         result = None
         for line in proc.stdout:
             msg = json.loads(line)
