@@ -181,6 +181,9 @@ def test_wrong_names_and_a_load_test_without_a_target_are_refused():
     assert runner.invoke(app, ["sandbox", "drop", "nowhere"]).exit_code == 1
     refused = runner.invoke(app, ["loadtest", "--rate", "5", "--duration", "1s"])
     assert refused.exit_code == 1 and "--sandbox" in refused.output
+    missing = runner.invoke(app, ["loadtest", "--sandbox", "nowhere"])
+    assert missing.exit_code == 1 and "no sandbox named 'nowhere'" in missing.output
+    assert runner.invoke(app, ["--sandbox", "nowhere", "migrate"]).exit_code == 1
 
 
 def _zs(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

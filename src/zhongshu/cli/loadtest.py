@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from zhongshu.cli.base import EXIT_FAILED, EXIT_OK, _fail, _setup, app, err, out
+from zhongshu.cli.sandbox import use_sandbox
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
 
@@ -34,7 +35,10 @@ def loadtest(
     sandbox: Annotated[
         str,
         typer.Option(
-            "--sandbox", envvar="ZHONGSHU_SANDBOX", help="The sandbox to load (a server is started)."
+            "--sandbox",
+            metavar="NAME",
+            envvar="ZHONGSHU_SANDBOX",
+            help="The sandbox to load (a server is started).",
         ),
     ] = "",
     multiplier: Annotated[
@@ -66,7 +70,7 @@ def loadtest(
         raise _fail("loadtest writes orders: name a sandbox (--sandbox NAME, see `zhongshu sandbox create`) "
                     "or the server to load (--url)")  # fmt: skip
     if sandbox:
-        os.environ["ZHONGSHU_SANDBOX"] = sandbox
+        use_sandbox(sandbox)
     _setup()
     from django.conf import settings
     from django.db import connections

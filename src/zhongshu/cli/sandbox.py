@@ -1,6 +1,7 @@
 """`--sandbox NAME` (any command, on a sandbox) and `sandbox create|list|drop`: copies to rehearse on."""
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +22,7 @@ def _options(
         str,
         typer.Option(
             "--sandbox",
+            metavar="NAME",
             envvar="ZHONGSHU_SANDBOX",
             help="Run the command on sandbox NAME (its own database and home) instead of the instance.",
         ),
@@ -28,7 +30,15 @@ def _options(
 ) -> None:
     """中枢 zhongshu: the order hub for multi-channel e-commerce merchants."""
     if sandbox:
-        os.environ["ZHONGSHU_SANDBOX"] = sandbox  # read by zhongshu.settings, inherited by subprocesses
+        use_sandbox(sandbox)
+
+
+def use_sandbox(name: str) -> None:
+    """Point the settings (read at _setup) and every subprocess at sandbox `name`; fail if there is none."""
+    instance = Path(os.environ.get("ZHONGSHU_HOME", "zhongshu-data")).resolve()
+    if not (instance / "sandboxes" / name / "sandbox.json").is_file():
+        raise _fail(f"no sandbox named '{name}' under {instance} (zhongshu sandbox create {name})")
+    os.environ["ZHONGSHU_SANDBOX"] = name
 
 
 @sandbox_app.command("create")
