@@ -147,7 +147,7 @@ def test_rehearsal_copy_load_and_drop_leave_the_instance_unchanged(instance):
     after = json.loads(_py(env, SNAPSHOT))
     assert after == before  # the instance: every table's rows, every stock row
     loaded = json.loads(_py(sandbox, SNAPSHOT))
-    assert loaded["counts"]["orders.Order"] == before["counts"]["orders.Order"] + report["orders"]
+    assert loaded["counts"]["orders.Order"] == before["counts"]["orders.Order"] + report["orders_in_hub"]
 
     listed = _zs(env, "sandbox", "list")
     assert "rehearsal" in listed.stdout
