@@ -96,7 +96,9 @@ def instance(tmp_path):
     demo = _zs(env, "demo", "--no-serve", timeout=300)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     yield env
-    if db:
+    if db:  # the instance's, and the copies a failed test left behind
+        for sandbox in ("rehearsal", "anon"):
+            _psql(db, f'DROP DATABASE IF EXISTS "{name}_sb_{sandbox}" WITH (FORCE)')
         _psql(db, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
