@@ -16,6 +16,9 @@ ZHONGSHU_MAX_BODY_BYTES   largest request body answered (default 2621440, 2.5 MB
 ZHONGSHU_METRICS_TOKEN    bearer token of GET /metrics (Prometheus); unset: /metrics answers 404
 ZHONGSHU_WEBHOOK_ALLOW_PRIVATE  1: outgoing webhooks may go to private/loopback/link-local addresses
                        (demo, tests); unset: such subscriber URLs are refused (request forgery guard)
+ZHONGSHU_SANDBOX       name of a sandbox (`zhongshu sandbox create NAME`; same as `zhongshu --sandbox NAME`):
+                       the home becomes ZHONGSHU_HOME/sandboxes/NAME, the database the one named in its
+                       sandbox.json, and the keys its own (ZHONGSHU_*_KEY and ZHONGSHU_DATABASE_URL ignored)
 ZHONGSHU_WEBHOOK_RETRY_SCHEDULE seconds before each webhook attempt, comma-separated (default
                        0,5,300,1800,7200,18000,36000,50400,72000,86400: immediately … 24 h)
 """
@@ -29,6 +32,28 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 HOME = Path(os.environ.get("ZHONGSHU_HOME", "zhongshu-data")).resolve()
+INSTANCE_HOME = HOME  # the instance's own home, also when a sandbox of it is in use
+SANDBOX = os.environ.get("ZHONGSHU_SANDBOX", "").strip()
+_SANDBOX_DATABASE_URL = ""
+if SANDBOX:
+    import json
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    HOME = INSTANCE_HOME / "sandboxes" / SANDBOX
+    try:
+        _SANDBOX_DATABASE_URL = json.loads((HOME / "sandbox.json").read_text())["database_url"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(
+            f"no sandbox {SANDBOX!r} under {INSTANCE_HOME} (zhongshu sandbox create {SANDBOX})"
+        ) from exc
+    # nothing of a sandbox reaches a platform: no message-service listeners, SF at a closed local port
+    # (its shops' api_base_url and waybill accounts are rewritten by `sandbox create`: zhongshu.sandbox)
+    os.environ.update(
+        ZHONGSHU_TAOBAO_TMC="0",
+        ZHONGSHU_PDD_MESSAGES="0",
+        ZHONGSHU_SF_URL="http://127.0.0.1:9/zhongshu-sandbox/",
+    )
 
 # The home holds receivers' names, phones and addresses, the queue and the secret key: the folder is
 # the owner's only (0700), and so is everything the hub creates (0600 files: the SQLite databases and
@@ -53,7 +78,7 @@ _close_home()
 
 
 def _secret_key() -> str:
-    if os.environ.get("ZHONGSHU_SECRET_KEY"):
+    if os.environ.get("ZHONGSHU_SECRET_KEY") and not SANDBOX:
         return os.environ["ZHONGSHU_SECRET_KEY"]
     path = HOME / "secret.key"
     if not path.exists():
@@ -64,8 +89,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-PII_KEY = os.environ.get("ZHONGSHU_PII_KEY", "pii:" + SECRET_KEY)
-CREDENTIALS_KEY = os.environ.get("ZHONGSHU_CREDENTIALS_KEY", "")  # encrypts platform tokens at rest
+PII_KEY = ("" if SANDBOX else os.environ.get("ZHONGSHU_PII_KEY", "")) or "pii:" + SECRET_KEY
+# encrypts platform tokens at rest; a sandbox has its own keys, all derived from its secret.key
+CREDENTIALS_KEY = "" if SANDBOX else os.environ.get("ZHONGSHU_CREDENTIALS_KEY", "")
 DEBUG = os.environ.get("ZHONGSHU_DEBUG", "") == "1"
 
 
@@ -179,7 +205,7 @@ def _sqlite_options() -> dict:
     }
 
 
-DATABASES = {"default": _database(os.environ.get("ZHONGSHU_DATABASE_URL"))}
+DATABASES = {"default": _database(_SANDBOX_DATABASE_URL or os.environ.get("ZHONGSHU_DATABASE_URL"))}
 if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     # a file, not :memory:, so that concurrent test threads share one test database
     DATABASES["default"]["TEST"] = {"NAME": str(HOME / "test-zhongshu.sqlite3")}
@@ -189,7 +215,7 @@ REDIS_URL = os.environ.get("ZHONGSHU_REDIS_URL", "")
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.PriorityRedisHuey",
-        "name": os.environ.get("ZHONGSHU_QUEUE_NAME", "zhongshu"),
+        "name": os.environ.get("ZHONGSHU_QUEUE_NAME", "zhongshu") + (f"-sandbox-{SANDBOX}" * bool(SANDBOX)),
         "url": REDIS_URL,
         "immediate": False,
         "consumer": {"workers": 4, "worker_type": "thread"},

@@ -1,4 +1,5 @@
-"""The `zhongshu` command: migrate, token, unlock, import, demo, serve, worker, sync, shop, alerts.
+"""The `zhongshu` command: migrate, token, unlock, import, demo, serve, worker, sync, shop, alerts,
+sandbox, loadtest.
 
 One module per command group (admin, data, shops, web, alerts) on the app of zhongshu.cli.base.
 
@@ -8,7 +9,7 @@ commands, after `_setup()`.
 """
 
 # each module registers its commands; in this order they appear in --help
-from zhongshu.cli import admin, alerts, data, shops, web  # noqa: F401
+from zhongshu.cli import admin, alerts, data, loadtest, sandbox, shops, web  # noqa: F401
 from zhongshu.cli.base import app
 
 

@@ -45,7 +45,7 @@ def _setup(metrics: str = "") -> None:
             Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.HOME / "metrics"), metrics
         )
     django.setup()
-    os.environ["ZHONGSHU_HOME"] = str(settings.HOME)  # subprocesses (the worker) use the same folder
+    os.environ["ZHONGSHU_HOME"] = str(settings.INSTANCE_HOME)  # subprocesses (the worker) use the same folder
 
 
 def _metrics_folder(path: Path, mode: str) -> None:
