@@ -329,3 +329,4 @@ class SyncStateAdmin(ModelAdmin):
 
 def _authorised(state: SyncState) -> bool:
     return auth_badge(getattr(state.shop, "credential", None), state.shop)[0] == "ok"
+from zhongshu.channels import breaker_admin  # noqa: E402,F401  (the circuit breaker's console)

@@ -45,9 +45,6 @@ MAX_DRAIN_BATCH = 500
 MAX_ATTEMPTS = 3  # a held order failing this often is left for a person (its error is on the row)
 TOPIC = "channel.breaker."
 
-# the SOP shown in the console while a breaker is open (R-PEAK3)
-SOP_STEPS = ("暂停自动处理", "通知客服", "人工核对", "恢复后按时间顺序补处理")
-
 
 # --- the customer notice hook ------------------------------------------------------------------
 

@@ -115,3 +115,25 @@ def test_breaker_opens_holds_and_drains_in_platform_time_order(hub, double, robo
     assert AlertEvent.objects.filter(subject__startswith="breaker#").count() == 3
     assert Breaker.objects.get(scope=Breaker.GLOBAL).state == "closed"
     assert SyncState.objects.get(shop=shop).last_error == ""
+
+
+def test_console_shows_the_state_and_the_sop_and_opens_and_recovers_by_hand(hub, admin_client):
+    breaker.ensure_rows()
+    page = admin_client.get("/admin/channels/breaker/").content.decode()
+    for step in ("1 暂停自动处理", "2 通知客服", "3 人工核对", "4 恢复后按时间顺序补处理"):
+        assert step in page
+    assert "已熔断：" not in page
+
+    pk = Breaker.objects.get(scope="tb").pk
+    admin_client.post("/admin/channels/breaker/", {"action": "open_now", "_selected_action": [pk]})
+    b = Breaker.objects.get(scope="tb")
+    assert (b.state, b.manual) == ("open", True)
+    assert breaker.tick()["tb"] == "open"  # opened by hand: no delay signal closes it
+    page = admin_client.get("/admin/channels/breaker/").content.decode()
+    assert "已熔断：tb" in page and "1–3 暂停自动处理、通知客服、人工核对" in page
+
+    admin_client.post("/admin/channels/breaker/", {"action": "recover_now", "_selected_action": [pk]})
+    assert breaker.tick()["tb"] == "closed"  # nothing held: drained at once
+    topics = list(OutboxEvent.objects.filter(key="breaker:tb").order_by("pk").values_list("topic", "actor"))
+    assert topics == [("channel.breaker.opened", "admin:admin"), ("channel.breaker.recovering", "admin:admin"),
+                      ("channel.breaker.closed", "breaker")]  # fmt: skip
