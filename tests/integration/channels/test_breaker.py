@@ -137,3 +137,14 @@ def test_console_shows_the_state_and_the_sop_and_opens_and_recovers_by_hand(hub,
     topics = list(OutboxEvent.objects.filter(key="breaker:tb").order_by("pk").values_list("topic", "actor"))
     assert topics == [("channel.breaker.opened", "admin:admin"), ("channel.breaker.recovering", "admin:admin"),
                       ("channel.breaker.closed", "breaker")]  # fmt: skip
+
+
+def test_the_console_speaks_english_after_the_language_switch(hub, admin_client):
+    breaker.force("tb", Breaker.State.OPEN, "admin:admin")
+    admin_client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+    page = admin_client.get("/admin/channels/breaker/").content.decode()
+    for text in ("Circuit breaker procedure (SOP)", "Pause automatic processing", "Tell customer service",
+                 "Check by hand", "After recovery, process the backlog in time order", "Tripped: tb", "All shops",
+                 "Breaker threshold (s)", "Trip now"):  # fmt: skip
+        assert text in page
+    assert "暂停自动处理" not in page and "熔断" not in page
