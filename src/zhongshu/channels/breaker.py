@@ -36,6 +36,8 @@ from django.utils import timezone
 
 from zhongshu.channels.models import Breaker, HeldOrder, Shop, SyncState
 from zhongshu.core import crypto, outbox
+from zhongshu.core.models import Notification
+from zhongshu.core.pii import scrub
 from zhongshu.orders.schemas import OrderIn
 
 log = logging.getLogger(__name__)
@@ -217,19 +219,54 @@ def drain(now: datetime | None = None) -> int:
         rows = list(HeldOrder.objects.filter(_drainable(glob)).order_by("platform_ts", "id")[:allowed])
         if not rows:
             return 0
-        payloads = [OrderIn.model_validate_json(crypto.decrypt(r.payload_enc)) for r in rows]
+        done = _take_in_held(rows, now, intake)
+        Breaker.objects.filter(pk=glob.pk).update(last_drain_at=now)
+        return done
+
+
+def _take_in_held(rows: list[HeldOrder], now: datetime, intake) -> int:
+    """Take the rows in through intake in one savepoint; when that fails, one by one (in order), so a
+    bad row does not hold the others back: it keeps its error, and after MAX_ATTEMPTS it is left for a
+    person (shown in the console and notified) and no longer keeps its breaker from closing."""
+    payloads = [OrderIn.model_validate_json(crypto.decrypt(r.payload_enc)) for r in rows]
+    try:
+        with transaction.atomic():
+            intake(payloads, actor="breaker")
+    except Exception as exc:  # noqa: BLE001 - retried row by row below
+        log.warning("breaker drain of %d held orders failed (%s): one by one", len(rows), type(exc).__name__)
+    else:
+        HeldOrder.objects.filter(pk__in=[r.pk for r in rows]).update(released_at=now)
+        return len(rows)
+    done = 0
+    for row, payload in zip(rows, payloads, strict=True):
         try:
             with transaction.atomic():
-                intake(payloads, actor="breaker")
-        except Exception as exc:  # noqa: BLE001 - marked on the rows; they are tried again
-            log.warning("breaker drain of %d held orders failed: %s", len(rows), type(exc).__name__)
-            HeldOrder.objects.filter(pk__in=[r.pk for r in rows]).update(
-                attempts=rows[0].attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+                intake([payload], actor="breaker")
+        except Exception as exc:  # noqa: BLE001 - kept on the row
+            row.attempts += 1
+            detail = "; ".join(
+                f"{e['field']} {e['msg']}" for errs in getattr(exc, "errors", {}).values() for e in errs
             )
-            return 0
-        HeldOrder.objects.filter(pk__in=[r.pk for r in rows]).update(released_at=now)
-        Breaker.objects.filter(pk=glob.pk).update(last_drain_at=now)
-        return len(rows)
+            row.last_error = f"{type(exc).__name__}: {exc}{': ' + detail if detail else ''}"[:2000]
+            row.save(update_fields=["attempts", "last_error"])
+            if row.attempts >= MAX_ATTEMPTS:
+                _notify_stuck(row)
+        else:
+            HeldOrder.objects.filter(pk=row.pk).update(released_at=now)
+            done += 1
+    return done
+
+
+def _notify_stuck(row: HeldOrder) -> None:
+    Notification.objects.get_or_create(
+        dedupe_key=f"breaker-stuck:{row.pk}",
+        defaults={
+            "level": Notification.Level.CRITICAL,
+            "code": "breaker_stuck",
+            "title": f"熔断暂存订单 {row.channel_order_id} 无法补处理，请人工核对",
+            "body": scrub(row.last_error)[:2000],
+        },
+    )
 
 
 def _close_if_drained(scope: str, now: datetime) -> str:
@@ -237,9 +274,11 @@ def _close_if_drained(scope: str, now: datetime) -> str:
         _glob, b = _locked(scope)
         if b.state != S.DRAINING:
             return b.state
-        held = HeldOrder.objects.filter(released_at__isnull=True)
+        held = HeldOrder.objects.filter(released_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
         if scope != Breaker.GLOBAL:
             held = held.filter(shop__code=scope)
+        else:  # a shop whose own breaker is still open does not keep all shops waiting
+            held = held.exclude(shop__breaker__state=S.OPEN)
         if not held.exists():
             _move(b, S.CLOSED, now, "closed")
             b.save()

@@ -11,16 +11,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import put_stock
+from tests.factories import example_order, put_stock
 from tests.integration.channels.fake_platform import FakeDouble, make_shop
 from tests.platforms.robots import WeComRobot
+from zhongshu.catalog.models import Sku
 from zhongshu.channels import breaker
 from zhongshu.channels.models import Breaker, HeldOrder, SyncState
 from zhongshu.channels.services import sync_shop
-from zhongshu.core.models import OutboxEvent
+from zhongshu.core.models import Notification, OutboxEvent
 from zhongshu.core.outbox import relay
 from zhongshu.notify.models import AlertEvent, Channel
 from zhongshu.orders.models import Order
+from zhongshu.orders.schemas import OrderIn
+from zhongshu.shops.models import Shop
 
 
 @pytest.fixture
@@ -148,3 +151,32 @@ def test_the_console_speaks_english_after_the_language_switch(hub, admin_client)
                  "Breaker threshold (s)", "Trip now"):  # fmt: skip
         assert text in page
     assert "暂停自动处理" not in page and "熔断" not in page
+
+
+def test_a_held_order_that_cannot_be_taken_in_does_not_hold_the_others_back(hub):
+    put_stock("DUMPLING-500G", "CD", 100)
+    gone = Sku.objects.create(code="GONE-1", title="下架商品", cost_price="1.00")
+    t0 = timezone.now()
+    breaker.force("mp", Breaker.State.OPEN, "admin:ops", t0)
+    orders = [
+        OrderIn.model_validate(
+            example_order(channel_order_id=f"H-{n}", updated_at=(t0 + timedelta(seconds=n)).isoformat())
+        )
+        for n in range(3)
+    ]
+    bad = example_order(
+        channel_order_id="H-bad", updated_at=(t0 + timedelta(seconds=1, milliseconds=500)).isoformat()
+    )
+    bad["lines"][0]["sku"] = "GONE-1"
+    mp = Shop.objects.get(code="mp")
+    assert breaker.hold(mp, [*orders, OrderIn.model_validate(bad)]) == 4
+    gone.delete()
+    breaker.force("mp", Breaker.State.DRAINING, "admin:ops", t0)
+    for minute in range(1, 4):
+        breaker.tick(t0 + timedelta(minutes=minute))
+    assert list(Order.objects.filter(shop=mp).order_by("pk").values_list("channel_order_id", flat=True)) == [
+        "H-0", "H-1", "H-2"]  # fmt: skip
+    row = HeldOrder.objects.get(channel_order_id="H-bad")
+    assert (row.released_at, row.attempts) == (None, 3) and "GONE-1" in row.last_error
+    assert Breaker.objects.get(scope="mp").state == "closed"  # left for a person, not blocking
+    assert Notification.objects.filter(code="breaker_stuck").count() == 1
