@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 S = Breaker.State
 MAX_DRAIN_BATCH = 500
+DRAIN_WINDOW = 5.0  # seconds: the most drain allowance that builds up while idle (no burst after a pause)
 MAX_ATTEMPTS = 3  # a held order failing this often is left for a person (its error is on the row)
 TOPIC = "channel.breaker."
 
@@ -212,8 +213,8 @@ def drain(now: datetime | None = None) -> int:
         glob = Breaker.objects.select_for_update().get(scope=Breaker.GLOBAL)
         rate = glob.drain_per_minute
         since = glob.last_drain_at
-        elapsed = 60.0 if since is None else max(0.0, (now - since).total_seconds())
-        allowed = min(MAX_DRAIN_BATCH, math.floor(rate * min(elapsed, 60.0) / 60.0))
+        elapsed = DRAIN_WINDOW if since is None else max(0.0, (now - since).total_seconds())
+        allowed = min(MAX_DRAIN_BATCH, math.floor(rate * min(elapsed, DRAIN_WINDOW) / 60.0))
         if allowed < 1:
             return 0
         rows = list(HeldOrder.objects.filter(_drainable(glob)).order_by("platform_ts", "id")[:allowed])

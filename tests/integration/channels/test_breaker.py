@@ -60,7 +60,7 @@ def test_breaker_opens_holds_and_drains_in_platform_time_order(hub, double, robo
     shop = make_shop(double, "zs1", cursor=t0 - timedelta(minutes=1))
     breaker.ensure_rows()
     Breaker.objects.filter(scope="zs1").update(threshold_seconds=120, sustain_seconds=120)
-    Breaker.objects.filter(scope=Breaker.GLOBAL).update(drain_per_minute=10)
+    Breaker.objects.filter(scope=Breaker.GLOBAL).update(drain_per_minute=120)  # 10 per 5 s
     double.add("A-1", t0 - timedelta(seconds=20))
     assert pull("zs1", t0).created == 1
     assert breaker.tick(t0)["zs1"] == "closed"
@@ -86,7 +86,7 @@ def test_breaker_opens_holds_and_drains_in_platform_time_order(hub, double, robo
     assert HeldOrder.objects.filter(released_at__isnull=True).count() == 26
     assert breaker.tick(t)["zs1"] == "open"  # the newest order pulled was 230 s late
 
-    # fresh orders (10 s late): delay below the threshold → draining, at 10 orders a minute
+    # fresh orders (10 s late): delay below the threshold → draining, 10 orders per 5-s tick
     double.add("C-1", t + timedelta(seconds=20))
     t += timedelta(seconds=30)
     assert pull("zs1", t).held == 1
@@ -94,7 +94,7 @@ def test_breaker_opens_holds_and_drains_in_platform_time_order(hub, double, robo
     states = []
     for _ in range(4):
         states.append(breaker.tick(t)["zs1"])
-        t += timedelta(minutes=1)
+        t += timedelta(seconds=5)
         pull("zs1", t)  # nothing new: the cursor keeps up
     assert states == ["draining", "draining", "closed", "closed"]  # the third batch empties it
     relay()
