@@ -88,6 +88,7 @@ UNFOLD = {
                 "title": _("渠道与路由"),
                 "items": [
                     _item(_("店铺"), "storefront", "admin:shops_shop_changelist"),
+                    _item(_("熔断状态"), "power_off", "admin:channels_breaker_changelist"),
                     _item(_("区域路由"), "alt_route", "admin:routing_regionroute_changelist"),
                     _item(_("省份-区域"), "map", "admin:routing_provinceregion_changelist"),
                     _item(_("路由设置"), "tune", "admin:routing_routingsettings_changelist"),

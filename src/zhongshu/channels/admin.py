@@ -477,4 +477,7 @@ def _authorised(state: SyncState) -> bool:
     return auth_badge(getattr(state.shop, "credential", None), state.shop)[0] in AUTHORISED
 
 
-from zhongshu.channels import history_admin  # noqa: E402,F401  (registers the sync history's admin)
+from zhongshu.channels import (
+    breaker_admin,  # noqa: E402,F401  (the circuit breaker's console)
+    history_admin,  # noqa: E402,F401  (registers the sync history's admin)
+)

@@ -121,7 +121,11 @@ def _settle(shop: Shop, items: list[tuple[PushInbox, list[OrderIn]]]) -> int:
                 names.add(row.message_id)
                 fresh.append((row, orders))
         PushReceipt.objects.bulk_create([PushReceipt(shop=shop, message_id=r.message_id) for r, _ in fresh])
-        take_in_orders(shop, [o for _, orders in fresh for o in orders], SyncReport(shop=shop.code))
+        # the breaker's delay signal: when the platform's messages reached the hub (stored), not now
+        received = max((r.received_at for r, _ in fresh), default=None)
+        take_in_orders(
+            shop, [o for _, orders in fresh for o in orders], SyncReport(shop=shop.code), observed_at=received
+        )
         PushInbox.objects.filter(pk__in=[r.pk for r, _ in items]).update(
             taken_at=timezone.now(), orders_enc="", last_error="", not_before=None
         )

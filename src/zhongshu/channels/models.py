@@ -182,3 +182,87 @@ class SyncRun(models.Model):
         verbose_name_plural = _("同步记录")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["shop", "started_at"], name="syncrun_shop_started")]
+
+
+class Breaker(models.Model):
+    """The sync circuit breaker of one shop, or of all shops (`shop` empty, scope GLOBAL) (R-PEAK3).
+
+    Closed: orders are taken in as usual. Open: the new-order sync delay stayed above the threshold
+    for the sustain period; incoming orders are held (HeldOrder) without further processing.
+    Draining: the delay is back below the threshold; held orders are taken in in platform-timestamp
+    order at `drain_per_minute`, then the breaker closes. See channels/breaker.py.
+    """
+
+    GLOBAL = "*"
+
+    class State(models.TextChoices):
+        CLOSED = "closed", _("正常")
+        OPEN = "open", _("已熔断")
+        DRAINING = "draining", _("恢复中")
+
+    scope = models.CharField(_("范围"), max_length=64, unique=True)  # the shop's code, or "*" for all
+    shop = models.OneToOneField(
+        Shop,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="breaker",
+        verbose_name=pgettext_lazy("singular", "店铺"),
+    )
+    state = models.CharField(_("状态"), max_length=8, choices=State.choices, default=State.CLOSED)
+    threshold_seconds = models.PositiveIntegerField(
+        _("熔断阈值(秒)"), default=900, help_text=_("新订单同步延迟超过此值开始计时")
+    )
+    sustain_seconds = models.PositiveIntegerField(
+        _("持续时间(秒)"), default=300, help_text=_("延迟持续超过阈值这么久后熔断")
+    )
+    drain_per_minute = models.PositiveIntegerField(
+        _("补处理速率(单/分钟)"), default=600, help_text=_("恢复后每分钟补处理的订单数")
+    )
+    manual = models.BooleanField(_("手动熔断"), default=False, help_text=_("手动熔断的需手动恢复"))
+    delay_seconds = models.PositiveIntegerField(_("当前延迟(秒)"), null=True, blank=True)
+    observed_delay_seconds = models.PositiveIntegerField(null=True, blank=True)  # of the last orders taken
+    observed_at = models.DateTimeField(null=True, blank=True)
+    above_since = models.DateTimeField(_("超阈值起始"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("熔断时间"), null=True, blank=True)
+    recovering_at = models.DateTimeField(_("开始恢复"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("恢复时间"), null=True, blank=True)
+    last_drain_at = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(_("最近评估"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "熔断状态")
+        verbose_name_plural = _("熔断状态")
+
+    def __str__(self) -> str:
+        return str(_("全部店铺")) if self.scope == self.GLOBAL else self.scope
+
+
+class HeldOrder(models.Model):
+    """An order (one platform version of it) received while a breaker was open, kept encrypted until
+    the breaker drains; taken in in (platform_ts, id) order. A re-read of the same version is ignored."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, verbose_name=pgettext_lazy("singular", "店铺"))
+    channel_order_id = models.CharField(_("平台订单号"), max_length=64)
+    platform_ts = models.DateTimeField(_("平台时间"))
+    payload_enc = models.TextField()  # Fernet(OrderIn JSON)
+    held_at = models.DateTimeField(_("暂存时间"), auto_now_add=True)
+    released_at = models.DateTimeField(_("补处理时间"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "暂存订单")
+        verbose_name_plural = _("暂存订单")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "channel_order_id", "platform_ts"], name="one_held_order_version"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["platform_ts", "id"],
+                name="heldorder_pending",
+                condition=models.Q(released_at__isnull=True),
+            )
+        ]

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from zhongshu.channels import breaker
 from zhongshu.channels.base import (
     AuthError,
     Connector,
@@ -50,6 +51,7 @@ class SyncReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    held: int = 0  # stored while the circuit breaker is open, taken in when it drains
     rejected: list[str] = field(default_factory=list)  # channel order ids with unknown SKUs
     cursor: datetime | None = None
 
@@ -119,7 +121,7 @@ def sync_shop(shop_code: str, now: datetime | None = None, until: datetime | Non
         while start < end_limit:
             end = min(start + conn.max_window, end_limit)
             orders = _retrying(lambda s=start, e=end: list(conn.pull_changed(s, e)))
-            take_in_orders(shop, orders, report)
+            take_in_orders(shop, orders, report, observed_at=now)
             _advance(state, end, now, len(orders))
             report.windows += 1
             report.cursor = end
@@ -185,7 +187,7 @@ def accept_message(
     try:
         with transaction.atomic():
             PushReceipt.objects.create(shop=shop, message_id=message_id)
-            take_in_orders(shop, orders, report)
+            take_in_orders(shop, orders, report, observed_at=timezone.now())
     except IntegrityError as exc:
         if "one_receipt_per_message" in str(exc) or "pushreceipt" in str(exc).lower():
             raise ReplayedPush(f"push message {message_id} was already accepted") from None
@@ -209,8 +211,16 @@ def _retrying(fn):
     raise AssertionError("unreachable")
 
 
-def take_in_orders(shop: Shop, orders: list[OrderIn], report: SyncReport) -> None:
+def take_in_orders(
+    shop: Shop, orders: list[OrderIn], report: SyncReport, observed_at: datetime | None = None
+) -> None:
+    """The one way channel orders come in (pulls, pushes, back-fills): known SKUs checked, then intake,
+    or stored as they are while the circuit breaker is open (`breaker`). `observed_at`: the time new
+    orders were received, for the breaker's delay signal (back-fills re-read the past: not observed)."""
     report.received += len(orders)
+    if observed_at is not None:
+        breaker.observe(shop, orders, observed_at)
+    holding = breaker.holding(shop) if orders else False
     for i in range(0, len(orders), BATCH):
         batch = orders[i : i + BATCH]
         bad = check_references(batch)
@@ -219,6 +229,9 @@ def take_in_orders(shop: Shop, orders: list[OrderIn], report: SyncReport) -> Non
             report.rejected.append(batch[n].channel_order_id)
         if bad:
             _notify_rejected(shop, [batch[n] for n in bad], bad)
+        if holding:
+            report.held += breaker.hold(shop, good) if good else 0
+            continue
         for r in intake(good, actor=f"sync:{shop.code}") if good else []:
             setattr(report, r.outcome, getattr(report, r.outcome) + 1)
 

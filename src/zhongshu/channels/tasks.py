@@ -16,7 +16,9 @@ workers running schedulers enqueue each due shop once, not once per worker.
 
 import fcntl
 import logging
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -28,7 +30,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from zhongshu.channels import history, inbox, services
+from zhongshu.channels import breaker, history, inbox, services
 from zhongshu.channels.base import ConnectorError
 from zhongshu.channels.models import Platform, Shop, SyncRun, SyncState
 from zhongshu.channels.registry import platforms
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x7A73  # "zs": the first key of the two-key advisory locks of the channels
 PUSH_ONLY = {Platform.OWN}  # the own shop sends its orders (API, signed webhooks): nothing to pull
 SYNC_TASK_EXPIRES = 120  # seconds: a sync still queued after this is dropped (the next tick enqueues anew)
+# seconds between two evaluations of the circuit breakers by one scheduler
+BREAKER_TICK = float(os.environ.get("ZHONGSHU_BREAKER_TICK_SECONDS", "5"))
 
 
 # --- the per-shop lock -------------------------------------------------------------------------
@@ -202,10 +206,15 @@ def schedule_due(now: datetime | None = None) -> list[str]:
 
 
 def run_sync_scheduler(stop: threading.Event, tick: float = 1.0) -> None:
-    """Every `tick` seconds enqueue the due shops' pulls, until `stop` is set (a worker thread)."""
+    """Every `tick` seconds enqueue the due shops' pulls, and every BREAKER_TICK seconds evaluate (and
+    drain) the circuit breakers, until `stop` is set (a worker thread)."""
+    last_breaker = 0.0
     while not stop.is_set():
         try:
             schedule_due()
+            if time.monotonic() - last_breaker >= BREAKER_TICK:
+                last_breaker = time.monotonic()
+                breaker.tick()
         except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
             log.exception("sync scheduler tick failed")
             close_old_connections()

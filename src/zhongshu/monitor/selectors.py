@@ -12,7 +12,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractHour
 
 from zhongshu.channels.admin import LAG_DANGER, LAG_WARNING
-from zhongshu.channels.models import SyncState
+from zhongshu.channels.models import Breaker, SyncState
 from zhongshu.core import degrade
 from zhongshu.core.models import OutboxEvent
 from zhongshu.core.timeutil import SHANGHAI, local_day
@@ -123,12 +123,15 @@ def _provinces(d: Dashboard) -> None:
 
 
 def _sync(d: Dashboard) -> None:
+    tripped = set(Breaker.objects.exclude(state=Breaker.State.CLOSED).values_list("scope", flat=True))
     for st in SyncState.objects.select_related("shop").filter(shop__active=True).order_by("shop__code"):
         lag = d.at - st.cursor if st.cursor else None
         failing = bool(
             st.last_error_at and (st.last_success_at is None or st.last_error_at > st.last_success_at)
         )
-        if not st.enabled:
+        if st.shop.code in tripped or Breaker.GLOBAL in tripped:
+            state = "breaker"  # the circuit breaker is open or draining (channels/breaker.py)
+        elif not st.enabled:
             state = "off"
         elif lag is not None and lag > LAG_DANGER:
             state = "breaker"  # the lag that trips the circuit breaker (R-PEAK3)
