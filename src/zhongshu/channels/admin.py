@@ -477,7 +477,5 @@ def _authorised(state: SyncState) -> bool:
     return auth_badge(getattr(state.shop, "credential", None), state.shop)[0] in AUTHORISED
 
 
-from zhongshu.channels import (
-    breaker_admin,  # noqa: E402,F401  (the circuit breaker's console)
-    history_admin,  # noqa: E402,F401  (registers the sync history's admin)
-)
+# the sync history's and the circuit breaker's admin register themselves
+from zhongshu.channels import breaker_admin, history_admin  # noqa: E402,F401

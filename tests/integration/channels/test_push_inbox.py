@@ -104,10 +104,10 @@ def test_a_batch_whose_intake_fails_is_taken_in_row_by_row(client, mp, asleep, m
 
     real = services.take_in_orders
 
-    def flaky(shop, orders, report):
+    def flaky(shop, orders, report, **kw):
         if any(o.channel_order_id == "MP000001" for o in orders):
             raise RuntimeError("intake failed")
-        return real(shop, orders, report)
+        return real(shop, orders, report, **kw)
 
     monkeypatch.setattr(inbox, "take_in_orders", flaky)
     for n in range(3):
