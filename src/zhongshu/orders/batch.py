@@ -53,7 +53,7 @@ def atomic_with_retry(fn, attempts: int = 8):
             # The pause grows and is random, so the transactions that met do not meet again in step.
             if attempt == attempts - 1 or not _retryable(exc):
                 raise
-            time.sleep(random.uniform(0.005, 0.01 * 2**attempt))
+            time.sleep(random.uniform(0.005, min(0.01 * 2**attempt, 0.5)))
     raise AssertionError("unreachable")
 
 

@@ -101,4 +101,6 @@ def stocktake(
             batch.flush()
         stock.set_stock(sku, warehouse, physical, in_transit, coefficient, actor)
 
-    atomic_with_retry(run)
+    # more attempts than intake's: the packages' consumer may hold a batch of this SKU's orders for a
+    # moment (it makes packages 200 orders a transaction), and a stocktake is never given up lightly
+    atomic_with_retry(run, attempts=20)
