@@ -5,12 +5,11 @@ from typing import Literal
 from django.core.exceptions import PermissionDenied
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
-from ninja.responses import Status
 
 from zhongshu.core.auth import requires
 from zhongshu.core.params import Code, Id
 from zhongshu.core.responses import errors, example
-from zhongshu.fulfilment.common import FloorError, NotFound
+from zhongshu.fulfilment.api import Refusal  # the floor's 409 body: one schema for every refusal
 from zhongshu.fulfilment.models import Package, Wave
 from zhongshu.shipping import printing, services
 from zhongshu.shipping.models import Carrier, Provider
@@ -70,19 +69,8 @@ PDF = {
 }
 
 
-class Refusal(Schema):
-    code: str
-    detail: str
-
-
 def _actor(request) -> str:
     return f"api:{request.user.get_username()}"
-
-
-def _refused(exc: FloorError):
-    if isinstance(exc, NotFound):
-        raise HttpError(404, exc.detail)
-    return Status(409, {"code": exc.code, "detail": exc.detail})
 
 
 def _waybill_out(w) -> dict:
@@ -104,15 +92,12 @@ def _waybill_out(w) -> dict:
 )
 def post_waybill(request, package_id: Id, payload: WaybillIn | None = None):
     payload = payload or WaybillIn()
-    try:
-        waybill = services.issue_waybill(
-            package_id,
-            _actor(request),
-            provider=payload.provider or "",
-            carrier=payload.carrier or "",
-        )
-    except FloorError as exc:
-        return _refused(exc)
+    waybill = services.issue_waybill(
+        package_id,
+        _actor(request),
+        provider=payload.provider or "",
+        carrier=payload.carrier or "",
+    )
     return _waybill_out(waybill)
 
 
@@ -138,10 +123,7 @@ def _shipped_out(result: services.Shipped) -> dict:
     auth=requires(SHIP),
 )
 def post_ship_package(request, package_id: Id):
-    try:
-        return _shipped_out(services.ship_package(package_id, _actor(request)))
-    except FloorError as exc:
-        return _refused(exc)
+    return _shipped_out(services.ship_package(package_id, _actor(request)))
 
 
 @router.post(
@@ -152,11 +134,8 @@ def post_ship_package(request, package_id: Id):
     openapi_extra=example({"waybill_no": "ZS990000000123"}),
 )
 def post_ship(request, payload: ShipIn):
-    try:
-        package_id = services.package_for_waybill(payload.waybill_no)
-        return _shipped_out(services.ship_package(package_id, _actor(request)))
-    except FloorError as exc:
-        return _refused(exc)
+    package_id = services.package_for_waybill(payload.waybill_no)
+    return _shipped_out(services.ship_package(package_id, _actor(request)))
 
 
 @router.delete(
@@ -166,10 +145,7 @@ def post_ship(request, payload: ShipIn):
     auth=requires(ISSUE),
 )
 def delete_waybill(request, package_id: Id):
-    try:
-        return _waybill_out(services.cancel_waybill(package_id, _actor(request)))
-    except FloorError as exc:
-        return _refused(exc)
+    return _waybill_out(services.cancel_waybill(package_id, _actor(request)))
 
 
 # --- labels and printing --------------------------------------------------------------------------
@@ -183,8 +159,6 @@ def _label(make, pk: int, user, size: str):
         raise HttpError(
             403, f"自有商城订单的面单印有收货人明文，需要权限 orders.reveal_receiver（{exc}）"
         ) from exc
-    except FloorError as exc:
-        return _refused(exc)
 
 
 @router.get(
@@ -217,12 +191,9 @@ def get_wave_labels(request, wave_id: Id, size: LabelSize = "100x180"):
     openapi_extra=example({"status": "printed", "printer": "ZTO-ZD888", "detail": ""}),
 )
 def post_printed(request, package_id: Id, payload: PrintedIn):
-    try:
-        waybill = printing.record_print(
-            package_id, payload.status, payload.printer, payload.detail, _actor(request)
-        )
-    except FloorError as exc:
-        return _refused(exc)
+    waybill = printing.record_print(
+        package_id, payload.status, payload.printer, payload.detail, _actor(request)
+    )
     return {
         "package": str(package_id),
         "waybill_no": waybill.waybill_no,
