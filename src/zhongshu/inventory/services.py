@@ -74,20 +74,11 @@ def change_reserved(
     changes = [(pk, deltas[pk], info(rows[pk]).usable_in_transit) for pk in sorted(deltas) if deltas[pk]]
     if not changes:
         return []
-    table = connection.ops.quote_name(StockLevel._meta.db_table)
-    row = "(CAST(%s AS integer), CAST(%s AS integer), CAST(%s AS integer))"
-    changed = 0
-    with connection.cursor() as cur:
-        for start in range(0, len(changes), _CHUNK):
-            chunk = changes[start : start + _CHUNK]
-            cur.execute(
-                f"UPDATE {table} SET reserved = {table}.reserved + d.column2"
-                f" FROM (VALUES {', '.join([row] * len(chunk))}) AS d"
-                f" WHERE {table}.id = d.column1 AND {table}.reserved + d.column2 >= 0"
-                f" AND (d.column2 <= 0 OR {table}.physical + d.column3 >= {table}.reserved + d.column2)",
-                [v for change in chunk for v in change],
-            )
-            changed += cur.rowcount
+    changed = _update_from_values(
+        changes,
+        "SET reserved = {t}.reserved + d.column2",
+        "{t}.reserved + d.column2 >= 0 AND (d.column2 <= 0 OR {t}.physical + d.column3 >= {t}.reserved + d.column2)",
+    )
     if changed != len(changes):
         refused = [
             f"{rows[pk].sku.code}@{rows[pk].warehouse.code} {d:+d}"
@@ -113,21 +104,11 @@ def consume_reserved(
     changes = [(pk, quantities[pk]) for pk in sorted(quantities) if quantities[pk] > 0]
     if not changes:
         return []
-    table = connection.ops.quote_name(StockLevel._meta.db_table)
-    row = "(CAST(%s AS integer), CAST(%s AS integer))"
-    changed = 0
-    with connection.cursor() as cur:
-        for start in range(0, len(changes), _CHUNK):
-            chunk = changes[start : start + _CHUNK]
-            cur.execute(
-                f"UPDATE {table} SET reserved = {table}.reserved - d.column2,"
-                f" physical = {table}.physical - d.column2"
-                f" FROM (VALUES {', '.join([row] * len(chunk))}) AS d"
-                f" WHERE {table}.id = d.column1 AND {table}.reserved >= d.column2"
-                f" AND {table}.physical >= d.column2",
-                [v for change in chunk for v in change],
-            )
-            changed += cur.rowcount
+    changed = _update_from_values(
+        changes,
+        "SET reserved = {t}.reserved - d.column2, physical = {t}.physical - d.column2",
+        "{t}.reserved >= d.column2 AND {t}.physical >= d.column2",
+    )
     if changed != len(changes):
         short = [f"{rows[pk].sku.code}@{rows[pk].warehouse.code} {q}" for pk, q in changes]
         raise OversellError(f"stock: cannot ship {', '.join(short)}: not that much reserved and on hand")
@@ -137,6 +118,26 @@ def consume_reserved(
         rows[pk].physical -= q
         events.append(stock_event(rows[pk], reason, actor, {"physical": -q, "reserved": -q}))
     return events
+
+
+def _update_from_values(changes: list[tuple[int, ...]], set_clause: str, condition: str) -> int:
+    """One conditional `UPDATE stock … FROM (VALUES (id, n, …))` per chunk of rows (`{t}` is the
+    table, d.column1 the row id, d.column2… the values); returns how many rows it changed, so the
+    caller can tell a refused row from a changed one."""
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    row = "(" + ", ".join(["CAST(%s AS integer)"] * len(changes[0])) + ")"
+    changed = 0
+    with connection.cursor() as cur:
+        for start in range(0, len(changes), _CHUNK):
+            chunk = changes[start : start + _CHUNK]
+            cur.execute(
+                f"UPDATE {table} {set_clause.format(t=table)}"
+                f" FROM (VALUES {', '.join([row] * len(chunk))}) AS d"
+                f" WHERE {table}.id = d.column1 AND {condition.format(t=table)}",
+                [v for change in chunk for v in change],
+            )
+            changed += cur.rowcount
+    return changed
 
 
 def _fits(row: StockLevel, delta: int) -> bool:
