@@ -31,7 +31,6 @@ from zhongshu.channels.models import PushInbox, PushReceipt, Shop
 from zhongshu.channels.services import ReplayedPush, SyncReport, connector_for, take_in_orders
 from zhongshu.core import crypto
 from zhongshu.core.threads import poll
-from zhongshu.core.writelock import sqlite_writer
 from zhongshu.orders.schemas import OrderIn
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ def store(shop: Shop, result: PushResult) -> PushInbox:
     row = PushInbox(shop=shop, message_id=result.message_id, order_ids=[str(i) for i in result.order_ids],
                     orders_enc=crypto.encrypt(orders) if result.orders else "")  # fmt: skip
     try:
-        with sqlite_writer(), transaction.atomic():
+        with transaction.atomic():
             row.save(force_insert=True)
     except IntegrityError:
         raise ReplayedPush(f"push message {result.message_id} was already accepted") from None
@@ -102,7 +101,7 @@ def _settle(shop: Shop, items: list[tuple[PushInbox, list[OrderIn]]]) -> int:
     or whose message was taken in another way, are marked without a second intake."""
     if not items:
         return 0
-    with sqlite_writer(), transaction.atomic():
+    with transaction.atomic():
         ids = [row.pk for row, _ in items]
         live = set(
             PushInbox.objects.select_for_update(skip_locked=True)

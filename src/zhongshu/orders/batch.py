@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from zhongshu.catalog.models import Sku
 from zhongshu.core import bulk, outbox
-from zhongshu.core.writelock import sqlite_writer
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.models import Warehouse
 from zhongshu.orders.models import Order, OrderHold, OrderLine, OrderTransition
@@ -45,7 +44,7 @@ class Conflict(RuntimeError):
 def atomic_with_retry(fn, attempts: int = 8):
     for attempt in range(attempts):
         try:
-            with sqlite_writer(), transaction.atomic():
+            with transaction.atomic():
                 return fn()
         except (IntegrityError, OperationalError, Conflict) as exc:
             # A concurrent intake created the same order, PostgreSQL broke a deadlock, or another
