@@ -8,7 +8,7 @@ from django.db.models import Q, Sum
 from zhongshu.catalog.models import Sku
 from zhongshu.inventory import services as stock
 from zhongshu.inventory.domain import StockInfo
-from zhongshu.inventory.models import Warehouse
+from zhongshu.inventory.models import StockLevel, Warehouse
 from zhongshu.orders.batch import Batch, Conflict, atomic_with_retry
 from zhongshu.orders.models import Order, OrderLine
 from zhongshu.orders.states import RESERVING, OrderStatus
@@ -18,12 +18,20 @@ KEPT = RESERVING - {S.ALLOCATED}  # reserving orders a stocktake cannot take bac
 
 
 def retry_backorders(sku_codes: set[str], actor: str = "system", limit: int = 500) -> int:
-    """Allocate backordered orders that hold these SKUs, oldest payment first; returns how many."""
+    """Allocate backordered orders that hold these SKUs, oldest payment first; returns how many.
+
+    Bounded by what could succeed: every order it allocates takes at least one available unit of one
+    of these SKUs, so it loads no more orders than there are such units (read without locks first —
+    nothing available, nothing locked). A hot SKU sold out in a promotion has hundreds of backorders;
+    a cancellation that frees one unit retries one of them, not all."""
+    free = free_units(sku_codes)
+    if free <= 0:
+        return 0
     keys = list(
         Order.objects.filter(status=S.BACKORDERED, lines__sku__code__in=sku_codes)
         .order_by("paid_at", "id")
         .values_list("shop__code", "channel_order_id")
-        .distinct()[:limit]
+        .distinct()[: min(limit, free)]
     )
     if not keys:
         return 0
@@ -35,6 +43,19 @@ def retry_backorders(sku_codes: set[str], actor: str = "system", limit: int = 50
         return done
 
     return atomic_with_retry(run)
+
+
+def free_units(sku_codes: set[str]) -> int:
+    """Units of these SKUs available to allocate in all warehouses (an unlocked read)."""
+    rows = StockLevel.objects.filter(sku__code__in=sku_codes).select_related("sku", "warehouse")
+    return sum(max(0, stock.info(r).available) for r in rows)
+
+
+def backordered_skus() -> set[str]:
+    """SKUs that some backordered order waits for (the periodic retry's work list)."""
+    return set(
+        OrderLine.objects.filter(order__status=S.BACKORDERED).values_list("sku__code", flat=True).distinct()
+    )
 
 
 class StocktakeRefused(ValueError):
