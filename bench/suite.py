@@ -3,6 +3,7 @@
   bench/run                                   # SQLite
   bench/run --postgres postgresql://postgres@127.0.0.1:5432/zhongshu_bench   # and PostgreSQL
   bench/run --seconds 10 --orders 5000        # a quicker look
+  bench/run --only push                       # one part: import, http, push (comma-separated)
 
 Per database, in a child process with its own ZHONGSHU_HOME (and a dropped-and-created database):
 - raw insert rate: the same rows as an order costs the hub, without the hub (bench/raw.py);
@@ -40,13 +41,9 @@ def child(db: str, args) -> dict:
     import django
 
     django.setup()
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from intake import setup_hub
 
     from zhongshu.channels.models import Shop, ShopCredential
-    from zhongshu.channels.own.jsonl import import_jsonl
     from zhongshu.core.auth import create_token
 
     setup_hub()
@@ -56,7 +53,30 @@ def child(db: str, args) -> dict:
     home = Path(os.environ["ZHONGSHU_HOME"])
     out: dict = {"database": db}
 
+    only = set(args.only.split(",")) if args.only else {"import", "http", "push"}
+    limit = None
     # the machine's limit, then the hub's batch import of as many orders
+    if "import" in only:
+        out.update(batch_import(db, args, home))
+        limit = out["raw insert, orders/s (the limit)"]
+    if "http" in only:
+        out.update(http_part(token, args, limit))
+    if "push" in only:
+        out.update(push_storm(args.pushes))
+    out["Double-11 replay (12,000 orders, 3 channels)"] = "— (zhongshu loadtest)"
+    return out
+
+
+def batch_import(db: str, args, home: Path) -> dict:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from zhongshu.channels.own.jsonl import import_jsonl
+    from zhongshu.core.auth import create_token
+
+    token = create_token("bench", scope="intake")
+    out: dict = {}
     if db == "sqlite":
         limit = raw.sqlite_rate(home / "raw.sqlite3", args.orders)
     else:
@@ -88,8 +108,12 @@ def child(db: str, args) -> dict:
         import_jsonl(small, "mp", batch_size=500)
     out["SQL per order: batch import"] = round(len(q.captured_queries) / 1000, 2)
     connection.close()
+    return out
 
-    # HTTP intake at the offered rate
+
+def http_part(token: str, args, limit: float | None) -> dict:
+    """HTTP intake at the offered rate."""
+    out: dict = {}
     h = http_load.http_intake(token, args.rate, args.seconds)
     out[f"HTTP {args.rate:g}/s offered {args.seconds:g} s: p50 ms"] = h["http_p50_ms"]
     out["HTTP: p99 ms (target ≤ 250)"] = h["http_p99_ms"]
@@ -99,11 +123,8 @@ def child(db: str, args) -> dict:
     out["HTTP: other errors"] = h["http_errors"]
     out["HTTP: answers over 2 s"] = h["http_over_2s"]
     out["HTTP: 503 waited for a thread, max ms"] = h["http_503_server_wait_max_ms"]
-    out["HTTP: 201/s ÷ raw"] = f"{100 * h['http_ok_per_s'] / limit:.1f} %"
-
-    # push storm, taken in by the worker
-    out.update(push_storm(args.pushes))
-    out["Double-11 replay (12,000 orders, 3 channels)"] = "— (zhongshu loadtest)"
+    if limit:
+        out["HTTP: 201/s ÷ raw"] = f"{100 * h['http_ok_per_s'] / limit:.1f} %"
     return out
 
 
@@ -161,6 +182,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="HTTP run length")
     p.add_argument("--pushes", type=int, default=1000, help="signed pushes sent in 5 s")
     p.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--only", default="", help="parts to run: import,http,push (default: all)")
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -168,7 +190,7 @@ def main() -> None:
         return
     print(f"machine: {machine()}")
     opts = ["--orders", str(args.orders), "--rate", str(args.rate), "--seconds", str(args.seconds),
-            "--pushes", str(args.pushes)]  # fmt: skip
+            "--pushes", str(args.pushes), "--only", args.only]  # fmt: skip
     results = []
     if args.sqlite:
         results.append(common.run_child(__file__, ["sqlite", *opts]))
