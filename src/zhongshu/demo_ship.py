@@ -7,6 +7,7 @@ Tracking of a sandbox number is the demo's own (a Kuaidi100-shaped update marked
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from zhongshu.channels.models import Shop
@@ -56,4 +57,5 @@ def _signed_for(waybill) -> None:
     )
     push = kuaidi100.Push("shutdown", "ok", waybill.waybill_no, kuaidi100.COMPANY.get(waybill.carrier, ""),
                           kuaidi100.SIGNED, steps)  # fmt: skip
-    tracking._apply(waybill, push)
+    with transaction.atomic():
+        tracking.apply_push(waybill, push)

@@ -1,4 +1,4 @@
-"""What every floor use case shares: the errors, the write buffer (_Writes: status moves with their
+"""What every floor use case shares: the errors, the write buffer (Writes: status moves with their
 audit rows, stamps and outbox events), locks and the helpers between packages and orders."""
 
 import hashlib
@@ -63,7 +63,7 @@ class CheckResult:
 # --- the machinery every use case shares ------------------------------------------------------
 
 
-class _Writes:
+class Writes:
     """Transitions and events of one use case, written once at the end."""
 
     def __init__(self, actor: str):
@@ -130,7 +130,7 @@ class _Writes:
         outbox.write(self.events)
 
 
-def _lock(package_id: int) -> Package:
+def lock_package(package_id: int) -> Package:
     pkg = Package.objects.select_for_update(of=("self",)).filter(pk=package_id).first()
     if pkg is None:
         raise NotFound(f"包裹 {package_id}")
@@ -225,7 +225,7 @@ def _package_candidate(pkg: Package) -> domain.MergeCandidate | None:
     return _candidate(pkg.pk, pkg.shop, pkg.warehouse.code, pkg.carrier, orders, cold, pkg.status)
 
 
-def _follow(pkgs, w: _Writes, reason: str) -> None:
+def follow_orders(pkgs, w: Writes, reason: str) -> None:
     """Move the orders of these packages to the status all their packages imply (one read)."""
     mine = PackageOrder.objects.filter(package__in=[p.pk for p in pkgs]).values("order_id")
     statuses: dict[int, list[str]] = defaultdict(list)
@@ -252,7 +252,7 @@ def _pull_from_wave(pkg: Package) -> None:
     pkg.wave, pkg.seed_slot = None, None
 
 
-def _stop(pkg: Package, w: _Writes, code: str, reason: str, pull: bool = True) -> None:
+def _stop(pkg: Package, w: Writes, code: str, reason: str, pull: bool = True) -> None:
     """Stop (拦截) a package with a reason; `pull` takes it out of its wave's pick list (a cancel, a
     shortage), which a stop at the packing bench does not (its units are already on the bench)."""
     if pull:

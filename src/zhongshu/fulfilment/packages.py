@@ -14,16 +14,16 @@ from zhongshu.fulfilment.common import (
     FloorError,
     NotFound,
     S,
+    Writes,
     _candidate,
     _carrier,
     _key_hash,
     _lines_map,
-    _lock,
     _package_candidate,
     _packaging,
     _refresh,
     _stop,
-    _Writes,
+    lock_package,
 )
 from zhongshu.fulfilment.domain import PackageStatus as P
 from zhongshu.fulfilment.models import (
@@ -64,7 +64,7 @@ def sync_orders(order_ids: list[int], actor: str = SYSTEM, chunk: int = 200) -> 
             allocated = [o.pk for o in orders if o.status == S.ALLOCATED and o.warehouse_id]
             for ln in OrderLine.objects.filter(order_id__in=allocated).select_related("sku").order_by("pk"):
                 lines[ln.order_id].append(ln)
-            w, ctx = _Writes(actor), _Context()
+            w, ctx = Writes(actor), _Context()
             for order in orders:
                 _sync_one(order, lines[order.pk], w, ctx)
             w.flush()
@@ -83,7 +83,7 @@ class _Context:
         return self._packagings[cold]
 
 
-def _sync_one(order: Order, lines: list[OrderLine], w: _Writes, ctx: _Context) -> None:
+def _sync_one(order: Order, lines: list[OrderLine], w: Writes, ctx: _Context) -> None:
     if not (order.status == S.ALLOCATED and order.warehouse_id) and order.status not in INTERCEPT:
         return
     live = list(
@@ -153,7 +153,7 @@ def _holds_exactly(order: Order, shares: dict, live: list[Package]) -> bool:
     return dict(held) == {(wh.pk, ln.pk): q for wh, parts in shares.items() for ln, q in parts}
 
 
-def _detach(pkg: Package, order: Order, w: _Writes, code: str, reason: str) -> None:
+def _detach(pkg: Package, order: Order, w: Writes, code: str, reason: str) -> None:
     """Take an order out of a package: while pending its lines simply leave (the package is cancelled
     when nothing is left); from a wave on, the package is stopped (拦截) with the reason."""
     if pkg.status == P.PENDING:
@@ -173,7 +173,7 @@ def _detach(pkg: Package, order: Order, w: _Writes, code: str, reason: str) -> N
 
 
 def _package_order(
-    order: Order, warehouse: Warehouse, parts: list[tuple[OrderLine, int]], w: _Writes, ctx: "_Context"
+    order: Order, warehouse: Warehouse, parts: list[tuple[OrderLine, int]], w: Writes, ctx: "_Context"
 ) -> Package:
     """Put an allocated order's lines (`parts`: all of them, or a split order's part) in a package at
     `warehouse`: a pending package with the same merge key (合单) takes it, else a new one, whose
@@ -261,7 +261,7 @@ def merge_packages(package_id: int, with_ids: list[int], actor: str) -> Package:
             keys.add(key)
         if len(keys) > 1:
             raise FloorError("not_mergeable", "收货人、地址、仓库、预售或冷链不一致，不能合并")
-        w = _Writes(actor)
+        w = Writes(actor)
         for p in others:
             PackageLine.objects.filter(package=p).update(package=target)
             for link in PackageOrder.objects.filter(package=p):
@@ -283,7 +283,7 @@ def split_package(package_id: int, parts: list[dict[str, int]], actor: str) -> l
     if len(parts) < 2 or any(not part for part in parts) or any(q < 0 for p in parts for q in p.values()):
         raise FloorError("bad_split", "至少拆成两个包裹，每个包裹至少一件商品")
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         if pkg.status not in domain.SPLITTABLE:
             raise FloorError("not_splittable", f"P{pkg.pk} 状态为 {pkg.get_status_display()}，不能拆分")
         lines = list(PackageLine.objects.filter(package=pkg).select_related("sku").order_by("pk"))
@@ -299,7 +299,7 @@ def split_package(package_id: int, parts: list[dict[str, int]], actor: str) -> l
 def unmerge_order(package_id: int, order_id: int, actor: str) -> list[Package]:
     """Take one order out of a merged package into a package of its own (pending or stopped)."""
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         if pkg.status not in domain.SPLITTABLE:
             raise FloorError("not_splittable", f"P{pkg.pk} 状态为 {pkg.get_status_display()}，不能拆分")
         lines = list(
@@ -330,7 +330,7 @@ def _assign(lines: list[PackageLine], parts: list[dict[str, int]]) -> list[list[
 
 
 def _split(pkg: Package, groups: list[list[tuple[PackageLine, int]]], actor: str, why: str) -> list[Package]:
-    w = _Writes(actor)
+    w = Writes(actor)
     result = [pkg]
     new_lines, kept = [], []
     for i, group in enumerate(groups):

@@ -8,12 +8,12 @@ from zhongshu.fulfilment.common import (
     CheckResult,
     FloorError,
     S,
-    _follow,
+    Writes,
     _lines_map,
-    _lock,
     _pull_from_wave,
     _stop,
-    _Writes,
+    follow_orders,
+    lock_package,
 )
 from zhongshu.fulfilment.domain import PackageStatus as P
 from zhongshu.fulfilment.models import (
@@ -29,7 +29,7 @@ def check_scans(package_id: int, scans: list[str], actor: str) -> CheckResult:
     Nothing is written when they pass (`ok`, with `missing_items` until every unit is in); a refused
     scan (wrong_sku, surplus_item, count_not_allowed) is audited like the final check's refusal."""
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         if pkg.status not in domain.CHECKABLE:
             return CheckResult(
                 False, pkg.status, "not_pickable", f"P{pkg.pk} 状态为 {pkg.get_status_display()}，不能验货"
@@ -38,7 +38,7 @@ def check_scans(package_id: int, scans: list[str], actor: str) -> CheckResult:
         scan = domain.check_scans(expected, selectors.barcodes(expected), scans)
         if scan.ok or scan.code == domain.ScanError.MISSING_ITEMS:
             return CheckResult(True, pkg.status, scan.code, scan.detail)
-        w = _Writes(actor)
+        w = Writes(actor)
         w.event(pkg, "package.check_refused", f"验货未通过 [{scan.code}] {scan.detail}", {"code": scan.code})
         w.flush()
         return CheckResult(False, pkg.status, scan.code, scan.detail)
@@ -56,7 +56,7 @@ def check_package(
     pass it replaces the package's packaging and the expected weight is recomputed with its weight
     before the weigh check (audited). Unknown or switched off: FloorError `unknown_packaging`."""
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         if pkg.status not in domain.CHECKABLE:
             return CheckResult(
                 False, pkg.status, "not_pickable", f"P{pkg.pk} 状态为 {pkg.get_status_display()}，不能验货"
@@ -66,7 +66,7 @@ def check_package(
             raise FloorError("unknown_packaging", f"包材 {packaging} 不存在或已停用")
         lines = list(PackageLine.objects.filter(package=pkg).select_related("sku"))
         expected = _lines_map(lines)
-        w = _Writes(actor)
+        w = Writes(actor)
         scan = domain.check_scans(expected, _barcodes(expected, scans), scans)
         if not scan.ok:
             w.event(
@@ -95,7 +95,7 @@ def check_package(
             return CheckResult(False, pkg.status, WEIGHT_STOP, weighed.reason)
         w.move(pkg, P.PACKED, f"验货称重通过：{weight_g} 克（预计 {pkg.expected_weight_g} 克）")
         pkg.save()
-        _follow([pkg], w, f"包裹 P{pkg.pk} 已打包")
+        follow_orders([pkg], w, f"包裹 P{pkg.pk} 已打包")
         w.flush()
         return CheckResult(True, pkg.status)
 
@@ -110,14 +110,14 @@ def _barcodes(expected: dict[str, int], scans: list[str]) -> dict[str, str]:
 def override_weight_stop(package_id: int, actor: str, note: str = "") -> Package:
     """A supervisor lets a fully scanned package stopped by the weigh check go packed (audited)."""
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         if pkg.status != P.STOPPED or pkg.stop_code != WEIGHT_STOP:
             raise FloorError("not_weight_stop", f"P{pkg.pk} 不是称重异常拦截的包裹")
-        w = _Writes(actor)
+        w = Writes(actor)
         was = pkg.stop_reason
         w.move(pkg, P.PACKED, f"主管放行称重异常{('：' + note) if note else ''}（{was}）")
         pkg.save()
-        _follow([pkg], w, f"包裹 P{pkg.pk} 已打包（主管放行）")
+        follow_orders([pkg], w, f"包裹 P{pkg.pk} 已打包（主管放行）")
         w.flush()
         return pkg
 
@@ -126,13 +126,13 @@ def resume_package(package_id: int, actor: str, note: str = "") -> Package:
     """A supervisor sends a stopped package back to pending (to be waved and picked again); refused
     while one of its orders is no longer shippable (cancelled, held)."""
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         if pkg.status != P.STOPPED:
             raise FloorError("not_stopped", f"P{pkg.pk} 未被拦截")
         blocked = pkg.orders.exclude(status__in=[S.ALLOCATED, S.PICKING, S.PACKED])
         if blocked.exists():
             raise FloorError("order_not_shippable", "包裹中有已取消或挂起的订单，请先拆分或取消包裹")
-        w = _Writes(actor)
+        w = Writes(actor)
         w.move(pkg, P.PENDING, f"主管恢复{('：' + note) if note else ''}")
         pkg.wave, pkg.seed_slot = None, None
         pkg.save()
@@ -143,10 +143,10 @@ def resume_package(package_id: int, actor: str, note: str = "") -> Package:
 def cancel_package(package_id: int, actor: str, reason: str) -> Package:
     """Cancel a package before shipping (the orders keep or release their stock themselves)."""
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         if pkg.status not in domain.CANCELLABLE:
             raise FloorError("not_cancellable", f"P{pkg.pk} 状态为 {pkg.get_status_display()}，不能取消")
-        w = _Writes(actor)
+        w = Writes(actor)
         _pull_from_wave(pkg)
         w.move(pkg, P.CANCELLED, reason)
         pkg.save()

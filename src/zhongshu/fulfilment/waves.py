@@ -15,9 +15,9 @@ from zhongshu.fulfilment.common import (
     SYSTEM,
     FloorError,
     NotFound,
-    _follow,
+    Writes,
     _stop,
-    _Writes,
+    follow_orders,
 )
 from zhongshu.fulfilment.domain import PackageStatus as P
 from zhongshu.fulfilment.models import (
@@ -99,7 +99,7 @@ def create_waves(
         wps = domain.on_hand(wps, physical, on_floor)
         ready = len(wps)
         locations = selectors.locations(wh.pk, set(sku_ids))
-        w = _Writes(actor)
+        w = Writes(actor)
         waves: list[Wave] = []
         while limit is None or len(waves) < limit:
             plan, used = None, None
@@ -166,14 +166,14 @@ def claim_wave(wave_id: int, user, actor: str) -> Wave:
             return wave
         if wave.status != Wave.Status.OPEN:
             raise FloorError("wave_taken", f"波次 W{wave.pk} 已被领取或已结束")
-        w = _Writes(actor)
+        w = Writes(actor)
         wave.status, wave.picker, wave.claimed_at = Wave.Status.CLAIMED, user, w.now
         wave.save(update_fields=["status", "picker", "claimed_at"])
         pkgs = list(Package.objects.select_for_update(of=("self",)).filter(wave=wave, status=P.WAVED))
         for pkg in pkgs:
             w.move(pkg, P.PICKING, f"波次 W{wave.pk} 由 {user.get_username()} 领取")
         Package.objects.bulk_update(pkgs, ["status", "updated_at"])
-        _follow(pkgs, w, f"波次 W{wave.pk} 开始拣货")
+        follow_orders(pkgs, w, f"波次 W{wave.pk} 开始拣货")
         w.flush()
         return wave
 
@@ -215,7 +215,7 @@ def report_shortage(wave_id: int, sku: str, missing: int, actor: str) -> list[Pa
         row = _pick_row(wave, sku)
         if missing < 1 or missing > row.quantity - row.picked:
             raise FloorError("bad_request", f"{row.sku.code} 还应拣 {row.quantity - row.picked} 件")
-        w = _Writes(actor)
+        w = Writes(actor)
         location, code = row.location, row.sku.code
         reason = f"拣货缺货：{code} 货位 {location or '未设置'} 少 {missing} 件"
         pkgs = list(
@@ -263,7 +263,7 @@ def finish_wave(wave_id: int, actor: str) -> Wave:
         if left:
             listed = "，".join(f"{r.sku.code} 还差 {r.quantity - r.picked}" for r in left)
             raise FloorError("missing_items", f"拣货未完成：{listed}")
-        w = _Writes(actor)
+        w = Writes(actor)
         wave.status, wave.done_at = Wave.Status.DONE, w.now
         wave.save(update_fields=["status", "done_at"])
         pkgs = list(Package.objects.select_for_update(of=("self",)).filter(wave=wave, status=P.PICKING))

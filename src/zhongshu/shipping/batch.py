@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
-from zhongshu.fulfilment.common import _Writes
+from zhongshu.fulfilment.common import Writes
 from zhongshu.fulfilment.models import Package, PackageLine, PackageOrder
 from zhongshu.shipping import providers
 from zhongshu.shipping.models import Waybill, WaybillAccount
@@ -166,7 +166,7 @@ def _store_many(account: WaybillAccount, code: str, done: list, actor: str) -> l
             )
             if taken:
                 raise IntegrityError("a package got its waybill meanwhile")
-            w = _Writes(actor)
+            w = Writes(actor)
             rows = []
             for pkg, request, result in done:
                 pkg = locked[pkg.pk]

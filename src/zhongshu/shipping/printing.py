@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from zhongshu.fulfilment.common import NotFound, _lock, _Writes
+from zhongshu.fulfilment.common import NotFound, Writes, lock_package
 from zhongshu.fulfilment.domain import PackageStatus as P
 from zhongshu.fulfilment.models import Package, PackageLine, Wave
 from zhongshu.orders.models import Order
@@ -136,9 +136,9 @@ def record_print(package_id: int, status: str, printer: str, detail: str, actor:
         raise ShippingError("invalid_status", f"status 只能是 {PRINTED} 或 {FAILED}")
     printer, detail = printer.strip()[:128], detail.strip()[:300]
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         waybill = _waybill_of(pkg)
-        w = _Writes(actor)
+        w = Writes(actor)
         where = f"（打印机 {printer}）" if printer else ""
         if status == PRINTED:
             reprint = waybill.printed_at is not None

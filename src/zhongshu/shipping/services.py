@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from zhongshu.channels.models import ShopCredential
 from zhongshu.core import outbox
-from zhongshu.fulfilment.common import FloorError, NotFound, _follow, _lock, _Writes
+from zhongshu.fulfilment.common import FloorError, NotFound, Writes, follow_orders, lock_package
 from zhongshu.fulfilment.domain import PackageStatus as P
 from zhongshu.fulfilment.models import Package, PackageLine, PackageOrder
 from zhongshu.inventory import services as stock
@@ -181,7 +181,7 @@ def _store(
 ) -> Waybill:
     try:
         with transaction.atomic():
-            pkg = _lock(package_id)
+            pkg = lock_package(package_id)
             existing = active_waybill(pkg.pk)
             if existing is not None:  # a concurrent request stored it first (same object id → same number)
                 return existing
@@ -190,7 +190,7 @@ def _store(
             if pkg.carrier != waybill.carrier:
                 pkg.carrier = waybill.carrier
                 pkg.save(update_fields=["carrier", "updated_at"])
-            w = _Writes(actor)
+            w = Writes(actor)
             _issued_event(w, pkg, waybill, code)
             w.flush()
             return waybill
@@ -217,7 +217,7 @@ def _waybill_row(
     )
 
 
-def _issued_event(w: _Writes, pkg: Package, waybill: Waybill, code: str) -> None:
+def _issued_event(w: Writes, pkg: Package, waybill: Waybill, code: str) -> None:
     w.event(
         pkg,
         "package.waybill_issued",
@@ -244,11 +244,11 @@ def cancel_waybill(package_id: int, actor: str, reason: str = "") -> Waybill:
         except WaybillError as exc:
             raise ShippingError(exc.code, f"取消面单失败：{exc.detail}") from exc
     with transaction.atomic():
-        pkg = _lock(pkg.pk)
+        pkg = lock_package(pkg.pk)
         Waybill.objects.filter(pk=waybill.pk).update(
             status=Waybill.Status.CANCELLED, cancelled_at=timezone.now()
         )
-        w = _Writes(actor)
+        w = Writes(actor)
         w.event(pkg, "package.waybill_cancelled", f"取消面单 {waybill.waybill_no} {reason}".strip(),
                 {"waybill_no": waybill.waybill_no})  # fmt: skip
         w.flush()
@@ -258,7 +258,7 @@ def cancel_waybill(package_id: int, actor: str, reason: str = "") -> Waybill:
 
 def _note(pkg: Package, actor: str, topic: str, summary: str, payload: dict) -> None:
     with transaction.atomic():
-        w = _Writes(actor)
+        w = Writes(actor)
         w.event(pkg, topic, summary, payload)
         w.flush()
 
@@ -279,7 +279,7 @@ def ship_package(package_id: int, actor: str) -> Shipped:
     reserved both down, once), it and its orders become `shipped`, and each order's ship confirmation
     to its platform is queued for after commit. Scanning a shipped package again changes nothing."""
     with transaction.atomic():
-        pkg = _lock(package_id)
+        pkg = lock_package(package_id)
         waybill = active_waybill(pkg.pk)
         if pkg.status == P.SHIPPED and waybill is not None:
             return Shipped(pkg, waybill, already=True)
@@ -289,7 +289,7 @@ def ship_package(package_id: int, actor: str) -> Shipped:
             )
         if waybill is None:
             raise ShippingError("no_waybill", f"P{pkg.pk} 还没有面单，请先取号")
-        w = _Writes(actor)
+        w = Writes(actor)
         lines = list(PackageLine.objects.filter(package=pkg).values_list("sku_id", "quantity"))
         rows = stock.lock_stock({sku for sku, _ in lines})
         by_id = {r.pk: r for r in rows.values() if r.warehouse_id == pkg.warehouse_id}
@@ -308,7 +308,7 @@ def ship_package(package_id: int, actor: str) -> Shipped:
             ) from exc
         w.move(pkg, P.SHIPPED, f"出库扫描 {waybill.get_carrier_display()} {waybill.waybill_no}")
         pkg.save()
-        _follow([pkg], w, f"包裹 P{pkg.pk} 已出库 {waybill.waybill_no}")
+        follow_orders([pkg], w, f"包裹 P{pkg.pk} 已出库 {waybill.waybill_no}")
         w.events += _queue_confirmations(pkg, waybill, actor)
         w.flush()
         return Shipped(pkg, waybill)

@@ -173,7 +173,7 @@ def receive_push(param: str, sign: str) -> Received:
         log.info("kuaidi100 push for an unknown waybill %s", push.number[-4:])
         return Received(push.number, known=False)
     with transaction.atomic():
-        return _apply(waybill, push)
+        return apply_push(waybill, push)
 
 
 def _waybill_for(push: kuaidi100.Push) -> Waybill | None:
@@ -184,7 +184,9 @@ def _waybill_for(push: kuaidi100.Push) -> Waybill | None:
     return rows.first()
 
 
-def _apply(waybill: Waybill, push: kuaidi100.Push) -> Received:
+def apply_push(waybill: Waybill, push: kuaidi100.Push) -> Received:
+    """Store a verified, parsed tracking push for this waybill (inside the caller's transaction):
+    steps, the subscription's state, orders and packages moved on (signed for → delivered)."""
     sub, _ = TrackingSubscription.objects.select_for_update().get_or_create(
         waybill=waybill, defaults={"company": kuaidi100.COMPANY.get(waybill.carrier, push.company)}
     )
