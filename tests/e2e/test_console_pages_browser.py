@@ -100,6 +100,12 @@ def test_shop_stock_and_kpi_pages(demo, playwright_api, live_server, tmp_path):
         expect(page.locator("#sync-history")).to_contain_text("同步完成：收到 5 单")
         expect(page.get_by_role("link", name="立即同步")).to_be_visible()
         _shot(page, "shop-page-1440.png")
+        page.get_by_role("link", name="立即同步").click()  # a link only asks; the form's POST acts
+        expect(page.locator("#confirm-action")).to_contain_text("现在从平台拉取店铺")
+        expect(page.get_by_role("button", name="立即同步")).to_be_visible()
+        _shot(page, "sync-confirm-1440.png")
+        page.locator("#confirm-action").get_by_role("link", name="取消").click()
+        expect(page.locator("#sync-history")).to_be_visible()
 
         # stock: the SKUs at or below their line, the SKU page with its warehouses
         page.goto(f"{live_server.url}/admin/catalog/sku/?stock=low")

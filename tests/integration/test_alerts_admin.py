@@ -109,7 +109,10 @@ def test_send_test_from_the_channel_list_and_page(staff):
         r = staff.post(reverse("admin:notify_channel_changelist"),
                        {"action": "send_test", "_selected_action": [ch.pk]}, follow=True)  # fmt: skip
         assert "测试消息已发送" in r.content.decode()
-        r = staff.get(reverse("admin:notify_channel_send_test_detail", args=[ch.pk]), follow=True)
+        url = reverse("admin:notify_channel_send_test_detail", args=[ch.pk])
+        confirm = staff.get(url)  # a link only asks
+        assert "向通知渠道 钉钉运营群 发送一条测试消息？" in confirm.content.decode() and len(ding.messages) == 1
+        r = staff.post(url, follow=True)
         assert "测试消息已发送" in r.content.decode()
         assert len(ding.messages) == 2
         assert list(Delivery.objects.values_list("status", flat=True)) == ["sent", "sent"]

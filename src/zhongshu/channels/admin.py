@@ -28,7 +28,7 @@ from zhongshu.channels.models import Shop, ShopCredential, SyncRun, SyncState
 from zhongshu.channels.registry import connector_class, platforms
 from zhongshu.channels.services import REFRESH_AHEAD
 from zhongshu.channels.tasks import PUSH_ONLY, backfill_task, run_sync, sync_shop_task
-from zhongshu.core.admin import actor_of
+from zhongshu.core.admin import actor_of, confirm_then
 from zhongshu.core.timeutil import local_day
 
 MAX_BACKFILL = timedelta(days=90)  # platforms keep about three months of orders behind their APIs
@@ -242,13 +242,24 @@ class ShopAdmin(ModelAdmin):
 
     @action(description=_("立即同步"), icon="sync", permissions=["channels.change_syncstate"])
     def sync_now_row(self, request, object_id):
-        self._sync_now(request, object_id)
-        return redirect(reverse("admin:shops_shop_changelist"))
+        return self._confirm_sync(request, object_id, reverse("admin:shops_shop_changelist"))
 
     @action(description=_("立即同步"), icon="sync", permissions=["channels.change_syncstate"])
     def sync_now_detail(self, request, object_id):
-        self._sync_now(request, object_id)
-        return redirect(reverse("admin:shops_shop_change", args=[object_id]))
+        return self._confirm_sync(request, object_id, reverse("admin:shops_shop_change", args=[object_id]))
+
+    def _confirm_sync(self, request, object_id, back: str):
+        shop = get_object_or_404(Shop, pk=object_id)
+
+        def run():
+            self._sync_now(request, object_id)
+            return redirect(back)
+
+        return confirm_then(
+            self, request, title=_("立即同步"), button=_("立即同步"), back=back, run=run,
+            question=_("现在从平台拉取店铺 %(name)s（%(code)s）的新订单？拉取在本次请求中完成，可能需要几秒。")
+            % {"name": shop.name, "code": shop.code},
+        )  # fmt: skip
 
     def _authorize(self, request, object_id):
         """Through the OAuth start view to the platform's authorisation page (it builds the URL)."""

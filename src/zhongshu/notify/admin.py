@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +10,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
+from zhongshu.core.admin import confirm_then
 from zhongshu.notify import services
 from zhongshu.notify.models import AlertEvent, AlertRule, AlertState, Channel, ChannelKind, Delivery
 
@@ -97,8 +98,17 @@ class ChannelAdmin(ModelAdmin):
 
     @action(description=_("发送测试消息"), permissions=["change"])
     def send_test_detail(self, request, object_id):
-        self._test(request, Channel.objects.get(pk=object_id))
-        return redirect(reverse("admin:notify_channel_change", args=[object_id]))
+        channel = get_object_or_404(Channel, pk=object_id)
+        back = reverse("admin:notify_channel_change", args=[object_id])
+
+        def run():
+            self._test(request, channel)
+            return redirect(back)
+
+        return confirm_then(
+            self, request, title=_("发送测试消息"), button=_("发送测试消息"), back=back, run=run,
+            question=_("向通知渠道 %(name)s 发送一条测试消息？") % {"name": channel.name},
+        )  # fmt: skip
 
 
 @admin.register(AlertRule)

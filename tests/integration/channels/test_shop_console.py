@@ -90,7 +90,11 @@ def test_sync_now_pulls_in_the_request_and_tells_the_result(shop, double, staff)
     double.add_order(1, now - timedelta(hours=2), [("DY-TEA-250G", 2, 5990)])
     double.add_order(2, now - timedelta(hours=1), [("DY-TEA-250G", 1, 5990)])
 
-    r = staff.get(f"{SHOPS}{shop.pk}/sync_now_detail/", follow=True)
+    confirm = staff.get(f"{SHOPS}{shop.pk}/sync_now_detail/")  # a link only asks
+    assert confirm.status_code == 200 and 'id="confirm-action"' in confirm.content.decode()
+    assert "现在从平台拉取店铺 抖店旗舰店（dy）的新订单" in confirm.content.decode()
+    assert not Order.objects.filter(shop=shop).exists() and not SyncRun.objects.exists()
+    r = staff.post(f"{SHOPS}{shop.pk}/sync_now_detail/", follow=True)
 
     assert Order.objects.filter(shop=shop).count() == 2
     [message] = messages_of(r)
@@ -110,7 +114,7 @@ def test_sync_now_pulls_in_the_request_and_tells_the_result(shop, double, staff)
 def test_a_failed_sync_is_explained_in_chinese_on_the_shop_page(shop, double, staff):
     change_credential("dy", app_secret="not-the-secret")  # the platform refuses the signature
 
-    r = staff.get(f"{SHOPS}{shop.pk}/sync_now_row/", follow=True)
+    r = staff.post(f"{SHOPS}{shop.pk}/sync_now_row/", follow=True)
 
     [message] = messages_of(r)
     assert message.startswith("抖店旗舰店（dy）同步失败：授权失效，需要重新授权（")
@@ -120,7 +124,7 @@ def test_a_failed_sync_is_explained_in_chinese_on_the_shop_page(shop, double, st
     assert "授权失效，需要重新授权：" in html  # the last error, explained
     assert 'data-outcome="failed"' in html
     # the shop now needs authorising again: sync now says so instead of pulling
-    r = staff.get(f"{SHOPS}{shop.pk}/sync_now_detail/", follow=True)
+    r = staff.post(f"{SHOPS}{shop.pk}/sync_now_detail/", follow=True)
     assert messages_of(r) == ["店铺 dy 需先授权"]
     assert SyncRun.objects.filter(shop=shop).count() == 1
 
@@ -139,7 +143,7 @@ def test_history_keeps_scheduled_runs_only_when_something_happened(shop, double)
 
 def test_push_only_shops_have_no_authorise_or_sync(hub, staff):
     mp = Shop.objects.get(code="mp")
-    r = staff.get(f"{SHOPS}{mp.pk}/sync_now_detail/", follow=True)
+    r = staff.post(f"{SHOPS}{mp.pk}/sync_now_detail/", follow=True)
     assert messages_of(r) == ["店铺 mp 由商城推送订单，无需拉取"]
     r = staff.get(f"{SHOPS}{mp.pk}/authorize_detail/", follow=True)
     assert messages_of(r) == ["店铺 mp 由商城推送订单，无需平台授权"]
@@ -148,7 +152,7 @@ def test_push_only_shops_have_no_authorise_or_sync(hub, staff):
 
 def test_sync_history_list_is_read_only_and_in_chinese(shop, double, staff):
     change_credential("dy", app_secret="not-the-secret")
-    staff.get(f"{SHOPS}{shop.pk}/sync_now_detail/")
+    staff.post(f"{SHOPS}{shop.pk}/sync_now_detail/")
     html = page(staff, "/admin/channels/syncrun/")
     assert "失败" in html and "授权失效" in html and "立即同步" in html
     assert "AuthError" not in re.sub(r"<[^>]+>", "", html.split("<tbody", 1)[1]).split("（", 1)[0]
