@@ -19,7 +19,7 @@ How long the request waited, first found wins:
 
 A request that started in time can still wait afterwards: for SQLite's one write lock, or for a
 row another transaction holds on PostgreSQL. So an API request also has a time budget,
-REQUEST_BUDGET_MS (`ZHONGSHU_REQUEST_BUDGET_MS`, default 1500; 0 turns it off), counted from the
+REQUEST_BUDGET_MS (`ZHONGSHU_REQUEST_BUDGET_MS`, default 1000; 0 turns it off), counted from the
 moment it was queued: its deadline. Every wait inside it is capped by what is left —
 - SQLite: the wait for the write lock before `BEGIN IMMEDIATE` (zhongshu.core.sqlite);
 - PostgreSQL: each transaction's `lock_timeout` and `statement_timeout` (`set_config(…, true)`, as
