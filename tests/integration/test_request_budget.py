@@ -189,3 +189,68 @@ def test_zhongshu_serve_answers_503_when_the_budget_runs_out_behind_another_proc
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_copy_waiting_on_the_same_order_is_stopped_by_the_budget(client, token, settings, on_postgres):
+    """PostgreSQL's COPY of the new order (core/bulk.py) waits on the unique index while another
+    transaction writes the same order (other stock rows: nothing else to wait for); the budget's
+    timeouts stop it (intake's retry then finds no time left) and the answer is 503, nothing written."""
+    if not on_postgres:
+        pytest.skip("SQLite: another writer holds the write lock itself (the tests above)")
+    from zhongshu.catalog.models import Sku
+
+    Sku.objects.create(code="OTHER-1", title="other", cost_price="1.00")
+    put_stock("OTHER-1", "CD", 10)
+    other = example_order(lines=[{"sku": "OTHER-1", "quantity": 1, "unit_price": "64.80",
+                                  "paid_amount": "64.80"}])  # fmt: skip
+    ready, done, errors = threading.Event(), threading.Event(), []
+
+    def hold():  # the same order (shop, channel order id), other stock rows, not committed yet
+        try:
+            with transaction.atomic():
+                intake([OrderIn.model_validate(other)], actor="other")
+                ready.set()
+                done.wait(5)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            ready.set()
+        finally:
+            connections.close_all()
+
+    settings.REQUEST_BUDGET_MS = BUDGET_MS
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert ready.wait(10) and not errors, errors
+        r = post(client, token)
+    finally:
+        done.set()
+        holder.join(10)
+    assert r.status_code == 503 and r["Retry-After"] == "1", r.content
+    assert Order.objects.get().lines.get().sku.code == "OTHER-1"  # the other transaction's, only
+
+
+def test_a_statement_stopped_outside_the_execute_wrappers_is_answered_503(rf, settings):
+    """A COPY stopped by the budget's statement_timeout reaches Django as OperationalError from
+    psycopg's QueryCanceled, past the execute wrappers: the middleware answers it 503 too — in a
+    request with a budget only."""
+    psycopg = pytest.importorskip("psycopg")
+    from django.db import OperationalError
+
+    from zhongshu.core.overload import QueueDeadlineMiddleware, set_deadline
+
+    try:
+        raise OperationalError(
+            "canceling statement due to statement timeout"
+        ) from psycopg.errors.QueryCanceled()
+    except OperationalError as exc:
+        stopped = exc
+    middleware = QueueDeadlineMiddleware(lambda request: None)
+    request = rf.post("/api/v1/orders")
+    assert middleware.process_exception(request, stopped) is None  # no budget: a server error as before
+    set_deadline(time.monotonic() - 0.01)
+    try:
+        r = middleware.process_exception(request, stopped)
+    finally:
+        set_deadline(None)
+    assert r.status_code == 503 and r["Retry-After"] == "1"

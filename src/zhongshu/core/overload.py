@@ -132,9 +132,14 @@ class QueueDeadlineMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, BudgetExhausted):
             return budget_exhausted(exception)
+        if remaining() is not None and _stopped_by_timeout(exception):
+            # a statement that does not pass the execute wrappers (COPY: core/bulk.py), stopped by the
+            # transaction's budget timeouts; the atomic block has rolled it back
+            return budget_exhausted(BudgetExhausted("the database"))
         return None
 
 
+_CONTROL = ("ROLLBACK", "RELEASE SAVEPOINT")  # transaction control: never refused
 _RESET_AFTER = 0.1  # s: a transaction's timeouts are set again when this much older than the budget left
 
 
@@ -144,11 +149,13 @@ def _pg_budget(execute, sql, params, many, context):
     the transaction back)."""
     left = remaining()
     db = context["connection"]
-    if left is None or not db.in_atomic_block:
-        return execute(sql, params, many, context)
+    # psycopg.pq.TransactionStatus: 0 IDLE (the next statement begins the transaction), 2 INTRANS,
+    # 3 INERROR (failed: only a rollback is left)
+    status = db.connection.info.transaction_status
+    if left is None or not db.in_atomic_block or status == 3 or sql.startswith(_CONTROL):
+        return execute(sql, params, many, context)  # no budget, or a rollback under way: let it run
     if left <= 0:
         raise BudgetExhausted("the database")
-    status = db.connection.info.transaction_status  # psycopg: IDLE until the first statement begins it
     now = time.monotonic()
     if status == 0 or (status == 2 and getattr(db, "_budget_set_at", 0) + _RESET_AFTER < now):
         ms = str(max(1, int(left * 1000)))
@@ -160,9 +167,17 @@ def _pg_budget(execute, sql, params, many, context):
     try:
         return execute(sql, params, many, context)
     except OperationalError as exc:
-        if type(exc.__cause__).__name__ in ("LockNotAvailable", "QueryCanceled"):
+        if _stopped_by_timeout(exc):
             raise BudgetExhausted("the database") from exc
         raise
+
+
+def _stopped_by_timeout(exc: BaseException) -> bool:
+    """PostgreSQL stopped a statement at its lock_timeout or statement_timeout."""
+    return isinstance(exc, OperationalError) and type(exc.__cause__).__name__ in (
+        "LockNotAvailable",
+        "QueryCanceled",
+    )
 
 
 def _busy_body(waited_ms: float) -> dict:
