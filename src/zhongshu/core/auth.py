@@ -145,7 +145,8 @@ def revoke_tokens(token_ids: list[int], actor: str) -> int:
         .select_related("user")
     )
     ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked=True)
-    transaction.on_commit(forget_tokens)
+    forget_tokens()
+    transaction.on_commit(forget_tokens)  # again: a request meanwhile may have cached it unrevoked
     outbox.write(
         outbox.event(
             "auth.token_revoked",
