@@ -3,6 +3,7 @@ process, the open-loop load client (bench/loadclient.py) in another. Used by ben
 bench/run; run alone inside a benchmark child's home (setup_hub done)."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -50,7 +51,10 @@ def load(base: str, rate: float, seconds: float, **opts) -> dict:
     for key, value in opts.items():
         argv += [f"--{key}", str(value)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    last = out.stdout.strip().splitlines()[-1]
+    if os.environ.get("ZHONGSHU_HOME"):  # the whole account, Server-Timing included, beside the table
+        Path(os.environ["ZHONGSHU_HOME"], f"loadclient-{opts.get('path', 'orders')}.json").write_text(last)
+    return json.loads(last)
 
 
 def http_intake(token: str, rate: float, seconds: float) -> dict:

@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from orders_gen import make_order  # noqa: E402
 
 WAITED: list[float] = []  # the server's own account of a 503: ms waited for a thread
+BUDGET_503 = [0]  # 503s of requests whose time budget ran out waiting for the database
+TIMING: dict[str, dict[str, list[float]]] = {}  # status → Server-Timing name → ms (app, cpu, db, lock)
 
 
 class Pool:
@@ -76,6 +78,13 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     body = await reader.readexactly(int(headers.get("content-length", "0")))
     if status == 503 and b"waited_ms" in body:
         WAITED.append(json.loads(body)["waited_ms"])
+    elif status == 503 and b"budget_ms" in body:
+        BUDGET_503[0] += 1
+    if "server-timing" in headers:
+        spent = TIMING.setdefault(str(status), {})
+        for part in headers["server-timing"].split(","):
+            name, _, dur = part.strip().partition(";dur=")
+            spent.setdefault(name, []).append(float(dur))
     return status, headers.get("connection", "").lower() == "close"
 
 
@@ -158,7 +167,18 @@ async def run(args) -> dict:
         "server_wait_ms_of_503": {"p50": round(statistics.median(WAITED)), "max": round(max(WAITED))}
         if WAITED
         else {},
+        "503_budget": BUDGET_503[0],
+        "server_timing_ms": {
+            status: {name: _spread(values) for name, values in spent.items()}
+            for status, spent in TIMING.items()
+        },
     }
+
+
+def _spread(values: list[float]) -> dict:
+    values = sorted(values)
+    return {"p50": round(statistics.median(values), 1), "p99": round(values[int(len(values) * 0.99)], 1),
+            "max": round(values[-1], 1)}  # fmt: skip
 
 
 def main() -> None:

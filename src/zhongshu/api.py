@@ -9,6 +9,7 @@ from ninja.errors import ValidationError
 from zhongshu.catalog.api import router as catalog_router
 from zhongshu.channels.api import router as channels_router
 from zhongshu.core.auth import BearerAuth
+from zhongshu.core.overload import BudgetExhausted, budget_exhausted
 from zhongshu.fulfilment.api import refusal as floor_refusal
 from zhongshu.fulfilment.api import router as fulfilment_router
 from zhongshu.fulfilment.services import FloorError
@@ -87,3 +88,10 @@ def floor_error(request, exc: FloorError):
     """A refused warehouse-floor action (fulfilment.api.refusal): 409 `{code, detail}` or 404."""
     status, body = floor_refusal(exc)
     return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(BudgetExhausted)
+def out_of_time(request, exc: BudgetExhausted):
+    """The request's time budget ran out waiting for the database (core/overload.py): 503 +
+    Retry-After; its transaction was rolled back."""
+    return budget_exhausted(exc)

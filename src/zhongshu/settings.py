@@ -19,6 +19,9 @@ ZHONGSHU_WEBHOOK_ALLOW_PRIVATE  1: outgoing webhooks may go to private/loopback/
 ZHONGSHU_SANDBOX       name of a sandbox (`zhongshu sandbox create NAME`; same as `zhongshu --sandbox NAME`):
                        the home becomes ZHONGSHU_HOME/sandboxes/NAME, the database the one named in its
                        sandbox.json, and the keys its own (ZHONGSHU_*_KEY and ZHONGSHU_DATABASE_URL ignored)
+ZHONGSHU_QUEUE_DEADLINE_MS  a request that waited longer for a thread is answered 503 at once (default 500; 0: off)
+ZHONGSHU_REQUEST_BUDGET_MS  an API request's time budget from its queueing; a wait for the database past it
+                       is answered 503 + Retry-After with nothing written (default 1000; 0: none)
 ZHONGSHU_WEBHOOK_RETRY_SCHEDULE seconds before each webhook attempt, comma-separated (default
                        0,5,300,1800,7200,18000,36000,50400,72000,86400: immediately … 24 h)
 """
@@ -294,6 +297,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 # with Retry-After at once (0: never); the request itself then runs at most a service time longer.
 QUEUE_DEADLINE_MS = float(os.environ.get("ZHONGSHU_QUEUE_DEADLINE_MS", "500"))
 QUEUE_RETRY_AFTER_S = int(os.environ.get("ZHONGSHU_QUEUE_RETRY_AFTER", "1"))
+# The time budget of an API request, from the moment it was queued: waits for the database inside it
+# (SQLite's write lock, PostgreSQL's lock and statement timeouts) are capped by what is left, and a
+# request that runs out is answered 503 + Retry-After with nothing written (0: no budget).
+REQUEST_BUDGET_MS = float(os.environ.get("ZHONGSHU_REQUEST_BUDGET_MS", "1000"))
 
 LOGGING = {
     "version": 1,

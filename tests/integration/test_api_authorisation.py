@@ -134,3 +134,32 @@ def test_every_operation_but_health_contract_and_push_names_its_permissions():
         "GET /v1/contract/order.schema.json", "GET /v1/health", "POST /v1/push/{shop}",
         "POST /v1/tracking/kuaidi100",  # signed by Kuaidi100 (MD5 of param + salt), no token
     ]  # fmt: skip
+
+
+def test_a_token_is_cached_per_process_and_a_change_is_seen_at_once(hub, client, django_assert_num_queries):
+    """The token and its user's permissions are read once per TOKEN_CACHE_S (core/auth.py); revoking
+    the token, or taking the user out of the group that granted the permission, counts at once in the
+    process that did it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from zhongshu.core.auth import revoke_tokens
+    from zhongshu.core.models import ApiToken
+
+    ensure_roles()
+    user = User.objects.create_user("integrator")
+    user.groups.add(Group.objects.get(name=INTEGRATION))
+    token = create_token("integrator")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert client.get(f"{V1}/orders", **auth).status_code == 200
+    with CaptureQueriesContext(connection) as q:
+        assert client.get(f"{V1}/orders", **auth).status_code == 200
+    assert not [x for x in q.captured_queries if "core_apitoken" in x["sql"] or "auth_permission" in x["sql"]]
+    assert ApiToken.objects.get().last_used_at is not None  # the first call stamped it
+
+    user.groups.clear()
+    assert client.get(f"{V1}/orders", **auth).status_code == 403
+    user.groups.add(Group.objects.get(name=INTEGRATION))
+    assert client.get(f"{V1}/orders", **auth).status_code == 200
+    revoke_tokens([ApiToken.objects.get().pk], actor="test")
+    assert client.get(f"{V1}/orders", **auth).status_code == 401

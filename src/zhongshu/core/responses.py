@@ -11,6 +11,7 @@ Every error is JSON with a `detail`: a sentence, or for 413 and 422 the list of 
 | 409 | a push message already accepted (replay) |
 | 413 | the body is larger than the limit (ZHONGSHU_MAX_BODY_BYTES): `detail` as for 422, and `limit_bytes` |
 | 422 | a field is invalid: `detail: [{loc, field, msg}]`, nothing written |
+| 503 | server busy (core/overload.py): the request waited too long for a thread, or its time budget ran out waiting for the database; nothing written; `Retry-After` and `retry_after_s` say when to send it again |
 """
 
 from ninja import Schema
@@ -34,9 +35,13 @@ class TooLarge(FieldErrors):
     limit_bytes: int
 
 
+class Busy(Message):
+    retry_after_s: int
+
+
 def errors(*codes: int) -> dict[int, type[Schema]]:
     """The response declarations of these error statuses, to merge into an operation's `response`."""
-    return {code: {413: TooLarge, 422: FieldErrors}.get(code, Message) for code in codes}
+    return {code: {413: TooLarge, 422: FieldErrors, 503: Busy}.get(code, Message) for code in codes}
 
 
 def example(body: dict) -> dict:

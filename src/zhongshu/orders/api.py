@@ -106,11 +106,11 @@ class OrderFilter(Schema):
 @router.post(
     "/orders",
     auth=requires("orders.add_order"),
-    response={200: OrderOut, 201: OrderOut, **errors(400, 401, 403, 413, 422)},
+    response={200: OrderOut, 201: OrderOut, **errors(400, 401, 403, 413, 422, 503)},
     summary="Create or update an order (the contract)",
     description="201 when the order is new, 200 when it was updated or unchanged (idempotent by shop, "
     "channel order id and `updated_at`). 422 names each invalid field and the unknown shop or SKUs; "
-    "nothing is written.",
+    "nothing is written. 503 + `Retry-After`: the server is busy (nothing written); send it again then.",
     openapi_extra=example(ORDER_EXAMPLE),
 )
 def post_order(request, payload: OrderIn):
@@ -153,12 +153,14 @@ class OrderBatchOut(Schema):
 @router.post(
     "/orders/batch",
     auth=requires("orders.add_order"),
-    response={200: OrderBatchOut, **errors(400, 401, 403, 413, 422)},
+    response={200: OrderBatchOut, **errors(400, 401, 403, 413, 422, 503)},
     summary="Create or update up to 500 orders in one call",
     description="Each order as POST /orders would take it, in one transaction. `results` has one entry "
     "per order in input order: `status` 201 (new), 200 (updated or unchanged) or 422 with `errors` "
     "naming each invalid field or unknown shop/SKU of that order (the others are still taken in). "
-    "422 for the whole call only when `orders` is missing, empty or longer than 500.",
+    "422 for the whole call only when `orders` is missing, empty or longer than 500. 503 + `Retry-After` "
+    "when the server is busy: the whole call is refused and nothing of it written (one transaction); send "
+    "it again then.",
     openapi_extra=example({"orders": [ORDER_EXAMPLE]}),
 )
 def post_orders_batch(request, payload: OrderBatchIn):

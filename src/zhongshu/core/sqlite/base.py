@@ -10,7 +10,8 @@ instead, which wakes the next waiter the moment the holder commits; then one wai
 takes an flock on `<database>.writer` (the other web worker, the background worker), polled every
 millisecond. SQLite's own lock is then free when BEGIN IMMEDIATE asks (a tool outside the hub still
 meets the busy handler as before). The wait is bounded by the same `timeout` option as SQLite's own,
-then the same "database is locked" error.
+then the same "database is locked" error — or, in a request with a time budget (core/overload.py),
+by what is left of it, then BudgetExhausted (503 + Retry-After; nothing was begun, nothing written).
 
 ENGINE "zhongshu.core.sqlite" (settings._database); PostgreSQL is untouched."""
 
@@ -20,6 +21,8 @@ import time
 
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
+
+from zhongshu.core.overload import BudgetExhausted, remaining
 
 _WRITERS: dict = {}  # database file → its lock
 _WRITERS_GUARD = threading.Lock()
@@ -41,6 +44,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         name = str(self.settings_dict["NAME"])
         lock = _writer_lock(name)
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+        left = remaining()  # the request's budget, if any
+        budgeted = left is not None and left < timeout
+        if budgeted:
+            if left <= 0:
+                raise BudgetExhausted("the database's write lock")
+            timeout = left
         start = time.perf_counter()
         got = lock.acquire(timeout=timeout)
         if got:
@@ -49,6 +58,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.writer_waited += time.perf_counter() - start
         if not got:
             self._release_writer()
+            if budgeted:
+                raise BudgetExhausted("the database's write lock")
             raise OperationalError(f"database is locked (another writer held it for over {timeout:.0f} s)")
         try:
             super()._start_transaction_under_autocommit()
