@@ -108,7 +108,8 @@ def top(hub):
 
 @pytest.fixture
 def tmc_double(top):
-    with TmcDouble(top.app_key, top.app_secret, redeliver_after=0.3) as double:
+    # redelivery after 2 s (real TMC: minutes): see test_pdd_messages
+    with TmcDouble(top.app_key, top.app_secret, redeliver_after=2.0) as double:
         yield double
 
 
