@@ -8,6 +8,9 @@ switches below, which every double honours before calling `handle`:
 - `throttle_next(n)`                        the next n requests get the platform's rate-limit error
                                             (the double's `rate_limited()` response)
 - `delay_next(n, seconds)`                  the next n requests are answered after a pause (timeouts)
+- `delay_share(share, seconds)`             that share of the requests likewise: every (1/share)-th,
+                                            the first included; `delayed` counts the answers paused
+                                            either way
 - `outage(seconds)` / `end_outage()`        every request fails with 503 until it ends
 - `malformed_next(n)`                       the next n answers are cut-off JSON
 `requests` records every request (method, path, query, headers, body) for assertions. `reset()`
@@ -18,6 +21,7 @@ one-use authorisation codes, and access and refresh tokens that expire on that c
 """
 
 import json
+import sys
 import threading
 import time
 import uuid
@@ -76,6 +80,8 @@ class PlatformDouble:
         self._fail: list[Response] = []
         self._throttle = 0
         self._delay: list[float] = []
+        self._delay_share: tuple[float, float] = (0.0, 0.0)
+        self.delayed = 0
         self._malformed = 0
         self._outage_until = 0.0
 
@@ -91,6 +97,10 @@ class PlatformDouble:
     def delay_next(self, n: int, seconds: float) -> None:
         with self._lock:
             self._delay += [seconds] * n
+
+    def delay_share(self, share: float, seconds: float) -> None:
+        with self._lock:
+            self._delay_share = (share, seconds)
 
     def malformed_next(self, n: int = 1) -> None:
         with self._lock:
@@ -120,6 +130,10 @@ class PlatformDouble:
         with self._lock:
             self.requests.append(request)
             delay = self._delay.pop(0) if self._delay else 0.0
+            share, seconds = self._delay_share
+            if not delay and share and (len(self.requests) - 1) % max(1, round(1 / share)) == 0:
+                delay = seconds
+            self.delayed += bool(delay)
             fail = self._fail.pop(0) if self._fail else None
             throttle = self._throttle > 0
             self._throttle -= throttle
@@ -174,7 +188,7 @@ class PlatformDouble:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -188,6 +202,13 @@ class PlatformDouble:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (its timeout) before a delayed answer is no error of the double."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def page_of(rows: list, number: int, size: int) -> list:
