@@ -88,16 +88,27 @@ class Doubles:
             self.by_platform["jd"].add_sku(code)
             self.by_platform["pdd"]._item(code, Decimal("0.00"), 1)
         self.own: OwnShopDouble | None = None
+        self.connected: dict[str, int | None] = {}  # shop code → its sync interval before the run
         self.put_at: dict[str, float] = {}  # channel order id → wall time it was put in
 
     def close(self) -> None:
+        """Stop the doubles; the shops pointed at them point at the sandbox's closed port again, with
+        the sync interval they had (the server is stopped by now)."""
+        from zhongshu.channels.models import ShopCredential, SyncState
+        from zhongshu.sandbox import LOCAL_PLATFORM
+
         for double in [*self.by_platform.values(), *([self.own] if self.own else [])]:
             double.__exit__(None, None, None)
+        ShopCredential.objects.filter(shop__code__in=list(self.connected)).update(api_base_url=LOCAL_PLATFORM)
+        for shop, interval in self.connected.items():
+            if interval is not None:
+                SyncState.objects.filter(shop__code=shop).update(interval_seconds=interval)
 
     def connect_own(self, shop, secret: str) -> None:
         """The own shop's callbacks (stock, shipments) to the own-shop double, signed with `secret`."""
         from zhongshu.channels.models import ShopCredential
 
+        self.connected.setdefault(shop.code, None)
         if self.own is None:
             self.own = OwnShopDouble(secret)
             self.own.__enter__()
@@ -136,6 +147,8 @@ class Doubles:
         cred.api_base_url, cred.app_key, cred.needs_reauth, cred.expires_at = double.url, key, False, expires
         cred.app_secret, cred.access_token, cred.refresh_token = secret, access, refresh
         cred.save()
+        before = SyncState.objects.filter(shop=shop).values_list("interval_seconds", flat=True).first()
+        self.connected[shop.code] = before or SyncState._meta.get_field("interval_seconds").default
         SyncState.objects.update_or_create(
             shop=shop,
             defaults={"enabled": True, "interval_seconds": 1, "last_run_at": None,
@@ -261,7 +274,8 @@ class Sampler:
     """Every second: the queues, and per path the orders due so far the hub has not settled."""
 
     def __init__(self, start_at: float, dues: dict[str, list[float]], groups: dict[str, Q], since):
-        self.start_at, self.dues, self.groups, self.since = start_at, dues, groups, since
+        self.start_at, self.groups, self.since = start_at, groups, since
+        self.dues = {p: sorted(d) for p, d in dues.items()}
         self.samples: list[dict] = []
 
     def sample(self) -> dict:
@@ -282,7 +296,9 @@ class Sampler:
         )
         try:
             huey = HUEY.pending_count()
-            names = Counter(t.name.rsplit(".", 1)[-1] for t in HUEY.pending(limit=2000)) if huey else {}
+            # the messages' task names, without the task registry (this process imports no tasks)
+            raw = HUEY.storage.enqueued_items(2000) if huey else []
+            names = Counter(HUEY.serializer.deserialize(m).name.rsplit(".", 1)[-1] for m in raw)
         except Exception:  # noqa: BLE001 - another storage may not count
             huey, names = None, {}
         row = {
@@ -295,9 +311,18 @@ class Sampler:
             "in_hub": {p: counts[f"in_{p}"] for p in self.groups},
             "unsettled": {p: max(0, sum(1 for d in self.dues[p] if d <= elapsed) - counts[f"settled_{p}"])
                           for p in self.groups},
+            "lag_seconds": {p: self._lag(p, elapsed, counts[f"settled_{p}"]) for p in self.groups},
         }  # fmt: skip
         self.samples.append(row)
         return row
+
+    def _lag(self, path: str, elapsed: float, settled: int) -> float:
+        """How far the hub is behind on a path: seconds since the first order it has not settled yet
+        was due, taking orders as settled in the order they were due (0 when it is up to date)."""
+        dues = self.dues[path]
+        if settled >= len(dues) or dues[settled] > elapsed:
+            return 0.0
+        return round(elapsed - dues[settled], 1)
 
 
 def settle_times(since, put_at: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:

@@ -357,10 +357,12 @@ def _run(url, token, secrets, by_path, doubles, platforms, ids, file_every, drai
         "allocated": len(allocated),
         "settled": len(settled_at),
         "missing": total - in_hub,
-        "request_latency_ms": answers["request_latency_ms"] if answers else {},
+        "request_latency_ms": answers["request_latency_ms"]
+        if answers
+        else dict.fromkeys(("p50", "p95", "p99", "max"), 0.0),
         "answered": answers["answered"] if answers else {},
-        "db_ms": answers["db_ms"] if answers else {},
-        "db_lock_ms": answers["lock_ms"] if answers else {},
+        "db_ms": answers["db_ms"] if answers else {"p50": 0.0, "p99": 0.0, "max": 0.0, "requests": 0},
+        "db_lock_ms": answers["lock_ms"] if answers else {"p50": 0.0, "p99": 0.0, "max": 0.0, "requests": 0},
         "third_party": {
             "requests": asked,
             "timeouts": sum(v["timeouts"] for v in third.values()),
@@ -390,7 +392,8 @@ def _peaks(samples: list[dict]) -> dict:
     peak = lambda key: max((s[key] or 0 for s in samples), default=0)  # noqa: E731
     return {"outbox_pending": peak("outbox_pending"), "push_inbox_pending": peak("push_inbox_pending"),
             "tasks_pending": peak("tasks_pending"),
-            "unsettled": max((sum(s["unsettled"].values()) for s in samples), default=0)}  # fmt: skip
+            "unsettled": max((sum(s["unsettled"].values()) for s in samples), default=0),
+            "lag_seconds": max((max(s["lag_seconds"].values(), default=0) for s in samples), default=0)}  # fmt: skip
 
 
 def _progress(row: dict, gen, doubles, total: int) -> None:
@@ -486,16 +489,17 @@ def _print(r: dict) -> None:
     out.print(f"intake → allocated p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms")
     for path, v in r["latency_ms_by_path"].items():
         out.print(f"  {path:<5} p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms")
-    if req:
+    if r["answered"] or r["db_ms"]["requests"]:
         out.print(f"HTTP requests: p99 {req['p99']} ms, max {req['max']} ms; answered {r['answered']}")
-    if db:
+    if db["requests"]:
         out.print(f"SQL time per request (Server-Timing db): p50 {db['p50']} ms, p99 {db['p99']} ms; "
                   f"write lock wait p99 {r['db_lock_ms']['p99']} ms")  # fmt: skip
     if tp["requests"]:
         out.print(f"platform doubles: {tp['requests']} requests, {tp['timeouts']} past the timeout "
                   f"({tp['timeout_rate']:.1%})")  # fmt: skip
     peaks = r["backlog_max"]
-    out.print(f"backlog peaks: unsettled {peaks['unsettled']}, outbox {peaks['outbox_pending']}, push inbox "
+    out.print(f"backlog peaks: unsettled {peaks['unsettled']} (the hub {peaks['lag_seconds']} s behind), "
+              f"outbox {peaks['outbox_pending']}, push inbox "
               f"{peaks['push_inbox_pending']}, tasks {peaks['tasks_pending']} (every second: --json backlog)")  # fmt: skip
     out.print(f"errors {r['errors'] or 'none'}")
     out.print(f"in the hub: {r['by_status']}; repeat buyers {r['repeat_buyers']}")
