@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -183,7 +184,7 @@ class Doubles:
         at = max(now, datetime.fromtimestamp(self.put_at[oid], SHANGHAI).replace(microsecond=0)
                  - LAG[platform] - AHEAD + timedelta(seconds=1))  # fmt: skip
         double = self.by_platform[platform]
-        with double._lock if platform != "pdd" else _nothing():
+        with double._lock if platform != "pdd" else nullcontext():  # PDD's change() locks itself
             if platform == "taobao":
                 if status == "cancelled":
                     double.modify(oid, at, status="TRADE_CLOSED_BY_TAOBAO")
@@ -201,14 +202,6 @@ class Doubles:
         doubles = {**self.by_platform, **({"own": self.own} if self.own else {})}
         out = {p: {"requests": len(d.requests), "timeouts": d.delayed} for p, d in doubles.items()}
         return {p: v for p, v in out.items() if v["requests"]}
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _trade(body: dict, at: datetime) -> dict:
