@@ -2,18 +2,26 @@
 
   python -m zhongshu.loadgen PLAN.json        (PLAN written by `zhongshu loadtest`)
 
-No Django here: it reads the plan (the server's URL, a token, and every request with the second it
-is due), sends each request when it is due whatever the earlier ones take (open loop: a slow server
+No Django here: it reads the plan (the server's URL, a token, the wall-clock second the run starts,
+and every request with the second it is due and its path: `api` = POST /api/v1/orders, `push` = a
+signed own-shop push to POST /api/v1/push/SHOP, signed when it leaves with the shop's secret from the
+plan), sends each request when it is due whatever the earlier ones take (open loop: a slow server
 does not slow the offered load, as a closed-loop client would), and counts each latency from the
 moment the request was due, so waiting for a free connection on this side counts too. Small HTTP/1.1
 over kept-alive connections keeps the client's own cost low on a machine it shares with the server
 (the approach of bench/loadclient.py).
 
+The server's own account of each answer, its `Server-Timing` header (zhongshu.core.middleware), gives
+the time in SQL per request (`db`) and waiting for the write lock (`lock`).
+
 stdout: one JSON line a second, {"progress": {...}}, then one {"result": {...}}.
 """
 
 import asyncio
+import hashlib
+import hmac
 import json
+import re
 import sys
 import time
 from urllib.parse import urlsplit
@@ -25,7 +33,7 @@ class Pool:
         self.idle: list = []
         self.opened = 0
 
-    async def request(self, raw: bytes, timeout: float) -> tuple[int, bytes]:
+    async def request(self, raw: bytes, timeout: float) -> tuple[int, dict, bytes]:
         """On an idle kept-alive connection (again on a new one if the server had closed it)."""
         while self.idle:
             try:
@@ -37,37 +45,60 @@ class Pool:
         self.opened += 1
         return await self._send(conn, raw, timeout)
 
-    async def _send(self, conn, raw: bytes, timeout: float) -> tuple[int, bytes]:
+    async def _send(self, conn, raw: bytes, timeout: float) -> tuple[int, dict, bytes]:
         reader, writer = conn
         try:
             writer.write(raw)
-            status, body, close = await asyncio.wait_for(_read(reader), timeout)
+            status, headers, body = await asyncio.wait_for(_read(reader), timeout)
         except BaseException:
             writer.close()
             raise
-        if close:
+        if headers.get("connection", "").lower() == "close":
             writer.close()
         else:
             self.idle.append(conn)
-        return status, body
+        return status, headers, body
 
 
-async def _read(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+async def _read(reader: asyncio.StreamReader) -> tuple[int, dict, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
     body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return status, body, headers.get("connection", "").lower() == "close"
+    return status, headers, body
 
 
-def _raw(host: str, token: str, body: dict) -> bytes:
-    data = json.dumps(body, ensure_ascii=False).encode()
-    head = [
-        "POST /api/v1/orders HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
-        f"Content-Length: {len(data)}", f"Authorization: Bearer {token}",
-    ]  # fmt: skip
+def _raw(host: str, path: str, data: bytes, headers: dict) -> bytes:
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
+            f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in headers.items())]  # fmt: skip
     return ("\r\n".join(head) + "\r\n\r\n").encode() + data
+
+
+class Request:
+    """One request of the plan, its bytes made when it leaves (a push is signed with the time then)."""
+
+    def __init__(self, host: str, plan: dict, n: int, path: str, body: dict):
+        self.host, self.path, self.n = host, path, n
+        self.token, self.secret = plan["token"], plan.get("secrets", {}).get(body["shop"], "")
+        self.data = json.dumps({"orders": [body]} if path == "push" else body, ensure_ascii=False).encode()
+        self.shop = body["shop"]
+
+    def raw(self) -> bytes:
+        if self.path != "push":
+            return _raw(self.host, "/api/v1/orders", self.data, {"Authorization": f"Bearer {self.token}"})
+        msg_id, ts = f"lt-{self.n}-{time.time_ns()}", str(int(time.time()))
+        mac = hmac.new(self.secret.encode(), f"{msg_id}.{ts}.".encode() + self.data, hashlib.sha256)
+        headers = {"X-Zhongshu-Message-Id": msg_id, "X-Zhongshu-Timestamp": ts,
+                   "X-Zhongshu-Signature": "sha256=" + mac.hexdigest()}  # fmt: skip
+        return _raw(self.host, f"/api/v1/push/{self.shop}", self.data, headers)
+
+
+_TIMING = re.compile(r"(\w+);dur=([0-9.]+)")
+
+
+def _server_timing(headers: dict) -> dict[str, float]:
+    return {k: float(v) for k, v in _TIMING.findall(headers.get("server-timing", ""))}
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -79,17 +110,22 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 async def run(plan: dict) -> dict:
     url = urlsplit(plan["url"])
     pool = Pool(url.hostname, url.port or 80)
-    requests = [(due, kind, _raw(url.netloc, plan["token"], body)) for due, kind, body in plan["requests"]]
+    requests = [
+        (r[0], r[1], Request(url.netloc, plan, n, r[2] if len(r) > 3 else "api", r[-1]))
+        for n, r in enumerate(plan["requests"])
+    ]
     timeout = plan.get("timeout", 30.0)
     latency: dict[str, list[float]] = {"all": [], "allocated": []}
+    db_ms: list[float] = []
+    lock_ms: list[float] = []
     answered: dict[str, int] = {}  # the order's status in the answer (new orders)
     errors: dict[str, int] = {}
     done = 0
 
-    async def one(raw: bytes, kind: str, due: float) -> None:
+    async def one(req: Request, kind: str, due: float) -> None:
         nonlocal done
         try:
-            status, body = await pool.request(raw, timeout)
+            status, headers, body = await pool.request(req.raw(), timeout)
         except Exception as exc:  # timeout, reset: the client gave up
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             return
@@ -97,10 +133,15 @@ async def run(plan: dict) -> dict:
             done += 1
         took = time.perf_counter() - due
         latency["all"].append(took)
+        timing = _server_timing(headers)
+        if "db" in timing:
+            db_ms.append(timing["db"])
+            lock_ms.append(timing.get("lock", 0.0))
         if status not in (200, 201):
-            errors[f"http_{status}"] = errors.get(f"http_{status}", 0) + 1
+            key = f"http_{status}" if req.path != "push" else f"push_http_{status}"
+            errors[key] = errors.get(key, 0) + 1
             return
-        if kind == "new":
+        if kind == "new" and req.path != "push":
             state = json.loads(body).get("status", "?")
             answered[state] = answered.get(state, 0) + 1
             if state == "allocated":
@@ -115,15 +156,16 @@ async def run(plan: dict) -> dict:
                     "errors": sum(errors.values()), "p95_ms": round(_percentile(recent, 0.95) * 1000, 1)}  # fmt: skip
             print(json.dumps({"progress": line}), flush=True)
 
-    start = time.perf_counter() + 0.2
+    # the run starts at the plan's wall-clock second (shared with the paths run by `zhongshu loadtest`)
+    start = time.perf_counter() + max(0.0, plan.get("start_at", time.time() + 0.2) - time.time())
     sent, tasks = 0, []
     ticker = asyncio.create_task(progress(start))
-    for due_at, kind, raw in requests:
+    for due_at, kind, req in requests:
         due = start + due_at
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(raw, kind, due)))
+        tasks.append(asyncio.create_task(one(req, kind, due)))
         sent += 1
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
@@ -146,8 +188,17 @@ async def run(plan: dict) -> dict:
             "p99": ms(_percentile(every, 0.99)),
             "max": ms(every[-1] if every else 0),
         },  # fmt: skip
+        "db_ms": _spread(db_ms),
+        "lock_ms": _spread(lock_ms),
         "connections": pool.opened,
     }
+
+
+def _spread(values: list[float]) -> dict:
+    """p50/p99/max of per-request server timings (already milliseconds)."""
+    v = sorted(values)
+    return {"p50": round(_percentile(v, 0.5), 1), "p99": round(_percentile(v, 0.99), 1),
+            "max": round(v[-1] if v else 0.0, 1), "requests": len(v)}  # fmt: skip
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Count, QuerySet, Sum
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 
 from zhongshu.catalog.models import Sku
@@ -58,9 +58,13 @@ def double11_curve() -> list[float]:
     return [r / mean for r in raw]
 
 
+LOADTEST_IDS = r"^(LT[0-9]{6}-[PF]?[0-9]{7}|8[0-9]{6}[0-9]{7})$"  # see route()
+
+
 def history() -> QuerySet[Order]:
-    """The instance's orders, without those of earlier load tests (LT123456-0000001)."""
-    return Order.objects.exclude(channel_order_id__regex=r"^LT[0-9]{6}-[0-9]{7}$")
+    """The instance's orders, without those of earlier load tests (LT123456-0000001, LT123456-P0000001,
+    LT123456-F0000001, 81234560000001)."""
+    return Order.objects.exclude(channel_order_id__regex=LOADTEST_IDS)
 
 
 def history_curve() -> tuple[list[float] | None, float]:
@@ -140,6 +144,59 @@ def plan_orders(dues: list[float], shops: list[str], prefix: str, seed: int = 11
     return requests
 
 
+PULLED = ("taobao", "jd", "pdd")  # platforms whose doubles the load test runs (zhongshu.loadpaths)
+PATHS = ("api", "pull", "push", "file")
+
+
+def has_path(platform: str, paths: set[str]) -> bool:
+    """Whether a shop of `platform` gets orders by one of `paths` (see route)."""
+    return (
+        bool(paths & {"api", "file"})
+        or (platform in PULLED and "pull" in paths)
+        or (platform == "own" and "push" in paths)
+    )
+
+
+def route(requests: list, platforms: dict[str, str], paths: set[str], prefix: str, run: int) -> list:
+    """The planned requests [(due, kind, body)] → [(due, kind, path, body)], and their order ids:
+    - shops of the pulled platforms (Taobao, JD, PDD): `pull`, through their double, a numeric id
+      8RRRRRRNNNNNNN (Taobao's tids are numbers);
+    - own shops: `push`, signed pushes, LTRRRRRR-PNNNNNNN;
+    - the others: `api`, LTRRRRRR-NNNNNNN, except every fifth order (every order when api is not
+      a path) as a line of a JSON Lines `file`, LTRRRRRR-FNNNNNNN.
+    A cancel or refund goes the way of its order. Shops without a path are expected to be left out."""
+    ids: dict[str, tuple[str | None, str]] = {}
+    out = []
+    for due, kind, body in requests:
+        old = body["channel_order_id"]
+        if old not in ids:
+            n, platform = int(old[-7:]), platforms[body["shop"]]
+            if platform in PULLED and "pull" in paths:
+                ids[old] = ("pull", f"8{run:06d}{n:07d}")
+            elif platform == "own" and "push" in paths:
+                ids[old] = ("push", f"{prefix}P{n:07d}")
+            elif "file" in paths and ("api" not in paths or n % 5 == 0):
+                ids[old] = ("file", f"{prefix}F{n:07d}")
+            else:
+                ids[old] = ("api" if "api" in paths else None, old)
+        path, new = ids[old]
+        if path:
+            out.append((due, kind, path, {**body, "channel_order_id": new}))
+    return out
+
+
+def run_ids(prefix: str, run: int) -> dict[str, Q]:
+    """Per path, the run's orders (by their ids, see route)."""
+    return {
+        "api": Q(channel_order_id__startswith=prefix)
+        & ~Q(channel_order_id__startswith=prefix + "P")
+        & ~Q(channel_order_id__startswith=prefix + "F"),
+        "pull": Q(channel_order_id__startswith=f"8{run:06d}"),
+        "push": Q(channel_order_id__startswith=prefix + "P"),
+        "file": Q(channel_order_id__startswith=prefix + "F"),
+    }
+
+
 def _buyer(rng: random.Random, n: int, provinces: dict, prefix: str) -> dict:
     province = rng.choices(list(provinces), list(provinces.values()))[0]
     name = rng.choice(SURNAMES) + rng.choice("小晓明华丽伟芳娜静")
@@ -174,7 +231,16 @@ def _prices() -> dict[str, Decimal]:
 
 
 def default_shops() -> list[str]:
-    return list(Shop.objects.filter(active=True).order_by("code").values_list("code", flat=True))
+    return list(active_shops().values_list("code", flat=True))
+
+
+def active_shops() -> QuerySet[Shop]:
+    return Shop.objects.filter(active=True).order_by("code")
+
+
+def shop_platforms() -> dict[str, str]:
+    """Active shop code → platform."""
+    return dict(active_shops().values_list("code", "platform"))
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -208,9 +274,10 @@ def check_stock() -> dict:
             "reserved_mismatch_count": len(mismatched)}  # fmt: skip
 
 
-def outcome(prefix: str) -> dict:
-    """The run's orders as the hub has them now: per status, and how many share a buyer."""
-    mine = Order.objects.filter(channel_order_id__startswith=prefix)
+def outcome(mine_q: Q | str) -> dict:
+    """The run's orders (a Q, or an id prefix) as the hub has them now: per status, and how many share
+    a buyer."""
+    mine = Order.objects.filter(mine_q if isinstance(mine_q, Q) else Q(channel_order_id__startswith=mine_q))
     statuses = dict(mine.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     repeat = mine.values("shop_id", "buyer_ref").annotate(n=Count("id")).filter(n__gt=1).count()
     return {"orders_in_hub": sum(statuses.values()), "by_status": statuses, "repeat_buyers": repeat}

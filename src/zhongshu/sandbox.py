@@ -19,8 +19,9 @@ Then, in the copy:
   by stand-ins, the same stand-in for the same value (repeat buyers still merge);
 - nothing leaves: platform, carrier, SMS and robot tokens are replaced by a stand-in; every shop's
   connector points at a local address (a closed port on 127.0.0.1:
-  connectors fail fast and never reach a platform; the load test drives orders in through the
-  HTTP API), every waybill account uses the sandbox waybill service, notification channels and
+  connectors fail fast and never reach a platform; `zhongshu loadtest` points the shops it pulls at
+  the platform doubles it runs, zhongshu.loadpaths), every waybill account uses the sandbox waybill
+  service, notification channels and
   webhook subscribers are switched off (alerts stay in the hub's own alert log), SMS notices off;
   and in a sandbox the settings switch the Taobao/PDD message listeners off and SF to a local port.
 """

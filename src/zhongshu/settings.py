@@ -286,6 +286,11 @@ WEBHOOK_RETRY_SCHEDULE = [float(s) for s in _csv("ZHONGSHU_WEBHOOK_RETRY_SCHEDUL
     86400,
 ]
 WEBHOOK_TIMEOUT = 5.0  # seconds per request (connect, read, write each)
+
+# Seconds a platform connector waits for an answer (0: each platform client's own default, 10–30 s).
+# `zhongshu loadtest` sets it for the sandbox server it starts, so answers its platform doubles delay
+# count as timeouts within a short run.
+PLATFORM_TIMEOUT = float(os.environ.get("ZHONGSHU_PLATFORM_TIMEOUT") or 0)
 WEBHOOK_CONCURRENCY = 8  # requests in flight per sending worker
 WEBHOOK_KEEP_DAYS = 30  # delivered deliveries are forgotten after this many days (dead letters stay)
 

@@ -9,7 +9,7 @@ the type and mallID they echo) and heartbeats, delivers every unacknowledged mes
 `redeliver_after` seconds later (on the same or the next connection), and `drop()` cuts the current
 connection without a closing handshake.
 
-`PddMessagesPlatform` is the PDD gateway double (`tests/platforms/pdd.py`, as it is) with
+`PddMessagesPlatform` is the PDD gateway double (`zhongshu/doubles/pdd.py`, as it is) with
 pdd.pmc.user.permit, recording the access token of each permit.
 """
 

@@ -9,7 +9,7 @@ It pushes each published message as a data SEND, records confirms and pull reque
 unconfirmed message again `redeliver_after` seconds later (on the same or the next connection), and
 `drop()` cuts the current connection without a closing handshake.
 
-`TaobaoTmcTop` is the TOP double (`tests/platforms/taobao.py`, as it is) with
+`TaobaoTmcTop` is the TOP double (`zhongshu/doubles/taobao.py`, as it is) with
 `taobao.tmc.user.permit` and the OAuth helpers `harness.authorised_shop` expects.
 """
 

@@ -17,6 +17,13 @@ import httpx
 from zhongshu.channels.base import AuthError, ConnectorError, RateLimited, TransientError
 
 
+def read_timeout(default: float) -> float:
+    """Seconds to wait for a platform's answer: `default`, unless settings.PLATFORM_TIMEOUT says otherwise."""
+    from django.conf import settings
+
+    return getattr(settings, "PLATFORM_TIMEOUT", 0) or default
+
+
 @contextmanager
 def transport_errors(what: str) -> Iterator[None]:
     """A timeout or connection failure inside the block as TransientError; `what` names the call."""

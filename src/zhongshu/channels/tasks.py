@@ -133,7 +133,13 @@ def run_backfill(shop_code: str, start: datetime, end: datetime) -> services.Syn
 # a platform's message may quote a receiver.
 
 
-@db_task(expires=SYNC_TASK_EXPIRES)
+# ahead of the queue's other tasks: at a peak the stock write-back (a push_stock_task per SKU) and the
+# notices fill the queue, and a pull waiting behind them delays every order of the shop (measured with
+# `zhongshu loadtest --paths pull`: 13 s p50 behind ~50 write-back tasks, see docs/peak.md)
+SYNC_PRIORITY = 10
+
+
+@db_task(expires=SYNC_TASK_EXPIRES, priority=SYNC_PRIORITY)
 def sync_shop_task(shop_code: str) -> None:
     """One incremental pull of a shop."""
     try:

@@ -1,7 +1,9 @@
-"""`loadtest`: replay a realistic order stream through the HTTP API of a sandbox (or a given server).
+"""`loadtest`: replay a realistic order stream through the ways into a sandbox (or a given server).
 
-The stream and the checks: zhongshu.loadtest; the client, in its own process: zhongshu.loadgen; the
-server: `zhongshu serve` started for the sandbox (its log in the sandbox's home, loadtest-server.log).
+The stream, its routing to the paths and the checks: zhongshu.loadtest; the HTTP client (API and
+pushes), in its own process: zhongshu.loadgen; the platform doubles, the import files and the
+sampling of the hub's queues, in this process: zhongshu.loadpaths; the server: `zhongshu serve`
+started for the sandbox with its worker (its log in the sandbox's home, loadtest-server.log).
 """
 
 import json
@@ -11,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -55,6 +58,30 @@ def loadtest(
     curve: Annotated[
         str, typer.Option("--curve", help="auto, history or double11 (see zhongshu.loadtest).")
     ] = "auto",
+    paths: Annotated[
+        str,
+        typer.Option(
+            "--paths",
+            help="Ways in, comma-separated: api, pull (platform doubles pulled by the connectors), push "
+            "(signed own-shop pushes), file (zhongshu import). Default: all four in a sandbox, api with --url.",
+        ),
+    ] = "",
+    timeouts: Annotated[
+        float,
+        typer.Option(
+            "--timeouts", min=0, max=1, help="Share of the doubles' answers delayed past the timeout."
+        ),
+    ] = 0.02,
+    platform_timeout: Annotated[
+        float,
+        typer.Option("--platform-timeout", min=0.1, help="Connectors' timeout in the sandbox server, s."),
+    ] = 2.0,
+    file_every: Annotated[
+        str, typer.Option("--file-every", help="One import file per this much of the run (per shop).")
+    ] = "5s",
+    drain: Annotated[
+        str, typer.Option("--drain", help="After the last order is sent, wait this long at most for the hub.")
+    ] = "120s",
     url: Annotated[str, typer.Option("--url", help="Load this running server instead of starting one.")] = "",
     token: Annotated[
         str, typer.Option("--token", help="API token for --url (default: one created here).")
@@ -65,7 +92,8 @@ def loadtest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Replay a realistic order stream (hourly curve, hot SKUs, repeat buyers, cancels, refunds) through
-    POST /api/v1/orders, then report throughput, latency, errors and the stock invariants."""
+    the hub's real ways in — the HTTP API, platform doubles pulled by the connectors, signed pushes, file
+    import — then report throughput, latency, queues, timeouts, errors and the stock invariants."""
     if not sandbox and not url:
         raise _fail("loadtest writes orders: name a sandbox (--sandbox NAME, see `zhongshu sandbox create`) "
                     "or the server to load (--url)")  # fmt: skip
@@ -79,6 +107,13 @@ def loadtest(
 
     if curve not in ("auto", "history", "double11"):
         raise _fail(f"--curve {curve}: one of auto, history, double11")
+    ways = {p.strip() for p in paths.split(",") if p.strip()} or (set(lt.PATHS) if sandbox else {"api"})
+    if ways - set(lt.PATHS):
+        raise _fail(f"--paths {paths}: some of {', '.join(lt.PATHS)}")
+    if ways & {"pull", "file"} and not settings.SANDBOX:
+        raise _fail(
+            "--paths pull and file change shops' credentials and write orders directly: --sandbox only"
+        )
     seconds = _seconds(duration)
     shape, busiest = lt.history_curve()
     if curve == "double11" or (curve == "auto" and shape is None):
@@ -91,12 +126,42 @@ def loadtest(
     if orders and not rate and duration == "10m":
         seconds = orders / mean_rate
     dues = lt.due_times(mean_rate, seconds, shape, orders or None)
-    shops = [c.strip() for c in channels.split(",") if c.strip()] or lt.default_shops()
-    unknown = set(shops) - set(lt.default_shops())
+    if "pull" in ways and not channels:
+        _load_test_shops(lt.PULLED)
+    platforms = lt.shop_platforms()
+    shops = [c.strip() for c in channels.split(",") if c.strip()] or list(platforms)
+    unknown = set(shops) - set(platforms)
     if unknown:
         raise _fail(f"--channels: no active shop {', '.join(sorted(unknown))}")
-    prefix = f"LT{int(time.time()) % 10**6:06d}-"
-    requests = lt.plan_orders(dues, shops, prefix)
+    if "push" in ways:
+        secrets = _push_secrets([s for s in shops if platforms[s] == "own"], settings.SANDBOX)
+        ways_by_shop = {
+            s: ways - ({"push"} if platforms[s] == "own" and s not in secrets else set()) for s in shops
+        }
+    else:
+        secrets, ways_by_shop = {}, {s: ways for s in shops}
+    shops = [s for s in shops if lt.has_path(platforms[s], ways_by_shop[s])]
+    if not shops:
+        raise _fail(f"no shop takes orders by {', '.join(sorted(ways))} (see --channels, --paths)")
+    run = int(time.time()) % 10**6
+    prefix = f"LT{run:06d}-"
+    planned = lt.route(lt.plan_orders(dues, shops, prefix), platforms, ways, prefix, run)
+    if not planned:
+        raise _fail("nothing to send: raise --rate, --duration or --orders")
+    by_path = {p: [r for r in planned if r[2] == p] for p in lt.PATHS}
+    by_path = {p: rs for p, rs in by_path.items() if rs}
+    doubles = None
+    if settings.SANDBOX and by_path.keys() & {"pull", "push"}:
+        from zhongshu.catalog.models import Sku
+        from zhongshu.loadpaths import Doubles
+
+        skus = list(Sku.objects.filter(active=True).order_by("code").values_list("code", flat=True))
+        doubles = Doubles(timeouts if not url else 0.0, platform_timeout + 0.5, skus)
+        for shop in lt.active_shops().filter(code__in={r[3]["shop"] for r in by_path.get("pull", [])}):
+            doubles.connect(shop)
+        for shop in lt.active_shops().filter(code__in={r[3]["shop"] for r in by_path.get("push", [])}):
+            doubles.connect_own(shop, secrets[shop.code])
+        os.environ["ZHONGSHU_PLATFORM_TIMEOUT"] = str(platform_timeout)  # the server started below
     token = token or _token()
     connections.close_all()
     log = Path(settings.HOME) / "loadtest-server.log"
@@ -106,10 +171,12 @@ def loadtest(
         url = f"http://127.0.0.1:{port}"
         server = _start_server(port, workers, log)
     try:
+        warmup = {}
         if server:
             _wait_ready(url, token, server, log)
-        plan = {"url": url, "token": token, "requests": requests}
-        result = _drive(plan, quiet=as_json)
+            warmup = _warm_up(as_json)
+        result = _run(url, token, secrets, by_path, doubles, platforms, (prefix, run), _seconds(file_every),
+                      _seconds(drain), as_json)  # fmt: skip
     finally:
         if server:
             server.terminate()
@@ -117,20 +184,20 @@ def loadtest(
                 server.wait(20)
             except subprocess.TimeoutExpired:
                 server.kill()
+        if doubles:
+            doubles.close()
+    new = [r for r in planned if r[1] == "new"]
     report = {
         "sandbox": settings.SANDBOX or None,
         "curve": curve,
         "offered_per_second": round(mean_rate, 2),
-        "orders": sum(1 for r in requests if r[1] == "new"),
-        "updates": sum(1 for r in requests if r[1] == "update"),
-        "seconds": result["seconds"],
-        "orders_per_second": round(sum(result["answered"].values()) / max(result["seconds"], 0.001), 1),
-        "latency_ms": result["latency_ms"],
-        "request_latency_ms": result["request_latency_ms"],
-        "answered": result["answered"],
-        "errors": result["errors"],
+        "orders": len(new),
+        "updates": len(planned) - len(new),
+        "paths": {p: sum(1 for r in rs if r[1] == "new") for p, rs in by_path.items()},
+        "warmup": warmup,
+        **result,
         **lt.check_stock(),
-        **lt.outcome(prefix),
+        **lt.outcome(_any(lt.run_ids(prefix, run).values())),
     }
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
@@ -139,6 +206,204 @@ def loadtest(
     raise typer.Exit(
         EXIT_OK if report["oversold"] == 0 and not report["reserved_mismatch_count"] else EXIT_FAILED
     )
+
+
+def _warm_up(quiet: bool, limit: float = 120.0) -> dict:
+    """Let the started server's worker deliver the outbox events the copy carried over (an instance
+    whose worker runs has few; a copy of one that ran without it, thousands), so the run meets the
+    worker as a peak meets a running hub; at most `limit` seconds."""
+    from django.db import connection
+
+    from zhongshu.core.models import OutboxEvent
+
+    began, first = time.time(), None
+    while True:
+        pending = OutboxEvent.objects.filter(delivered_at__isnull=True).count()
+        first = pending if first is None else first
+        if pending <= 20 or time.time() - began > limit:
+            break
+        if not quiet:
+            err.print(f"\rwarm-up: the worker delivers the copy's outbox, {pending} events left   ", end="")
+        time.sleep(0.5)
+    if not quiet and first > 20:
+        err.print()
+    connection.close()
+    return {"outbox_pending_at_copy": first, "outbox_pending_at_start": pending,
+            "seconds": round(time.time() - began, 1)}  # fmt: skip
+
+
+def _any(qs):
+    from functools import reduce
+    from operator import or_
+
+    return reduce(or_, qs)
+
+
+def _load_test_shops(platforms: tuple[str, ...]) -> None:
+    """A sandbox without a shop of these platforms gets one of each, named as the load test's."""
+    from zhongshu.shops.models import Shop
+
+    if Shop.objects.filter(active=True, platform__in=platforms).exists():
+        return
+    for platform in platforms:
+        Shop.objects.get_or_create(code=f"lt-{platform}", defaults={"name": f"压测店铺 loadtest ({platform})",
+                                                                     "platform": platform})  # fmt: skip
+
+
+def _push_secrets(own_shops: list[str], in_sandbox: str) -> dict[str, str]:
+    """The own shops' push secrets; in a sandbox one is set where a shop has none."""
+    import secrets as random_secrets
+
+    from zhongshu.channels.models import ShopCredential
+    from zhongshu.shops.models import Shop
+
+    found = {}
+    for shop in Shop.objects.filter(code__in=own_shops):
+        cred = ShopCredential.objects.filter(shop=shop).first()
+        if (cred is None or not cred.push_secret) and in_sandbox:
+            cred = cred or ShopCredential(shop=shop, app_key=shop.code)
+            cred.push_secret = random_secrets.token_urlsafe(24)
+            cred.save()
+        if cred is not None and cred.push_secret:
+            found[shop.code] = cred.push_secret
+    return found
+
+
+def _run(url, token, secrets, by_path, doubles, platforms, ids, file_every, drain, quiet) -> dict:
+    """Send every path's orders from the same start second; sample the hub every second until every
+    order is settled (or `drain` after the last one was due); the figures of the run."""
+    from collections import Counter
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from zhongshu import loadpaths
+    from zhongshu.loadtest import run_ids
+
+    errors: Counter = Counter()
+    since = timezone.now()
+    start_at = time.time() + 1.0
+    stop = threading.Event()
+    threads, gen, handed = [], None, {}
+    http = [r for p in ("api", "push") for r in by_path.get(p, [])]
+    if http:
+        gen = _Generator({"url": url, "token": token, "secrets": secrets, "start_at": start_at,
+                          "requests": sorted(http, key=lambda r: r[0])})  # fmt: skip
+    if "pull" in by_path:
+        events = [(d, k, platforms[b["shop"]], b) for d, k, _p, b in by_path["pull"]]
+        threads.append(
+            threading.Thread(target=loadpaths.run_feed, args=(events, doubles, start_at, stop, errors))
+        )
+    if "file" in by_path:
+        chunks = loadpaths.chunk_files([(d, k, b["shop"], b) for d, k, _p, b in by_path["file"]], file_every)
+        threads.append(
+            threading.Thread(target=loadpaths.run_files, args=(chunks, start_at, stop, errors, handed))
+        )
+    for t in threads:
+        t.daemon = True
+        t.start()
+    groups = {p: q for p, q in run_ids(*ids).items() if p in by_path}
+    dues = {p: [d for d, k, _p, _b in rs if k == "new"] for p, rs in by_path.items()}
+    sampler = loadpaths.Sampler(start_at, dues, groups, since)
+    last_due = max(r[0] for rs in by_path.values() for r in rs)
+    total = sum(len(v) for v in dues.values())
+    sent_by = None
+    try:
+        while True:
+            time.sleep(max(0.0, 1.0 - (time.time() - start_at) % 1.0))
+            row = sampler.sample()
+            sending = any(t.is_alive() for t in threads) or (gen is not None and gen.running())
+            if not sending and sent_by is None:
+                sent_by = time.time()
+            if not quiet:
+                _progress(row, gen, doubles, total)
+            settled = total - sum(row["unsettled"].values()) if row["t"] > last_due else 0
+            if sent_by and (settled >= total or time.time() - sent_by > drain):
+                break
+    except KeyboardInterrupt:
+        err.print("\ninterrupted: reporting what arrived so far")
+    finally:
+        stop.set()
+        if not quiet:
+            err.print()
+    answers = gen.finish() if gen else None
+    put_at = {
+        b["channel_order_id"]: start_at + d
+        for p in ("api", "push")
+        for d, k, _p, b in by_path.get(p, [])
+        if k == "new"
+    }
+    put_at.update(handed)
+    if doubles:
+        put_at.update(doubles.put_at)
+    path_of = {b["channel_order_id"]: p for p, rs in by_path.items() for _d, k, _p, b in rs if k == "new"}
+    allocated, settled_at = loadpaths.settle_times(since, put_at)
+    connection.close()
+    lat = {p: [allocated[i] - put_at[i] for i in allocated if path_of.get(i) == p] for p in by_path}
+    end = max(settled_at.values(), default=time.time())
+    first = min(put_at.values(), default=start_at)
+    in_hub = sum(sampler.samples[-1]["in_hub"].values()) if sampler.samples else 0
+    third = doubles.stats() if doubles else {}
+    asked = sum(v["requests"] for v in third.values())
+    errors.update(_pull_failures(since))
+    if answers:
+        errors.update(answers["errors"])
+    return {
+        "seconds": round(end - start_at, 2),
+        "first_to_last_settled_seconds": round(end - first, 2),
+        "orders_per_second": round(len(settled_at) / max(end - start_at, 0.001), 1),
+        "latency_ms": loadpaths.percentiles([v for vs in lat.values() for v in vs]),
+        "latency_ms_by_path": {p: loadpaths.percentiles(v) for p, v in lat.items()},
+        "allocated": len(allocated),
+        "settled": len(settled_at),
+        "missing": total - in_hub,
+        "request_latency_ms": answers["request_latency_ms"]
+        if answers
+        else dict.fromkeys(("p50", "p95", "p99", "max"), 0.0),
+        "answered": answers["answered"] if answers else {},
+        "db_ms": answers["db_ms"] if answers else {"p50": 0.0, "p99": 0.0, "max": 0.0, "requests": 0},
+        "db_lock_ms": answers["lock_ms"] if answers else {"p50": 0.0, "p99": 0.0, "max": 0.0, "requests": 0},
+        "third_party": {
+            "requests": asked,
+            "timeouts": sum(v["timeouts"] for v in third.values()),
+            "timeout_rate": round(sum(v["timeouts"] for v in third.values()) / asked, 4) if asked else 0.0,
+            "by_platform": third,
+        },  # fmt: skip
+        "backlog": sampler.samples,
+        "backlog_max": _peaks(sampler.samples),
+        "errors": dict(errors),
+    }
+
+
+def _pull_failures(since) -> dict:
+    """Failed pulls of the run by error kind (the shops' sync history)."""
+    from django.db.models import Count
+
+    from zhongshu.channels.models import SyncRun
+
+    rows = SyncRun.objects.filter(started_at__gte=since, outcome=SyncRun.Outcome.FAILED)
+    return {
+        f"pull_{r['error_kind'] or 'failed'}": r["n"]
+        for r in rows.values("error_kind").annotate(n=Count("id"))
+    }
+
+
+def _peaks(samples: list[dict]) -> dict:
+    peak = lambda key: max((s[key] or 0 for s in samples), default=0)  # noqa: E731
+    return {"outbox_pending": peak("outbox_pending"), "push_inbox_pending": peak("push_inbox_pending"),
+            "tasks_pending": peak("tasks_pending"),
+            "unsettled": max((sum(s["unsettled"].values()) for s in samples), default=0),
+            "lag_seconds": max((max(s["lag_seconds"].values(), default=0) for s in samples), default=0)}  # fmt: skip
+
+
+def _progress(row: dict, gen, doubles, total: int) -> None:
+    p = gen.progress if gen else {}
+    timeouts = sum(v["timeouts"] for v in doubles.stats().values()) if doubles else 0
+    err.print(
+        f"\r{row['t']:>6.1f} s  due {sum(row['due'].values())}/{total}  in hub {sum(row['in_hub'].values())}  "
+        f"unsettled {sum(row['unsettled'].values())}  outbox {row['outbox_pending']}  inbox {row['push_inbox_pending']}  "
+        f"http errors {p.get('errors', 0)}  p95 {p.get('p95_ms', 0)} ms  timeouts {timeouts}   ", end="",
+    )  # fmt: skip
 
 
 def _token() -> str:
@@ -184,41 +449,58 @@ def _wait_ready(url: str, token: str, server: subprocess.Popen, log: Path) -> No
     raise _fail(f"the server did not answer within 60 s; see {log}")
 
 
-def _drive(plan: dict, quiet: bool) -> dict:
-    """Run zhongshu.loadgen in its own process; show its progress on one line of stderr."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
-        json.dump(plan, fh, ensure_ascii=False)
-    try:
-        proc = subprocess.Popen(
+class _Generator:
+    """zhongshu.loadgen in its own process; its latest progress line and its result."""
+
+    def __init__(self, plan: dict):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
+            json.dump(plan, fh, ensure_ascii=False)
+        self.path, self.progress, self.result = fh.name, {}, None
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "zhongshu.loadgen", fh.name], stdout=subprocess.PIPE, text=True
         )
-        result = None
-        for line in proc.stdout:
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
             msg = json.loads(line)
-            if "progress" in msg and not quiet:
-                p = msg["progress"]
-                err.print(
-                    f"\r{p['elapsed']:>6.1f} s  sent {p['sent']}/{p['total']}  answered {p['done']}  "
-                    f"errors {p['errors']}  p95 {p['p95_ms']} ms   ", end="",
-                )  # fmt: skip
-            result = msg.get("result", result)
-        proc.wait()
-        if not quiet:
-            err.print()
-        if result is None:
-            raise _fail(f"the load generator failed (exit {proc.returncode})")
-        return result
-    finally:
-        os.unlink(fh.name)
+            self.progress = msg.get("progress", self.progress)
+            self.result = msg.get("result", self.result)
+
+    def running(self) -> bool:
+        return self.reader.is_alive()
+
+    def finish(self) -> dict:
+        self.proc.wait()
+        self.reader.join()
+        os.unlink(self.path)
+        if self.result is None:
+            raise _fail(f"the load generator failed (exit {self.proc.returncode})")
+        return self.result
 
 
 def _print(r: dict) -> None:
-    lat, req = r["latency_ms"], r["request_latency_ms"]
+    lat, req, db, tp = r["latency_ms"], r["request_latency_ms"], r["db_ms"], r["third_party"]
     out.print(f"压测 / load test: {r['orders']} orders + {r['updates']} cancels/refunds in {r['seconds']} s "
-              f"(curve {r['curve']}, offered {r['offered_per_second']}/s)")  # fmt: skip
-    out.print(f"throughput {r['orders_per_second']} orders/s; answered {r['answered']}")
-    out.print(f"intake → allocated p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms "
-              f"(every request: p99 {req['p99']} ms, max {req['max']} ms)")  # fmt: skip
+              f"(curve {r['curve']}, offered {r['offered_per_second']}/s; by path {r['paths']})")  # fmt: skip
+    out.print(f"throughput {r['orders_per_second']} orders/s settled; first order → last settled "
+              f"{r['first_to_last_settled_seconds']} s; missing {r['missing']}")  # fmt: skip
+    out.print(f"intake → allocated p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms")
+    for path, v in r["latency_ms_by_path"].items():
+        out.print(f"  {path:<5} p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms")
+    if r["answered"] or r["db_ms"]["requests"]:
+        out.print(f"HTTP requests: p99 {req['p99']} ms, max {req['max']} ms; answered {r['answered']}")
+    if db["requests"]:
+        out.print(f"SQL time per request (Server-Timing db): p50 {db['p50']} ms, p99 {db['p99']} ms; "
+                  f"write lock wait p99 {r['db_lock_ms']['p99']} ms")  # fmt: skip
+    if tp["requests"]:
+        out.print(f"platform doubles: {tp['requests']} requests, {tp['timeouts']} past the timeout "
+                  f"({tp['timeout_rate']:.1%})")  # fmt: skip
+    peaks = r["backlog_max"]
+    out.print(f"backlog peaks: unsettled {peaks['unsettled']} (the hub {peaks['lag_seconds']} s behind), "
+              f"outbox {peaks['outbox_pending']}, push inbox "
+              f"{peaks['push_inbox_pending']}, tasks {peaks['tasks_pending']} (every second: --json backlog)")  # fmt: skip
     out.print(f"errors {r['errors'] or 'none'}")
     out.print(f"in the hub: {r['by_status']}; repeat buyers {r['repeat_buyers']}")
     out.print(f"oversold rows {r['oversold']}; reserved ≠ Σ open orders: {r['reserved_mismatch_count']}")

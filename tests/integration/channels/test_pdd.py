@@ -1,4 +1,4 @@
-"""Pinduoduo connector against its double over real HTTP (tests/platforms/pdd.py).
+"""Pinduoduo connector against its double over real HTTP (src/zhongshu/doubles/pdd.py).
 
 Time is simulated: each sync gets `now=`, and the double's clock is set to the same instant, so the
 platform's 3-minute rule, token expiry and order modifications follow the test's calendar.

@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 import httpx
 
 from zhongshu.channels.base import AuthError, ConnectorError, Credentials, TransientError
-from zhongshu.channels.http import hide_query_secrets, json_answer, platform_error, transport_errors
+from zhongshu.channels.http import (
+    hide_query_secrets,
+    json_answer,
+    platform_error,
+    read_timeout,
+    transport_errors,
+)
 from zhongshu.channels.jd.signing import jos_time, sign
 
 GATEWAY = "https://api.jd.com/routerjson"
@@ -78,7 +84,7 @@ class JosClient:
     def _client(self) -> httpx.Client:
         if self._http is None:
             hide_query_secrets()  # the OAuth endpoints take the app secret, refresh token and code in the query
-            self._http = httpx.Client(timeout=self.timeout)
+            self._http = httpx.Client(timeout=read_timeout(self.timeout))
         return self._http
 
 

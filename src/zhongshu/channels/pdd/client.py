@@ -14,7 +14,7 @@ from decimal import Decimal
 import httpx
 
 from zhongshu.channels.base import AuthError, ConnectorError, Credentials, RateLimited, TransientError
-from zhongshu.channels.http import json_answer, transport_errors
+from zhongshu.channels.http import json_answer, read_timeout, transport_errors
 from zhongshu.channels.pdd.signing import GATEWAY_PATH, PRODUCTION_BASE, signed
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class PddClient:
     def __init__(self, credentials: Credentials, timeout: float | None = None):
         self.credentials = credentials
         self.url = (credentials.base_url or PRODUCTION_BASE).rstrip("/") + GATEWAY_PATH
-        self.timeout = timeout or self.timeout
+        self.timeout = timeout or read_timeout(self.timeout)
 
     def call(self, api: str, params: dict | None = None, authorised: bool = True) -> dict:
         """Call `api` (e.g. pdd.order.information.get); the body of its `*_response` object."""

@@ -23,13 +23,13 @@ from functools import cache
 import httpx
 
 from zhongshu.channels.base import AuthError, ConnectorError, RateLimited, TransientError
-from zhongshu.channels.http import json_answer, transport_errors
+from zhongshu.channels.http import json_answer, read_timeout, transport_errors
 from zhongshu.channels.taobao.signing import sign
 from zhongshu.core.timeutil import SHANGHAI
 
 GATEWAY = "https://eco.taobao.com/router/rest"
 SIGN_METHOD = "hmac-sha256"
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+TIMEOUT = 30.0  # seconds for an answer (settings.PLATFORM_TIMEOUT overrides); 5 to connect
 THROTTLED_CODES = {"4", "5", "6", "7", "8"}
 SESSION_CODES = {"26", "27", "53"}
 SESSION_SUBCODES = {"invalid-sessionkey", "session-expired", "session-not-exist"}
@@ -39,7 +39,7 @@ _BAN = re.compile(r"last for (\d+) more seconds")
 @cache
 def _http() -> httpx.Client:
     """One pooled, thread-safe HTTP client per process (building one costs an SSL context)."""
-    return httpx.Client(timeout=TIMEOUT)
+    return httpx.Client(timeout=httpx.Timeout(read_timeout(TIMEOUT), connect=5.0))
 
 
 def response_key(method: str) -> str:
