@@ -28,6 +28,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 from huey import crontab
+from huey.constants import EmptyData
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from zhongshu.channels import breaker, history, inbox, services
@@ -142,6 +143,7 @@ SYNC_PRIORITY = 10
 @db_task(expires=SYNC_TASK_EXPIRES, priority=SYNC_PRIORITY)
 def sync_shop_task(shop_code: str) -> None:
     """One incremental pull of a shop."""
+    HUEY.storage.pop_data(_QUEUED.format(shop_code))  # taken up: the scheduler may queue the next one
     try:
         report = run_sync(shop_code)
     except Exception as exc:  # noqa: BLE001 - recorded on SyncState; the next tick tries again
@@ -205,10 +207,28 @@ def schedule_due(now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     enqueued = []
     for state in due_shops(now):
+        code = state.shop.code
+        if _still_queued(code, now):
+            continue
         if _claim(state, now):
-            sync_shop_task(state.shop.code)
-            enqueued.append(state.shop.code)
+            HUEY.storage.put_data(_QUEUED.format(code), str(now.timestamp()).encode())
+            sync_shop_task(code)
+            enqueued.append(code)
     return enqueued
+
+
+# A shop's sync waiting in the queue (behind other tasks at a peak) is not queued a second time: the
+# scheduler marks it in the queue's own key-value store (Huey storage: SQLite or Redis, shared by every
+# worker process) and the task clears the mark when it starts. A mark older than SYNC_TASK_EXPIRES is
+# ignored — the queue drops a sync that waited that long without running it.
+_QUEUED = "zhongshu:sync-queued:{}"
+
+
+def _still_queued(shop_code: str, now: datetime) -> bool:
+    mark = HUEY.storage.peek_data(_QUEUED.format(shop_code))
+    if mark is EmptyData:
+        return False
+    return now.timestamp() - float(mark) < SYNC_TASK_EXPIRES
 
 
 def run_sync_scheduler(stop: threading.Event, tick: float = 1.0) -> None:

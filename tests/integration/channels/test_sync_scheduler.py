@@ -19,6 +19,7 @@ from tests.integration.channels.fake_platform import FakeDouble, make_shop
 from zhongshu.channels.models import Shop, ShopCredential, SyncState
 from zhongshu.channels.tasks import (
     LOCK_NAMESPACE,
+    SYNC_TASK_EXPIRES,
     run_sync,
     run_sync_scheduler,
     schedule_due,
@@ -68,7 +69,11 @@ def test_scheduler_enqueues_only_due_shops(hub, double, queue):
     steps = [(0, ["fast", "slow"]), (5, []), (9, []), (10, ["fast"]), (15, []), (20, ["fast"]), (29, []),
              (30, ["fast", "slow"])]  # fmt: skip
 
-    seen = [(s, schedule_due(T0 + timedelta(seconds=s))) for s, _ in steps]
+    seen = []
+    for s, _ in steps:
+        seen.append((s, schedule_due(T0 + timedelta(seconds=s))))
+        for task in HUEY.pending():  # each queued sync taken up before the next tick (its run fails:
+            HUEY.storage.pop_data(f"zhongshu:sync-queued:{task.args[0]}")  # the double is not asked)
 
     assert seen == steps
     assert queued() == [("sync_shop_task", (c,)) for c in ["fast", "slow", "fast", "fast", "fast", "slow"]]
@@ -82,6 +87,24 @@ def test_a_second_scheduler_with_the_same_view_does_not_queue_again(hub, double,
     assert schedule_due(T0) == ["fast"]
     assert schedule_due(T0) == []  # e.g. the scheduler of a second worker process, same instant
     assert queued() == [("sync_shop_task", ("fast",))]
+
+
+@pytest.mark.django_db(transaction=True)  # the task closes its connection when it ends, as in a worker
+def test_a_shop_is_not_queued_again_while_its_sync_waits_in_the_queue(hub, double, queue):
+    make_shop(double, "fast", interval_seconds=1)
+    t0 = datetime.now(UTC)  # the run below stamps the shop with the real clock
+    assert schedule_due(t0) == ["fast"]
+    # at a peak the sync waits behind other tasks: due again every second, queued only once
+    assert [schedule_due(t0 + timedelta(seconds=s)) for s in (1, 5, 60)] == [[], [], []]
+    assert queued() == [("sync_shop_task", ("fast",))]
+    [task] = HUEY.pending()
+    HUEY.execute(task)  # a worker takes it up and pulls
+    assert pulls(double) > 0
+    assert schedule_due(t0 + timedelta(seconds=61)) == ["fast"]
+    # a sync the queue dropped unexecuted (older than SYNC_TASK_EXPIRES) does not hold the shop back
+    later = t0 + timedelta(seconds=61 + SYNC_TASK_EXPIRES)
+    assert schedule_due(later - timedelta(seconds=1)) == []
+    assert schedule_due(later) == ["fast"]
 
 
 @pytest.mark.django_db(transaction=True)
