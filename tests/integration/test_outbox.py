@@ -103,3 +103,26 @@ def test_stocktake_below_reserved_backorders_newest_first(hub):
     assert statuses == {"OLD": "allocated", "NEW": "backordered"}
     row = StockLevel.objects.get(warehouse__code="CD")
     assert (row.physical, row.reserved) == (3, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_delivers_everything_pending_in_short_batches_on_sqlite(hub, monkeypatch):
+    """On SQLite a batch reads SQLITE_FETCH events and the rest follows after the pause (the write
+    lock is let go in between); one relay call still delivers every pending event, in order."""
+    seen: list[int] = []
+
+    @outbox.consumer("test.recorder", topic_prefix="test.")
+    def recorder(ev):
+        seen.append(ev.payload["n"])
+
+    monkeypatch.setattr(outbox, "SQLITE_FETCH", 3)
+    monkeypatch.setattr(outbox, "SQLITE_PAUSE", 0.0)
+    monkeypatch.setattr(outbox, "_waker", lambda: None)  # not relayed on commit: below, at once
+    try:
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", "A", {"n": n}) for n in range(10)])
+        assert seen == []
+        assert outbox.relay() == 10
+        assert seen == list(range(10)) and not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
+    finally:
+        outbox._consumers[:] = [c for c in outbox._consumers if c.name != "test.recorder"]
