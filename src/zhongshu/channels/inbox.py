@@ -46,7 +46,7 @@ INTERVAL = 0.1  # seconds between polls of an empty inbox
 # many messages as fit in SQLITE_BATCH_SECONDS, then lets the lock go for SQLITE_PAUSE before the
 # next. PostgreSQL takes in the whole batch at once (the inserts do not wait for it).
 SQLITE_BATCH_SECONDS = 0.05
-SQLITE_PAUSE = 0.02
+SQLITE_PAUSE = 0.05
 SQLITE_MAX_ROWS = 100  # per transaction: the pace of an idle moment must not make a peak's first one long
 _pace = 0.005  # seconds per message of the last take-in transaction on SQLite (a first guess)
 
@@ -68,13 +68,7 @@ def store(shop: Shop, result: PushResult) -> PushInbox:
 def take_in(limit: int = BATCH) -> int:
     """Take in up to `limit` pending messages; returns how many rows were settled (taken in or
     found already taken)."""
-    now = timezone.now()
-    rows = list(
-        PushInbox.objects.filter(taken_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .select_related("shop", "shop__credential")
-        .order_by("id")[:limit]
-    )
+    rows = list(_ready(timezone.now()).select_related("shop", "shop__credential").order_by("id")[:limit])
     by_shop: dict[int, list[PushInbox]] = defaultdict(list)
     for row in rows:
         by_shop[row.shop_id].append(row)
@@ -86,6 +80,13 @@ def take_in(limit: int = BATCH) -> int:
             _settle_or_split(shop, items) if connection.vendor != "sqlite" else _settle_sqlite(shop, items)
         )
     return settled
+
+
+def _ready(now):
+    """The rows to take in now: pending, not given up, not waiting out a pause after a failure."""
+    return PushInbox.objects.filter(taken_at__isnull=True, attempts__lt=MAX_ATTEMPTS).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
 
 
 def _settle_sqlite(shop: Shop, items: list[tuple[PushInbox, list[OrderIn]]]) -> int:
@@ -181,6 +182,12 @@ def _failed(row: PushInbox, exc: Exception) -> None:
 
 def pending() -> int:
     return PushInbox.objects.filter(taken_at__isnull=True).count()
+
+
+def waiting() -> bool:
+    """Messages are waiting to be taken in now: pushes are coming in (the worker's outbox relay
+    yields meanwhile, core/outbox.py `set_busy`)."""
+    return _ready(timezone.now()).exists()
 
 
 def run_inbox_loop(stop: threading.Event, interval: float = INTERVAL) -> None:

@@ -4,11 +4,13 @@ refused, a message already taken in another way not taken in again, one broken m
 holding the others back. The worker is not woken here (as under `zhongshu serve`): the tests call
 `take_in` where the worker's loop would."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.factories import example_order, put_stock
 from tests.platforms.own import signed_push
@@ -267,3 +269,16 @@ def test_a_take_in_on_sqlite_sizes_its_transactions_by_the_measured_pace(
     else:
         assert sizes[0] == 2 and sum(sizes) == 6  # then as many as the measured pace lets in
     assert Order.objects.count() == 6 and PushReceipt.objects.count() == 6
+
+
+def test_the_inbox_tells_when_pushes_are_waiting(client, mp, asleep):
+    """What the worker's outbox relay asks before each batch (it yields while this is true)."""
+    assert not inbox.waiting()
+    assert push(client, order(1), "m-1").status_code == 200
+    assert inbox.waiting()
+    assert inbox.take_in() == 1 and not inbox.waiting()
+    assert push(client, order(2), "m-2").status_code == 200
+    PushInbox.objects.filter(message_id="m-2").update(
+        attempts=1, not_before=timezone.now() + timedelta(hours=1)
+    )
+    assert not inbox.waiting()  # a message waiting out its pause after a failure is no peak
