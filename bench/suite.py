@@ -157,10 +157,15 @@ def push_storm(pushes: int, seconds: float = 5.0) -> dict:
         time.sleep(1.0)
     from zhongshu.channels.models import PushReceipt
 
+    timing = r.get("server_timing_ms", {}).get("200", {})  # Server-Timing of the acknowledged pushes
     return {
         f"push storm {pushes} in {seconds:g} s: acknowledged": r["statuses"].get("200", 0),
         "push storm: p99 ms": r["p99_ms"],
         "push storm: other answers": r["requests"] - r["statuses"].get("200", 0),
+        "push storm: of which 503 (shed)": r["statuses"].get("503", 0),
+        "push storm: server CPU ms per push (mean)": timing.get("cpu", {}).get("mean"),
+        "push storm: server time ms p50 / p99": f"{timing.get('app', {}).get('p50')} / "
+        f"{timing.get('app', {}).get('p99')}",
         "push storm: taken in (orders)": Order.objects.filter(channel_order_id__startswith="P").count(),
         "push storm: inbox empty after s": round(drained, 1),
         "push storm: replays refused (409)": replay["statuses"].get("409", 0),

@@ -17,3 +17,13 @@ def _default_language():
     language active in the thread, which would leak an English test's language into the next test."""
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_push_lookups():
+    """The push receiver keeps shops and SKU codes per process for a few seconds
+    (channels/pushcache.py); a test's rolled-back rows must not be known to the next test."""
+    from zhongshu.channels import pushcache
+
+    pushcache.clear()
+    yield

@@ -26,10 +26,12 @@ from gunicorn.util import import_app
 from gunicorn.workers.gthread import ThreadWorker
 from huey.contrib.djhuey import HUEY
 
+from zhongshu.channels import inbox
 from zhongshu.channels.inbox import run_inbox_loop
 from zhongshu.channels.pdd.messages import PddMessageService
 from zhongshu.channels.taobao.tmc import TmcService
 from zhongshu.channels.tasks import run_sync_scheduler
+from zhongshu.core import outbox
 from zhongshu.core.overload import busy_bytes, stamp_wait
 from zhongshu.core.tasks import run_relay_loop
 from zhongshu.core.threads import start_daemon
@@ -187,6 +189,7 @@ def run_worker(threads: int) -> None:
         workers=threads, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=10
     )
     stop = threading.Event()
+    outbox.set_busy(inbox.waiting)  # at a peak of pushes the relay yields to their take-in
     loops = [
         start_daemon("outbox-relay", partial(run_relay_loop, stop)),
         start_daemon("sync-scheduler", partial(run_sync_scheduler, stop)),

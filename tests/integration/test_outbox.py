@@ -103,3 +103,59 @@ def test_stocktake_below_reserved_backorders_newest_first(hub):
     assert statuses == {"OLD": "allocated", "NEW": "backordered"}
     row = StockLevel.objects.get(warehouse__code="CD")
     assert (row.physical, row.reserved) == (3, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_delivers_everything_pending_in_short_batches_on_sqlite(hub, monkeypatch):
+    """On SQLite a batch reads SQLITE_FETCH events and the rest follows after the pause (the write
+    lock is let go in between); one relay call still delivers every pending event, in order."""
+    seen: list[int] = []
+
+    @outbox.consumer("test.recorder", topic_prefix="test.")
+    def recorder(ev):
+        seen.append(ev.payload["n"])
+
+    monkeypatch.setattr(outbox, "SQLITE_FETCH", 3)
+    monkeypatch.setattr(outbox, "SQLITE_PAUSE", 0.0)
+    monkeypatch.setattr(outbox, "_waker", lambda: None)  # not relayed on commit: below, at once
+    try:
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", "A", {"n": n}) for n in range(10)])
+        assert seen == []
+        assert outbox.relay() == 10
+        assert seen == list(range(10)) and not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
+    finally:
+        outbox._consumers[:] = [c for c in outbox._consumers if c.name != "test.recorder"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_a_peak_the_relay_yields_in_short_batches_on_every_database(hub, monkeypatch):
+    """`set_busy` (the worker installs "pushes are waiting to be taken in"): batches as short as on
+    SQLite, on PostgreSQL too, with a pause between them; everything is still delivered, in order."""
+    seen: list[int] = []
+    batches: list[tuple[bool, int]] = []
+
+    @outbox.consumer("test.recorder", topic_prefix="test.")
+    def recorder(ev):
+        seen.append(ev.payload["n"])
+
+    real = outbox._relay_batch
+
+    def recording(batch, max_attempts, busy=False):
+        done, fetched, cut = real(batch, max_attempts, busy)
+        batches.append((busy, fetched))
+        return done, fetched, cut
+
+    monkeypatch.setattr(outbox, "_relay_batch", recording)
+    monkeypatch.setattr(outbox, "SQLITE_FETCH", 4)
+    monkeypatch.setattr(outbox, "BUSY_PAUSE", 0.0)
+    monkeypatch.setattr(outbox, "_waker", lambda: None)
+    outbox.set_busy(lambda: True)
+    try:
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", "A", {"n": n}) for n in range(10)])
+        assert outbox.relay() == 10 and seen == list(range(10))
+        assert [fetched for _, fetched in batches] == [4, 4, 2] and all(busy for busy, _ in batches)
+    finally:
+        outbox.set_busy(None)
+        outbox._consumers[:] = [c for c in outbox._consumers if c.name != "test.recorder"]

@@ -73,40 +73,59 @@ def wake_relay() -> None:
 
 
 # On SQLite a relay batch holds the one write lock of the database while the consumers run: a
-# batch stops after this many seconds and the relay pauses briefly before the next, so that order
-# intake (a request waiting for the lock) gets its turn instead of waiting out 500 deliveries.
-SQLITE_BATCH_SECONDS = 0.2
-SQLITE_PAUSE = 0.1
+# batch stops after this many seconds and the relay pauses before the next, so that the writes
+# waiting for the lock (order intake, a push's acknowledgement: a request each) get their turn
+# instead of waiting out hundreds of deliveries. A batch reads at most SQLITE_FETCH events (it
+# rarely gets through more in its time) and is followed by the pause whenever more may be waiting.
+SQLITE_BATCH_SECONDS = 0.05
+SQLITE_PAUSE = 0.05
+SQLITE_FETCH = 100
+
+# At a peak (`set_busy`: the worker installs "pushes are waiting to be taken in") the relay yields
+# on every database: batches as short as on SQLite, BUSY_PAUSE between them, so that the pushes'
+# acknowledgements and their take-in get the CPU first; the deliveries catch up after the peak.
+BUSY_PAUSE = 0.2
+
+_busy: Callable[[], bool] | None = None
+
+
+def set_busy(fn: Callable[[], bool] | None) -> None:
+    """Composition: what tells the relay to yield (asked once per batch)."""
+    global _busy
+    _busy = fn
 
 
 def relay(batch: int = 500, max_attempts: int = 20) -> int:
     """Deliver pending events to every consumer; returns how many were delivered."""
     delivered = 0
     while True:
-        done, fetched, cut = _relay_batch(batch, max_attempts)
+        busy = _busy is not None and _busy()
+        done, fetched, cut = _relay_batch(batch, max_attempts, busy)
         delivered += done
         if cut:
-            time.sleep(SQLITE_PAUSE)
+            time.sleep(BUSY_PAUSE if busy else SQLITE_PAUSE)
         elif fetched < batch or done == 0:
             return delivered
 
 
-def _relay_batch(batch: int, max_attempts: int) -> tuple[int, int, bool]:
+def _relay_batch(batch: int, max_attempts: int, busy: bool = False) -> tuple[int, int, bool]:
     pending_q = OutboxEvent.objects.filter(delivered_at__isnull=True, attempts__lt=max_attempts)
     if not pending_q.exists():  # cheap poll without taking SQLite's write lock
         return 0, 0, False
     with transaction.atomic():
         if not _relay_lock():
             return 0, 0, False  # another process is relaying right now
+        short = busy or connection.vendor == "sqlite"
+        limit = min(batch, SQLITE_FETCH) if short else batch
         pending = list(
             OutboxEvent.objects.filter(delivered_at__isnull=True, attempts__lt=max_attempts).order_by("id")[
-                :batch
+                :limit
             ]
         )
         blocked: set[str] = set()
         now = timezone.now()
         ok, failed = [], []
-        budget = time.monotonic() + SQLITE_BATCH_SECONDS if connection.vendor == "sqlite" else None
+        budget = time.monotonic() + SQLITE_BATCH_SECONDS if short else None
         cut = False
         for ev in pending:
             if budget is not None and (ok or failed) and time.monotonic() > budget:
@@ -128,7 +147,8 @@ def _relay_batch(batch: int, max_attempts: int) -> tuple[int, int, bool]:
                 ok.append(ev)
         OutboxEvent.objects.bulk_update(ok, ["delivered_at"])
         OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
-    return len(ok), len(pending), cut
+    more = short and len(pending) == limit and bool(ok)  # the rest follows the pause too
+    return len(ok), len(pending), cut or more
 
 
 RELAY_LOCK_KEY = 0x7A68_6F6E  # "zhon"

@@ -43,12 +43,13 @@ def check_references(payloads: list[OrderIn]) -> dict[int, list[dict]]:
         Shop.objects.filter(code__in={p.shop for p in payloads}, active=True).values_list("code", flat=True)
     )
     codes = {ln.sku for p in payloads for ln in p.lines}
-    return _reference_errors(
+    return reference_errors(
         payloads, shops, set(Sku.objects.filter(code__in=codes).values_list("code", flat=True))
     )
 
 
-def _reference_errors(payloads: list[OrderIn], shops: set[str], skus: set[str]) -> dict[int, list[dict]]:
+def reference_errors(payloads: list[OrderIn], shops: set[str], skus: set[str]) -> dict[int, list[dict]]:
+    """The payloads naming a shop not in `shops` or a SKU not in `skus`, as check_references."""
     errors: dict[int, list[dict]] = {}
     for i, p in enumerate(payloads):
         errs = (
@@ -72,7 +73,7 @@ def intake(payloads: list[OrderIn], actor: str) -> list[IntakeResult]:
 
     def run() -> list[IntakeResult]:
         batch = IntakeBatch.for_payloads(payloads, actor)
-        errors = _reference_errors(payloads, set(batch.shops), set(batch.skus))
+        errors = reference_errors(payloads, set(batch.shops), set(batch.skus))
         if errors:
             raise ReferenceErrors(errors)  # rolls the transaction back: nothing written
         results = [batch.process(p) for p in payloads]

@@ -4,12 +4,20 @@ refused, a message already taken in another way not taken in again, one broken m
 holding the others back. The worker is not woken here (as under `zhongshu serve`): the tests call
 `take_in` where the worker's loop would."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.factories import example_order, put_stock
 from tests.platforms.own import signed_push
-from zhongshu.channels import inbox
+from zhongshu.catalog.models import Sku
+from zhongshu.channels import inbox, pushcache
 from zhongshu.channels.models import PushInbox, PushReceipt, Shop, ShopCredential
+from zhongshu.core import crypto
 from zhongshu.orders.models import Order, OrderTransition
 
 SECRET = "mp-webhook-secret"
@@ -156,3 +164,121 @@ def test_the_workers_inbox_loop_takes_a_stored_push_in(client, asleep):
         stop.set()
         loop.join(timeout=5)
     assert not loop.is_alive() and PushInbox.objects.get().taken_at is not None
+
+
+# --- the receiver's per-process lookups (channels/pushcache.py) ----------------------------------
+
+
+def _set_secret(secret: str, signal: bool = True) -> None:
+    cred = ShopCredential.objects.get(shop__code="mp")
+    if signal:  # saved in this process (the admin, a command)
+        cred.push_secret = secret
+        cred.save()
+    else:  # saved by another process: this one hears nothing of it
+        ShopCredential.objects.filter(pk=cred.pk).update(push_secret_enc=crypto.encrypt(secret))
+
+
+def signed_with(client, secret: str, message_id: str):
+    body, headers = signed_push(secret, order(int(message_id.split("-")[1])), message_id=message_id)
+    return client.post(URL, body, content_type="application/json", **headers)
+
+
+def test_a_secret_changed_in_this_process_applies_to_the_next_push(client, mp, asleep):
+    assert signed_with(client, SECRET, "m-1").status_code == 200  # the shop is now kept
+    _set_secret("rotated")
+    assert signed_with(client, SECRET, "m-2").status_code == 401
+    assert signed_with(client, "rotated", "m-3").status_code == 200
+
+
+def test_a_secret_changed_by_another_process_is_accepted_at_once_and_the_old_one_soon_refused(
+    client, mp, asleep, monkeypatch
+):
+    assert signed_with(client, SECRET, "m-1").status_code == 200
+    _set_secret("rotated", signal=False)
+    # the old secret: still accepted while this process trusts what it read (up to TTL seconds) …
+    assert signed_with(client, SECRET, "m-2").status_code == 200
+    monkeypatch.setattr(pushcache, "TTL", 0.0)  # … and refused once that has passed
+    assert signed_with(client, SECRET, "m-3").status_code == 401
+    monkeypatch.setattr(pushcache, "TTL", 60.0)
+    _set_secret("rotated-again", signal=False)
+    # the new secret: a refused message is verified again with the shop read afresh …
+    monkeypatch.setattr(pushcache, "RETRY_AFTER", 0.0)
+    assert signed_with(client, "rotated-again", "m-4").status_code == 200
+    # … at most once a second per shop (a flood of bad signatures costs no query each)
+    monkeypatch.setattr(pushcache, "RETRY_AFTER", 60.0)
+    _set_secret("third", signal=False)
+    assert signed_with(client, "third", "m-5").status_code == 401
+    assert PushInbox.objects.count() == 3
+
+
+def test_a_deactivated_shop_and_a_new_sku_apply_to_the_next_push(client, mp, asleep):
+    assert signed_with(client, SECRET, "m-1").status_code == 200
+    r = push(client, order(2, lines=[{**order(2)["lines"][0], "sku": "NEW-SKU"}]), "m-2")
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "lines[0].sku"
+    Sku.objects.create(code="NEW-SKU", title="new", cost_price=Decimal("1.00"))
+    assert (
+        push(client, order(2, lines=[{**order(2)["lines"][0], "sku": "NEW-SKU"}]), "m-2").status_code == 200
+    )
+    shop = Shop.objects.get(code="mp")
+    shop.active = False
+    shop.save()
+    assert signed_with(client, SECRET, "m-3").status_code == 404
+
+
+def test_a_push_costs_one_insert_once_its_shop_and_skus_are_known(client, mp, asleep):
+    assert signed_with(client, SECRET, "m-1").status_code == 200
+    with CaptureQueriesContext(connection) as q:
+        assert signed_with(client, SECRET, "m-2").status_code == 200
+    statements = [x["sql"].split()[0] for x in q.captured_queries]
+    assert [s for s in statements if s not in ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT")] == ["INSERT"]
+
+
+# --- take-in on SQLite: bounded by time ----------------------------------------------------------
+
+
+def test_a_take_in_on_sqlite_stops_after_its_time_budget_and_the_rest_follows(
+    client, mp, asleep, monkeypatch, on_postgres
+):
+    """On SQLite a take-in transaction holds the one write lock: it settles what fits in its time
+    budget (here: one message) and lets the lock go before the next; PostgreSQL takes the whole
+    batch in one transaction. Either way every message is taken in once."""
+    for n in range(5):
+        assert push(client, order(n), f"m-{n}").status_code == 200
+    monkeypatch.setattr(inbox, "SQLITE_BATCH_SECONDS", 1e-9)
+    monkeypatch.setattr(inbox, "SQLITE_PAUSE", 0.0)
+    assert inbox.take_in() == 5
+    transactions = PushInbox.objects.values("taken_at").distinct().count()
+    assert transactions == (1 if on_postgres else 5)
+    assert Order.objects.count() == 5 and PushReceipt.objects.count() == 5 and inbox.pending() == 0
+    assert inbox._pace > 0  # measured: the next take-in sizes its transactions by it
+
+
+def test_a_take_in_on_sqlite_sizes_its_transactions_by_the_measured_pace(
+    client, mp, asleep, monkeypatch, on_postgres
+):
+    for n in range(6):
+        assert push(client, order(n), f"m-{n}").status_code == 200
+    sizes: list[int] = []
+    settle = inbox._settle
+    monkeypatch.setattr(inbox, "_settle", lambda shop, items: sizes.append(len(items)) or settle(shop, items))
+    monkeypatch.setattr(inbox, "SQLITE_PAUSE", 0.0)
+    monkeypatch.setattr(inbox, "_pace", inbox.SQLITE_BATCH_SECONDS / 2)  # the last pace: two fit
+    assert inbox.take_in() == 6
+    if on_postgres:
+        assert sizes == [6]
+    else:
+        assert sizes[0] == 2 and sum(sizes) == 6  # then as many as the measured pace lets in
+    assert Order.objects.count() == 6 and PushReceipt.objects.count() == 6
+
+
+def test_the_inbox_tells_when_pushes_are_waiting(client, mp, asleep):
+    """What the worker's outbox relay asks before each batch (it yields while this is true)."""
+    assert not inbox.waiting()
+    assert push(client, order(1), "m-1").status_code == 200
+    assert inbox.waiting()
+    assert inbox.take_in() == 1 and not inbox.waiting()
+    assert push(client, order(2), "m-2").status_code == 200
+    PushInbox.objects.filter(message_id="m-2").update(
+        attempts=1, not_before=timezone.now() + timedelta(hours=1)
+    )
+    assert not inbox.waiting()  # a message waiting out its pause after a failure is no peak
