@@ -60,7 +60,7 @@ def on_hand(
     already holds for waved, picking, picked and packed packages is shared out earliest ship_by
     first (input order among equals); a package that does not fit whole waits (its reservation may
     be on stock still in transit). Returned in input order."""
-    free = {sku: physical.get(sku, 0) - on_floor.get(sku, 0) for sku in physical}
+    free = {sku: n - on_floor.get(sku, 0) for sku, n in physical.items()}
     taken = set()
     for p in sorted(packages, key=_urgency):
         if all(free.get(sku, 0) >= q for sku, q in p.lines.items()):
