@@ -45,7 +45,7 @@ def consumer(name: str, topic_prefix: str = "") -> Callable[[Consumer], Consumer
 
 def event(topic: str, key: str, payload: dict, actor: str = "") -> OutboxEvent:
     """An unsaved outbox row; write it with `write` inside the use case's transaction."""
-    return OutboxEvent(topic=topic, key=key, payload=payload, actor=actor[:128])
+    return bulk.new(OutboxEvent, topic=topic, key=key, payload=payload, actor=actor[:128])
 
 
 def write(events: Iterable[OutboxEvent]) -> None:

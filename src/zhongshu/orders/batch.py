@@ -1,7 +1,6 @@
 """The machinery every order use case shares: one transaction that locks the orders and stock rows
 it touches, decides in memory (route, reserve, release, move status) and writes once (flush)."""
 
-import dataclasses
 import logging
 import random
 import time
@@ -246,7 +245,7 @@ class Batch:
         memo = self._infos.get(key)
         if memo is not None and memo[0] is order and memo[1] is self.lines[key]:
             info = memo[2]
-            return info if info.warehouse == warehouse else dataclasses.replace(info, warehouse=warehouse)
+            return info if info.warehouse == warehouse else _with_warehouse(info, warehouse)
         info = self._build_info(key, order)
         self._infos[key] = (order, self.lines[key], info)
         return info
@@ -319,8 +318,14 @@ class Batch:
         events = stock.change_reserved(self.rows_by_pk, self.deltas, "orders", self.actor)
         bulk.insert(
             [
-                OrderTransition(
-                    order=o, from_status=f, to_status=t, actor=self.actor, reason=r[:400], at=self.now
+                bulk.new(
+                    OrderTransition,
+                    order=o,
+                    from_status=f,
+                    to_status=t,
+                    actor=self.actor,
+                    reason=r[:400],
+                    at=self.now,
                 )
                 for o, f, t, r in self.transitions
             ]
@@ -339,6 +344,14 @@ class Batch:
                 self.actor,
             )
         outbox.write([transition_event(o, f, t, r, self.actor) for o, f, t, r in self.transitions] + events)
+
+
+def _with_warehouse(info: OrderInfo, warehouse: str | None) -> OrderInfo:
+    """dataclasses.replace(info, warehouse=…) without its per-field work (OrderInfo is frozen and
+    has no __post_init__: a copy of its fields is the same value)."""
+    copy = object.__new__(OrderInfo)
+    copy.__dict__.update(info.__dict__, warehouse=warehouse)
+    return copy
 
 
 def sku_needs(lines: list[OrderLine]) -> dict[str, int]:
