@@ -108,9 +108,7 @@ def insert(objs: list[models.Model]) -> None:
             chunk = objs[start : start + per_chunk]
             params = [v for o in chunk for v in row_of(o)]
             cur.execute(f"{sql_head} VALUES {', '.join([row_sql] * len(chunk))} RETURNING {pk_col}", params)
-            for obj, (pk,) in zip(chunk, cur.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding, obj._state.db = False, connection.alias
+            _saved(model, chunk, [pk for (pk,) in cur.fetchall()])
 
 
 def _copy_postgresql(model: type[models.Model], objs: list[models.Model]) -> None:
@@ -136,9 +134,15 @@ def _copy_postgresql(model: type[models.Model], objs: list[models.Model]) -> Non
                 for f in derived:
                     f.compute(obj)
                 copy.write_row([pk, *row_of(obj)])
-    for obj, pk in zip(objs, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding, obj._state.db = False, connection.alias
+    _saved(model, objs, ids)
+
+
+def _saved(model: type[models.Model], objs: list[models.Model], ids: list[int]) -> None:
+    """The instances as saved: their primary keys set, their state that of rows in the database."""
+    pk, alias = model._meta.pk.attname, connection.alias  # (the connection proxy is slow to ask)
+    for obj, value in zip(objs, ids, strict=True):
+        setattr(obj, pk, value)
+        obj._state.adding, obj._state.db = False, alias
 
 
 @cache

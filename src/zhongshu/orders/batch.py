@@ -106,6 +106,7 @@ class Batch:
         self.peers: dict[tuple[str, str], list[Order]] = defaultdict(list)
         self.review_context: dict | None = None
         self._infos: dict[tuple, tuple[Order, list, OrderInfo]] = {}  # see _info
+        self._line_infos: dict[tuple, LineInfo] = {}  # see _line_info
         # What each order holds reserved right now: [(warehouse, {sku: qty})], one entry per warehouse
         # (several for a split order); kept in step with deltas.
         self.held: dict[tuple, list[tuple[str, dict[str, int]]]] = {
@@ -266,16 +267,25 @@ class Batch:
             placed_at=order.placed_at, paid_at=order.paid_at, ship_by=order.ship_by,
             province=order.receiver_province or None, address=order.receiver_address, phone=order.receiver_phone,
             buyer_vip=order.buyer_vip, id_number_hash=order.id_number_hash,
-            lines=tuple(
-                LineInfo(ln.sku.code, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount,
-                         ln.sku.cost_price, ln.sku.presale, tuple(t for t in ln.sku.tags.split(",") if t),
-                         ln.sku.supply_date, ln.sku.weight_g, ln.sku.cold_chain)
-                for ln in self.lines[key]
-            ),
+            lines=tuple(self._line_info(ln) for ln in self.lines[key]),
             freight=order.freight, discount=order.discount, paid_amount=order.paid_amount, presale=order.presale,
             region=self.table.province_region.get(order.receiver_province) or None, order_pk=order.pk,
             batch_peers=peers, warehouse=order.warehouse.code if order.warehouse else None,
         )  # fmt: skip
+
+    def _line_info(self, ln: OrderLine) -> LineInfo:
+        """A line as the rules see it; the same SKU, quantity and prices on many orders of a batch
+        are one LineInfo (it is frozen)."""
+        sku = ln.sku
+        key = (sku.pk, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount)
+        info = self._line_infos.get(key)
+        if info is None:
+            info = self._line_infos[key] = LineInfo(
+                sku.code, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount, sku.cost_price,
+                sku.presale, tuple(t for t in sku.tags.split(",") if t), sku.supply_date, sku.weight_g,
+                sku.cold_chain,
+            )  # fmt: skip
+        return info
 
     def _move(self, order: Order, target: str, reason: str) -> None:
         current = order.status or None
