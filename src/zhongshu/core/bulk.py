@@ -49,24 +49,22 @@ def heap_frozen() -> Iterator[None]:
 def new(model: type[models.Model], **values) -> models.Model:
     """An unsaved instance, as model(**values) would make it: the fields named take their values (a
     relation by its instance: its id is copied now, the instance cached), the others their defaults."""
-    plain, fresh, relations, attnames = _new_plan(model)
+    plain, fresh, relations, names = _new_plan(model)
     if plain is None:  # a model with init signals: the real constructor
         return model(**values)
+    if not values.keys() <= names:
+        raise TypeError(f"{model.__name__}() got unexpected fields {sorted(values.keys() - names)}")
     obj = model.__new__(model)
     d = obj.__dict__
     d.update(plain)
     for attname, make in fresh:
         d[attname] = make()
     state = d["_state"] = ModelState()
-    for name, value in values.items():
-        rel = relations.get(name)
-        if rel is None:
-            if name not in attnames:
-                raise TypeError(f"{model.__name__}() got an unexpected field {name!r}")
-            d[name] = value
-        else:
-            d[rel.attname] = None if value is None else getattr(value, rel.target_field.attname)
-            state.fields_cache[name] = value
+    for name in values.keys() & relations.keys():
+        rel, value = relations[name], values.pop(name)
+        d[rel.attname] = None if value is None else getattr(value, rel.target_field.attname)
+        state.fields_cache[name] = value
+    d.update(values)
     return obj
 
 
@@ -81,7 +79,7 @@ def _new_plan(model: type[models.Model]) -> tuple[dict | None, list, dict, froze
         else:
             plain[f.attname] = f.get_default()
     relations = {f.name: f for f in model._meta.concrete_fields if f.is_relation}
-    return plain, fresh, relations, frozenset(f.attname for f in model._meta.concrete_fields)
+    return plain, fresh, relations, frozenset(plain) | {a for a, _ in fresh} | relations.keys()
 
 
 def insert(objs: list[models.Model]) -> None:
@@ -168,16 +166,23 @@ def _plan(model: type[models.Model], vendor: str) -> tuple[list, str, Callable, 
     return fields, head, row_of, auto_now
 
 
+_EMPTY_JSON = {list: "[]", dict: "{}"}  # most flags, tags and splits
+
+
 def _adapter(field: models.Field) -> Callable | None:
     """How a field's value is written, or None: as it is."""
     ops = connection.ops
     if isinstance(field, EncryptedTextField):
         return field.get_prep_value  # encrypts; before the TextField identity below
     if isinstance(field, models.JSONField):
-        encode = (field.encoder or json.JSONEncoder)(
-            ensure_ascii=False
-        ).encode  # one encoder, not one a value
-        return lambda v: None if v is None else encode(v)
+        encode = (field.encoder or json.JSONEncoder)(ensure_ascii=False).encode  # one, not one a value
+
+        def json_value(v):
+            if v is None:
+                return None
+            return _EMPTY_JSON[type(v)] if not v and type(v) in _EMPTY_JSON else encode(v)
+
+        return json_value
     if isinstance(field, models.DecimalField):
         if type(ops).adapt_decimalfield_value is BaseDatabaseOperations.adapt_decimalfield_value:
             return None  # the driver adapts a Decimal
