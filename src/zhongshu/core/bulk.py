@@ -38,7 +38,11 @@ _IDENTITY = (models.CharField, models.TextField, models.IntegerField, models.Boo
 def heap_frozen() -> Iterator[None]:
     """Run a batch without the cyclic garbage collector walking the objects alive before it
     (gc.freeze): a batch allocates enough to set off full collections, and each would otherwise walk
-    the whole process (Django and every app, ~0.1 s) for the few cycles the batch itself leaves."""
+    the whole process (Django and every app, ~0.1 s) for the few cycles the batch itself leaves.
+    A heap frozen already (by a server at start, by another batch's thread) is left as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
