@@ -74,14 +74,14 @@ def test_inserted_rows_read_back_as_saved_rows(hub):
     assert OrderTransition.objects.get(pk=audit.pk).order_id == inserted[0].pk
 
 
-def test_heap_frozen_only_while_the_batch_runs():
-    assert gc.get_freeze_count() == 0
-    with bulk.heap_frozen():
-        assert gc.get_freeze_count() > 0
-        with bulk.heap_frozen():  # nested (another batch): left to the outer one
+def test_gc_paused_only_while_the_batch_runs():
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    with bulk.gc_paused():
+        assert gc.get_freeze_count() > 0 and not gc.isenabled()
+        with bulk.gc_paused():  # nested (another batch): left to the outer one
             pass
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
-    with pytest.raises(RuntimeError), bulk.heap_frozen():
+        assert gc.get_freeze_count() > 0 and not gc.isenabled()
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    with pytest.raises(RuntimeError), bulk.gc_paused():
         raise RuntimeError("the batch failed")
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()

@@ -158,7 +158,7 @@ class Batcher(Generic[T]):
         return True
 
     def flush(self) -> None:
-        with bulk.heap_frozen():
+        with bulk.gc_paused():
             self._flush()
 
     def _flush(self) -> None:
