@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from zhongshu.catalog.models import Sku
-from zhongshu.core import bulk
+from zhongshu.core import bulk, outbox
 from zhongshu.core.models import OutboxEvent
 from zhongshu.orders.models import Order, OrderLine, OrderTransition
 from zhongshu.shops.models import Shop
@@ -85,3 +85,13 @@ def test_gc_paused_only_while_the_batch_runs():
     with pytest.raises(RuntimeError), bulk.gc_paused():
         raise RuntimeError("the batch failed")
     assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_rows_written_without_ids_keep_the_order_given(hub):
+    """Events (and audit rows, lines) are written without drawing their ids first: the database
+    numbers them in the order given, which is the order the relay delivers them in."""
+    events = [outbox.event("test.order", key="k", payload={"n": n}) for n in (3, 1, 2, 0)]
+    outbox.write(events)
+    assert all(e.pk is None for e in events)
+    stored = OutboxEvent.objects.filter(topic="test.order").order_by("pk")
+    assert [e.payload["n"] for e in stored] == [3, 1, 2, 0]

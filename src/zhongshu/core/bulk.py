@@ -90,13 +90,17 @@ def _new_plan(model: type[models.Model]) -> tuple[dict | None, list, dict, froze
     return plain, fresh, relations, frozenset(plain) | {a for a, _ in fresh} | relations.keys()
 
 
-def insert(objs: list[models.Model]) -> None:
-    """INSERT the unsaved instances (all of one model) and set their primary keys."""
+def insert(objs: list[models.Model], ids: bool = True) -> None:
+    """INSERT the unsaved instances (all of one model) and set their primary keys.
+
+    ids=False: rows nothing refers to afterwards (audit rows, events, an order's lines) take their
+    ids from the database as they are written, in the order given, and the instances get none (on
+    PostgreSQL one query less per table and batch: no ids drawn first)."""
     if not objs:
         return
     model = type(objs[0])
     if connection.vendor == "postgresql":
-        _copy_postgresql(model, objs)
+        _copy_postgresql(model, objs, ids)
         return
     fields, sql_head, row_of, auto_now = _plan(model, connection.vendor)
     now = timezone.now()
@@ -113,22 +117,28 @@ def insert(objs: list[models.Model]) -> None:
         for start in range(0, len(objs), per_chunk):
             chunk = objs[start : start + per_chunk]
             params = [v for o in chunk for v in row_of(o)]
-            cur.execute(f"{sql_head} VALUES {', '.join([row_sql] * len(chunk))} RETURNING {pk_col}", params)
+            values = f"{sql_head} VALUES {', '.join([row_sql] * len(chunk))}"
+            if not ids:
+                cur.execute(values, params)
+                continue
+            cur.execute(f"{values} RETURNING {pk_col}", params)
             _saved(model, chunk, [pk for (pk,) in cur.fetchall()])
 
 
-def _copy_postgresql(model: type[models.Model], objs: list[models.Model]) -> None:
+def _copy_postgresql(model: type[models.Model], objs: list[models.Model], with_ids: bool) -> None:
     fields, _, row_of, auto_now = _plan(model, connection.vendor)
     now = timezone.now()
     derived = blind_indexes(model)
     meta, qn = model._meta, connection.ops.quote_name
-    cols = ", ".join(qn(c) for c in [meta.pk.column] + [f.column for f in fields])
+    cols = ", ".join(qn(c) for c in ([meta.pk.column] if with_ids else []) + [f.column for f in fields])
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cur.fetchall()]
+        ids: list = [None] * len(objs)  # without ids: each row's default (the sequence), in row order
+        if with_ids:
+            cur.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objs)],
+            )
+            ids = [row[0] for row in cur.fetchall()]
         # the raw psycopg cursor: wrap its errors as Django's (IntegrityError for a duplicate order)
         with (
             connection.wrap_database_errors,
@@ -139,8 +149,9 @@ def _copy_postgresql(model: type[models.Model], objs: list[models.Model]) -> Non
                     setattr(obj, name, now)
                 for f in derived:
                     f.compute(obj)
-                copy.write_row([pk, *row_of(obj)])
-    _saved(model, objs, ids)
+                copy.write_row([pk, *row_of(obj)] if with_ids else row_of(obj))
+    if with_ids:
+        _saved(model, objs, ids)
 
 
 def _saved(model: type[models.Model], objs: list[models.Model], ids: list[int]) -> None:

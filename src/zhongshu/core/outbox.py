@@ -49,11 +49,12 @@ def event(topic: str, key: str, payload: dict, actor: str = "") -> OutboxEvent:
 
 
 def write(events: Iterable[OutboxEvent]) -> None:
-    """Insert events in the current transaction and wake the relay once it commits."""
+    """Insert events in the current transaction and wake the relay once it commits. Their ids (the
+    relay's order) follow the order given; the instances are not given them back."""
     rows = list(events)
     if not rows:
         return
-    bulk.insert(rows)
+    bulk.insert(rows, ids=False)
     transaction.on_commit(wake_relay)
 
 

@@ -324,7 +324,7 @@ class Batch:
             for ln in self.lines[key]:
                 ln.order = self.orders[key]  # binds order_id now that the order has its pk
                 new_lines.append(ln)
-        bulk.insert(new_lines)
+        bulk.insert(new_lines, ids=False)
         events = stock.change_reserved(self.rows_by_pk, self.deltas, "orders", self.actor)
         bulk.insert(
             [
@@ -338,7 +338,8 @@ class Batch:
                     at=self.now,
                 )
                 for o, f, t, r in self.transitions
-            ]
+            ],
+            ids=False,
         )
         for h in self.new_holds:
             h.order = h.order  # binds order_id now that the order has its pk
