@@ -321,8 +321,9 @@ class Batch:
             OrderLine.objects.filter(order_id__in=stale).delete()
         new_lines = []
         for key in self.replaced:
+            order_id = self.orders[key].pk  # the order has its pk now
             for ln in self.lines[key]:
-                ln.order = self.orders[key]  # binds order_id now that the order has its pk
+                ln.order_id = order_id
                 new_lines.append(ln)
         bulk.insert(new_lines, ids=False)
         events = stock.change_reserved(self.rows_by_pk, self.deltas, "orders", self.actor)
