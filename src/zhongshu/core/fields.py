@@ -7,6 +7,7 @@ core.bulk.insert, and bulk_update of a model whose manager is IndexedQuerySet.as
 """
 
 from collections.abc import Callable
+from functools import cache
 
 from django.db import models
 
@@ -73,6 +74,7 @@ class BlindIndexField(models.CharField):
         return self.compute(model_instance)
 
 
+@cache
 def blind_indexes(model: type[models.Model]) -> list[BlindIndexField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
 

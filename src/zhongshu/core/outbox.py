@@ -45,15 +45,16 @@ def consumer(name: str, topic_prefix: str = "") -> Callable[[Consumer], Consumer
 
 def event(topic: str, key: str, payload: dict, actor: str = "") -> OutboxEvent:
     """An unsaved outbox row; write it with `write` inside the use case's transaction."""
-    return OutboxEvent(topic=topic, key=key, payload=payload, actor=actor[:128])
+    return bulk.new(OutboxEvent, topic=topic, key=key, payload=payload, actor=actor[:128])
 
 
 def write(events: Iterable[OutboxEvent]) -> None:
-    """Insert events in the current transaction and wake the relay once it commits."""
+    """Insert events in the current transaction and wake the relay once it commits. Their ids (the
+    relay's order) follow the order given; the instances are not given them back."""
     rows = list(events)
     if not rows:
         return
-    bulk.insert(rows)
+    bulk.insert(rows, ids=False)
     transaction.on_commit(wake_relay)
 
 

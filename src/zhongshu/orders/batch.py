@@ -1,7 +1,6 @@
 """The machinery every order use case shares: one transaction that locks the orders and stock rows
 it touches, decides in memory (route, reserve, release, move status) and writes once (flush)."""
 
-import dataclasses
 import logging
 import random
 import time
@@ -107,6 +106,7 @@ class Batch:
         self.peers: dict[tuple[str, str], list[Order]] = defaultdict(list)
         self.review_context: dict | None = None
         self._infos: dict[tuple, tuple[Order, list, OrderInfo]] = {}  # see _info
+        self._line_infos: dict[tuple, LineInfo] = {}  # see _line_info
         # What each order holds reserved right now: [(warehouse, {sku: qty})], one entry per warehouse
         # (several for a split order); kept in step with deltas.
         self.held: dict[tuple, list[tuple[str, dict[str, int]]]] = {
@@ -246,7 +246,7 @@ class Batch:
         memo = self._infos.get(key)
         if memo is not None and memo[0] is order and memo[1] is self.lines[key]:
             info = memo[2]
-            return info if info.warehouse == warehouse else dataclasses.replace(info, warehouse=warehouse)
+            return info if info.warehouse == warehouse else _with_warehouse(info, warehouse)
         info = self._build_info(key, order)
         self._infos[key] = (order, self.lines[key], info)
         return info
@@ -267,16 +267,25 @@ class Batch:
             placed_at=order.placed_at, paid_at=order.paid_at, ship_by=order.ship_by,
             province=order.receiver_province or None, address=order.receiver_address, phone=order.receiver_phone,
             buyer_vip=order.buyer_vip, id_number_hash=order.id_number_hash,
-            lines=tuple(
-                LineInfo(ln.sku.code, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount,
-                         ln.sku.cost_price, ln.sku.presale, tuple(t for t in ln.sku.tags.split(",") if t),
-                         ln.sku.supply_date, ln.sku.weight_g, ln.sku.cold_chain)
-                for ln in self.lines[key]
-            ),
+            lines=tuple(self._line_info(ln) for ln in self.lines[key]),
             freight=order.freight, discount=order.discount, paid_amount=order.paid_amount, presale=order.presale,
             region=self.table.province_region.get(order.receiver_province) or None, order_pk=order.pk,
             batch_peers=peers, warehouse=order.warehouse.code if order.warehouse else None,
         )  # fmt: skip
+
+    def _line_info(self, ln: OrderLine) -> LineInfo:
+        """A line as the rules see it; the same SKU, quantity and prices on many orders of a batch
+        are one LineInfo (it is frozen)."""
+        sku = ln.sku
+        key = (sku.pk, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount)
+        info = self._line_infos.get(key)
+        if info is None:
+            info = self._line_infos[key] = LineInfo(
+                sku.code, ln.quantity, ln.unit_price, ln.promo_price, ln.paid_amount, sku.cost_price,
+                sku.presale, tuple(t for t in sku.tags.split(",") if t), sku.supply_date, sku.weight_g,
+                sku.cold_chain,
+            )  # fmt: skip
+        return info
 
     def _move(self, order: Order, target: str, reason: str) -> None:
         current = order.status or None
@@ -312,18 +321,26 @@ class Batch:
             OrderLine.objects.filter(order_id__in=stale).delete()
         new_lines = []
         for key in self.replaced:
+            order_id = self.orders[key].pk  # the order has its pk now
             for ln in self.lines[key]:
-                ln.order = self.orders[key]  # binds order_id now that the order has its pk
+                ln.order_id = order_id
                 new_lines.append(ln)
-        bulk.insert(new_lines)
+        bulk.insert(new_lines, ids=False)
         events = stock.change_reserved(self.rows_by_pk, self.deltas, "orders", self.actor)
         bulk.insert(
             [
-                OrderTransition(
-                    order=o, from_status=f, to_status=t, actor=self.actor, reason=r[:400], at=self.now
+                bulk.new(
+                    OrderTransition,
+                    order=o,
+                    from_status=f,
+                    to_status=t,
+                    actor=self.actor,
+                    reason=r[:400],
+                    at=self.now,
                 )
                 for o, f, t, r in self.transitions
-            ]
+            ],
+            ids=False,
         )
         for h in self.new_holds:
             h.order = h.order  # binds order_id now that the order has its pk
@@ -339,6 +356,14 @@ class Batch:
                 self.actor,
             )
         outbox.write([transition_event(o, f, t, r, self.actor) for o, f, t, r in self.transitions] + events)
+
+
+def _with_warehouse(info: OrderInfo, warehouse: str | None) -> OrderInfo:
+    """dataclasses.replace(info, warehouse=…) without its per-field work (OrderInfo is frozen and
+    has no __post_init__: a copy of its fields is the same value)."""
+    copy = object.__new__(OrderInfo)
+    copy.__dict__.update(info.__dict__, warehouse=warehouse)
+    return copy
 
 
 def sku_needs(lines: list[OrderLine]) -> dict[str, int]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from zhongshu.catalog.models import Sku
+from zhongshu.core import bulk
 from zhongshu.core.metrics import record_intake
 from zhongshu.core.pii import id_number_hash, mask_id_number
 from zhongshu.orders.batch import PEER_KEYS, Batch, atomic_with_retry
@@ -101,7 +102,7 @@ class IntakeBatch(Batch):
             return IntakeResult(order, UNCHANGED, self._active_holds(key))
         is_new = order is None
         if is_new:
-            order = Order(shop=self.shops[p.shop], channel_order_id=p.channel_order_id, flags=[])
+            order = bulk.new(Order, shop=self.shops[p.shop], channel_order_id=p.channel_order_id, flags=[])
             self.orders[key] = order
             self.new_orders.append(order)
         before = _fingerprint(order, self.lines[key]) if not is_new else None
@@ -159,7 +160,9 @@ class IntakeBatch(Batch):
     def _hold(self, key: tuple, order: Order, holds: list[Hold]) -> None:
         order.warehouse = None
         for h in holds:
-            self.new_holds.append(OrderHold(order=order, code=h.code, reason=h.reason, created_at=self.now))
+            self.new_holds.append(
+                bulk.new(OrderHold, order=order, code=h.code, reason=h.reason, created_at=self.now)
+            )
         self._move(order, S.ON_HOLD, "；".join(f"[{h.code}] {h.reason}" for h in holds))
 
     def _only_refund_hold(self, key: tuple) -> bool:
@@ -194,8 +197,8 @@ class IntakeBatch(Batch):
 
     def _payload_lines(self, p: OrderIn) -> list[OrderLine]:
         return [
-            OrderLine(
-                sku=self.skus[ln.sku], title=ln.title or self.skus[ln.sku].title, quantity=ln.quantity,
+            bulk.new(
+                OrderLine, sku=self.skus[ln.sku], title=ln.title or self.skus[ln.sku].title, quantity=ln.quantity,
                 unit_price=ln.unit_price, promo_price=ln.promo_price, paid_amount=ln.paid_amount,
             )
             for ln in p.lines

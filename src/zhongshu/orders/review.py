@@ -126,7 +126,9 @@ def route(
     if not _routers:
         return None
     context = prepare() if context is None else context
-    order = replace(order, flags=tuple(flags or ()))
+    flags = tuple(flags or ())
+    if order.flags != flags:
+        order = replace(order, flags=flags)
     for router in _routers:
         code = router(order, context)
         if code:

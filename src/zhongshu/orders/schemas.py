@@ -2,6 +2,7 @@
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -25,7 +26,14 @@ _MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
 
 def _money(value: object) -> Decimal:
-    if not isinstance(value, str) or not _MONEY.match(value):
+    if not isinstance(value, str):
+        raise ValueError('must be a decimal string in yuan with at most two places, e.g. "39.90"')
+    return _amount(value)
+
+
+@lru_cache(maxsize=4096)  # a batch repeats the same prices (a Decimal is immutable)
+def _amount(value: str) -> Decimal:
+    if not _MONEY.match(value):
         raise ValueError('must be a decimal string in yuan with at most two places, e.g. "39.90"')
     amount = Decimal(value).quantize(Decimal("0.01"))
     if amount < 0:  # refunds are their own records, not negative orders

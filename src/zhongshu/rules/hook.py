@@ -61,7 +61,7 @@ def review_order(order: OrderInfo, context: dict | None = None) -> Review:
     rules, peak = (context or {}).get("rules") or current_rules()
     if not rules:
         return Review()
-    needs = history_needs(r for r in rules if peak or not r.peak_only)
+    needs = _needs(rules, peak)
     decision = evaluate(rules, order, selectors.history(order, needs), peak)
     if decision.matched:
         services.record_decision(order, decision)
@@ -86,13 +86,30 @@ def carrier_for(order: OrderInfo, context: dict | None = None) -> str | None:
     return _first_action(order, context, Stage.CARRIER, "choose_carrier", "carrier")
 
 
+_needs_of: dict[tuple[int, bool], tuple[tuple[CompiledRule, ...], frozenset]] = {}
+
+
+def _needs(rules: tuple[CompiledRule, ...], peak: bool) -> frozenset:
+    """The history the rules in force read (history_needs), worked out once per compiled rule set
+    (the cached rules are the same tuple until they change), not once per order."""
+    hit = _needs_of.get((id(rules), peak))
+    if hit is None or hit[0] is not rules:
+        if len(_needs_of) > 32:
+            _needs_of.clear()
+        hit = _needs_of[(id(rules), peak)] = (
+            rules,
+            history_needs(r for r in rules if peak or not r.peak_only),
+        )
+    return hit[1]
+
+
 def _first_action(order: OrderInfo, context: dict | None, stage: str, kind: str, field: str) -> str | None:
     """The `field` of the first `kind` action of the first matching rule of a stage (by priority,
     dry runs skipped); the stage's rules come from the batch context when prepared."""
     rules, peak = (context or {}).get(f"{stage}_rules") or current_rules(stage)
     if not rules:
         return None
-    needs = history_needs(r for r in rules if peak or not r.peak_only)
+    needs = _needs(rules, peak)
     history = selectors.history(order, needs) if needs else History()
     for rule in evaluate(rules, order, history, peak).matched:
         if rule.dry_run:

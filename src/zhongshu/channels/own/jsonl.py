@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 from pydantic import ValidationError
 
 from zhongshu.channels.models import Shop
+from zhongshu.core import bulk
 from zhongshu.orders.schemas import OrderIn, error_list
 from zhongshu.orders.services import ReferenceErrors, check_references, intake
 
@@ -157,6 +158,10 @@ class Batcher(Generic[T]):
         return True
 
     def flush(self) -> None:
+        with bulk.gc_paused():
+            self._flush()
+
+    def _flush(self) -> None:
         batch, self.pending = self.pending, []
         refs = check_references([o for _, o in batch]) if batch else {}
         while batch:
