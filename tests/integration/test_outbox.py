@@ -159,3 +159,55 @@ def test_at_a_peak_the_relay_yields_in_short_batches_on_every_database(hub, monk
     finally:
         outbox.set_busy(None)
         outbox._consumers[:] = [c for c in outbox._consumers if c.name != "test.recorder"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_consumer_gets_the_batch_in_one_call_and_a_failing_event_alone_is_retried(hub):
+    calls: list[list[int]] = []
+    fail = {"n": 2}
+
+    @outbox.consumer("test.batch", topic_prefix="test.", batch=True)
+    def batch(events):
+        ns = [ev.payload["n"] for ev in events]
+        if fail["n"] in ns:
+            raise ValueError(f"cannot take {fail['n']}")
+        calls.append(ns)
+
+    try:
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", f"K{n}", {"n": n}) for n in (1, 2, 3, 4)])
+        # the whole batch failed once, then one at a time: 1, 3, 4 delivered, 2 kept for a retry
+        assert calls == [[1], [3], [4]]
+        kept = OutboxEvent.objects.get(payload__n=2)
+        assert (kept.attempts, kept.delivered_at) == (1, None) and "cannot take 2" in kept.last_error
+        assert OutboxEvent.objects.filter(topic="test.x", delivered_at__isnull=False).count() == 3
+        fail["n"] = None
+        assert outbox.relay() == 1 and calls[-1] == [2]
+        calls.clear()
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", f"M{n}", {"n": n}) for n in (5, 6, 7)])
+        assert calls == [[5, 6, 7]]  # one call for the relay batch, in id order
+    finally:
+        outbox._consumers[:] = [c for c in outbox._consumers if c.name != "test.batch"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_packages_follow_a_batch_of_orders_in_one_sync(hub):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from zhongshu.fulfilment.models import Package
+
+    put_stock("DUMPLING-500G", "CD", 100)
+    orders = [
+        OrderIn.model_validate(example_order(channel_order_id=f"B{n}", buyer={"id": f"u{n}", "nick": "x", "vip": False},
+                                             receiver={**example_order()["receiver"], "phone": f"1380013{n:04d}"}))
+        for n in range(20)
+    ]  # fmt: skip
+    with CaptureQueriesContext(connection) as q:
+        intake(orders, actor="test")  # one relay batch after the commit
+    assert Package.objects.filter(status="pending").count() == 20
+    # the packages' consumer read (and on PostgreSQL locked) the 20 orders in one query, not 20
+    syncs = [x["sql"] for x in q if x["sql"].startswith('SELECT "orders_order"') and "INNER JOIN" in x["sql"]
+             and '"inventory_warehouse"' in x["sql"] and '"orders_order"."id" IN' in x["sql"]]  # fmt: skip
+    assert len(syncs) == 1, syncs

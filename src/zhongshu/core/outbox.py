@@ -26,18 +26,25 @@ Consumer = Callable[[OutboxEvent], None]
 class _Registration:
     name: str
     topic_prefix: str
-    handler: Consumer
+    handler: Callable
+    batch: bool = False
 
 
 _consumers: list[_Registration] = []
 
 
-def consumer(name: str, topic_prefix: str = "") -> Callable[[Consumer], Consumer]:
-    """Register an idempotent in-process consumer for topics starting with topic_prefix."""
+def consumer(name: str, topic_prefix: str = "", batch: bool = False) -> Callable:
+    """Register an idempotent in-process consumer for topics starting with topic_prefix.
 
-    def register(fn: Consumer) -> Consumer:
+    batch=True: the handler takes a list of events — every matching event of a relay batch, in id
+    order, in one call after the batch's other deliveries (a consumer that brings state in line with
+    the rows, such as packages following their orders, does its work once per batch instead of once
+    per event). If that call fails, the events are handed over one at a time and only the one that
+    fails is kept for a retry (the other consumers may then see it again: they are idempotent)."""
+
+    def register(fn: Callable) -> Callable:
         if not any(r.name == name for r in _consumers):
-            _consumers.append(_Registration(name, topic_prefix, fn))
+            _consumers.append(_Registration(name, topic_prefix, fn, batch))
         return fn
 
     return register
@@ -138,14 +145,12 @@ def _relay_batch(batch: int, max_attempts: int, busy: bool = False) -> tuple[int
                 with transaction.atomic():
                     _deliver(ev)
             except Exception as exc:  # noqa: BLE001 - a consumer failure must not stop other keys
-                log.exception("outbox consumer failed on %s", ev)
-                ev.attempts += 1
-                ev.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                failed.append(ev)
+                _failed(ev, exc, failed)
                 blocked.add(ev.key)
             else:
                 ev.delivered_at = now
                 ok.append(ev)
+        ok = _deliver_batches(ok, failed)
         OutboxEvent.objects.bulk_update(ok, ["delivered_at"])
         OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
     more = short and len(pending) == limit and bool(ok)  # the rest follows the pause too
@@ -165,5 +170,34 @@ def _relay_lock() -> bool:
 
 def _deliver(ev: OutboxEvent) -> None:
     for reg in _consumers:
-        if ev.topic.startswith(reg.topic_prefix):
+        if not reg.batch and ev.topic.startswith(reg.topic_prefix):
             reg.handler(ev)
+
+
+def _deliver_batches(ok: list[OutboxEvent], failed: list[OutboxEvent]) -> list[OutboxEvent]:
+    """The batch consumers, each once with its events of this batch; returns the events still ok."""
+    for reg in (r for r in _consumers if r.batch):
+        events = [ev for ev in ok if ev.topic.startswith(reg.topic_prefix)]
+        if not events:
+            continue
+        try:
+            with transaction.atomic():
+                reg.handler(events)
+        except Exception:  # noqa: BLE001 - find the event that fails, deliver the others
+            log.warning("outbox batch consumer %s failed on %d events; one at a time", reg.name, len(events))
+            for ev in events:
+                try:
+                    with transaction.atomic():
+                        reg.handler([ev])
+                except Exception as exc:  # noqa: BLE001
+                    _failed(ev, exc, failed)
+                    ev.delivered_at = None
+        ok = [ev for ev in ok if ev.delivered_at is not None]
+    return ok
+
+
+def _failed(ev: OutboxEvent, exc: Exception, failed: list[OutboxEvent]) -> None:
+    log.exception("outbox consumer failed on %s", ev, exc_info=exc)
+    ev.attempts += 1
+    ev.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    failed.append(ev)

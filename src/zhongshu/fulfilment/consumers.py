@@ -3,14 +3,16 @@
 
 from zhongshu.core.models import OutboxEvent
 from zhongshu.core.outbox import consumer
-from zhongshu.fulfilment.services import sync_order
+from zhongshu.fulfilment.services import sync_orders
 
 # The floor itself moves orders there (orders follow their packages): nothing to do.
 FOLLOWING = frozenset({"picking", "packed", "shipped", "delivered", "completed"})
 
 
-@consumer("fulfilment.packages", topic_prefix="order.status_changed")
-def packages_follow_order(ev: OutboxEvent) -> None:
-    if ev.payload.get("to") in FOLLOWING:
-        return
-    sync_order(ev.payload["order_id"])
+@consumer("fulfilment.packages", topic_prefix="order.status_changed", batch=True)
+def packages_follow_orders(events: list[OutboxEvent]) -> None:
+    """Once per relay batch: the orders' packages brought in line with the orders as they are now
+    (sync_orders reads each order's current status, so several events of one order need one sync)."""
+    ids = [ev.payload["order_id"] for ev in events if ev.payload.get("to") not in FOLLOWING]
+    if ids:
+        sync_orders(ids)
