@@ -18,7 +18,6 @@ import threading
 import time
 from functools import partial
 
-from django.conf import settings
 from django.db import connections
 from django.utils.module_loading import autodiscover_modules
 from gunicorn.app.base import BaseApplication
@@ -32,7 +31,7 @@ from zhongshu.channels.pdd.messages import PddMessageService
 from zhongshu.channels.taobao.tmc import TmcService
 from zhongshu.channels.tasks import run_sync_scheduler
 from zhongshu.core import outbox
-from zhongshu.core.overload import busy_bytes, stamp_wait
+from zhongshu.core.overload import busy_bytes, queue_deadline_ms, stamp_wait
 from zhongshu.core.tasks import run_relay_loop
 from zhongshu.core.threads import start_daemon
 
@@ -78,7 +77,7 @@ class StampingThreadWorker(ThreadWorker):
 
     def handle_request(self, req, conn):
         waited = getattr(conn, "waited_ms", None)
-        if waited is not None and 0 < settings.QUEUE_DEADLINE_MS < waited:
+        if waited is not None and 0 < queue_deadline_ms(req.path or "") < waited:
             conn.sock.sendall(busy_bytes(waited))
             return True  # kept alive: gunicorn drains the unread body
         return super().handle_request(req, conn)

@@ -22,6 +22,8 @@ ZHONGSHU_SANDBOX       name of a sandbox (`zhongshu sandbox create NAME`; same a
 ZHONGSHU_QUEUE_DEADLINE_MS  a request that waited longer for a thread is answered 503 at once (default 500; 0: off)
 ZHONGSHU_REQUEST_BUDGET_MS  an API request's time budget from its queueing; a wait for the database past it
                        is answered 503 + Retry-After with nothing written (default 1000; 0: none)
+ZHONGSHU_PUSH_QUEUE_DEADLINE_MS  the queue deadline of platform pushes (/api/v1/push/…; default 1500;
+                       0: as ZHONGSHU_QUEUE_DEADLINE_MS); their budget is at least this + 500 ms
 ZHONGSHU_WEBHOOK_RETRY_SCHEDULE seconds before each webhook attempt, comma-separated (default
                        0,5,300,1800,7200,18000,36000,50400,72000,86400: immediately … 24 h)
 """
@@ -309,6 +311,10 @@ QUEUE_RETRY_AFTER_S = int(os.environ.get("ZHONGSHU_QUEUE_RETRY_AFTER", "1"))
 # (SQLite's write lock, PostgreSQL's lock and statement timeouts) are capped by what is left, and a
 # request that runs out is answered 503 + Retry-After with nothing written (0: no budget).
 REQUEST_BUDGET_MS = float(os.environ.get("ZHONGSHU_REQUEST_BUDGET_MS", "1000"))
+# Platform pushes (/api/v1/push/…) wait longer before they are shed: a push costs ~2 ms and the
+# platform waits seconds for its acknowledgement, while a 503 costs it a retry (and may slow its
+# deliveries); their budget is this plus 500 ms when that is longer than REQUEST_BUDGET_MS.
+PUSH_QUEUE_DEADLINE_MS = float(os.environ.get("ZHONGSHU_PUSH_QUEUE_DEADLINE_MS", "1500"))
 
 LOGGING = {
     "version": 1,

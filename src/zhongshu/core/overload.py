@@ -105,6 +105,28 @@ def parse_request_start(value: str) -> float | None:
     return t if t > 0 else None
 
 
+PUSH_PATH = "/api/v1/push/"
+
+
+def queue_deadline_ms(path: str) -> float:
+    """How long a request to this path may wait for a thread (0: no limit)."""
+    if settings.QUEUE_DEADLINE_MS <= 0:
+        return 0
+    if path.startswith(PUSH_PATH) and settings.PUSH_QUEUE_DEADLINE_MS > 0:
+        return max(settings.QUEUE_DEADLINE_MS, settings.PUSH_QUEUE_DEADLINE_MS)
+    return settings.QUEUE_DEADLINE_MS
+
+
+def budget_ms(path: str) -> float:
+    """The time budget of a request to this path, from its queueing (0: none)."""
+    budget = settings.REQUEST_BUDGET_MS
+    if budget <= 0 or not path.startswith("/api/"):
+        return 0
+    if path.startswith(PUSH_PATH):
+        return max(budget, queue_deadline_ms(path) + 500)
+    return budget
+
+
 class QueueDeadlineMiddleware:
     """First in the chain: 503 + Retry-After for a request that waited past the deadline; for an API
     request that started in time, its time budget (the deadline of every wait inside it)."""
@@ -116,10 +138,10 @@ class QueueDeadlineMiddleware:
         waited = waited_ms(request.META)
         if waited is None:
             return self.get_response(request)  # nothing to judge by
-        if 0 < settings.QUEUE_DEADLINE_MS < waited:
+        if 0 < queue_deadline_ms(request.path_info) < waited:
             return busy(waited)
-        budget = settings.REQUEST_BUDGET_MS
-        if budget <= 0 or not request.path_info.startswith("/api/"):
+        budget = budget_ms(request.path_info)
+        if budget <= 0:
             return self.get_response(request)
         set_deadline(time.monotonic() + (budget - waited) / 1000)
         guard = connection.execute_wrapper(_pg_budget) if connection.vendor == "postgresql" else nullcontext()

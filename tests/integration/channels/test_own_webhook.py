@@ -183,3 +183,22 @@ def test_malformed_json_is_named_as_the_body(client, mp):
 def test_unknown_shop_is_404(client, mp):
     r = push(client, example_order(), url="/api/v1/push/nope")
     assert r.status_code == 404
+
+
+def test_a_push_waits_longer_for_a_thread_before_it_is_shed(client, mp, settings):
+    """A platform waits seconds for the acknowledgement and retries a 503: a push is shed only after
+    ZHONGSHU_PUSH_QUEUE_DEADLINE_MS (1500), an order after ZHONGSHU_QUEUE_DEADLINE_MS (500)."""
+    settings.QUEUE_DEADLINE_MS, settings.PUSH_QUEUE_DEADLINE_MS, settings.REQUEST_BUDGET_MS = 500, 1500, 1000
+    queued = {"HTTP_X_REQUEST_START": f"t={time.time() - 1.0:.3f}"}  # waited a second for a thread
+    body, headers = signed_push(SECRET, {"orders": [example_order(channel_order_id="MP-Q1")]})
+    r = client.post(URL, body, content_type="application/json", **headers, **queued)
+    assert r.status_code == 200, r.content  # stored: its budget is 2 s, not 1 s
+    assert Order.objects.filter(channel_order_id="MP-Q1").exists()  # taken in (tests: at once)
+    late = {"HTTP_X_REQUEST_START": f"t={time.time() - 1.6:.3f}"}
+    body, headers = signed_push(SECRET, {"orders": [example_order(channel_order_id="MP-Q2")]})
+    r = client.post(URL, body, content_type="application/json", **headers, **late)
+    assert r.status_code == 503 and r["Retry-After"] == "1"
+    assert not Order.objects.filter(channel_order_id="MP-Q2").exists()
+    r = client.post("/api/v1/orders", example_order(channel_order_id="MP-Q3"), content_type="application/json",
+                    **queued)  # fmt: skip
+    assert r.status_code == 503  # an order waited past its own 500 ms
