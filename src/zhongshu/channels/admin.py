@@ -28,7 +28,8 @@ from zhongshu.channels.models import Shop, ShopCredential, SyncRun, SyncState
 from zhongshu.channels.registry import connector_class, platforms
 from zhongshu.channels.services import REFRESH_AHEAD
 from zhongshu.channels.tasks import PUSH_ONLY, backfill_task, run_sync, sync_shop_task
-from zhongshu.core.admin import actor_of, confirm_then
+from zhongshu.core.admin import actor_of
+from zhongshu.core.confirm import confirm_then
 from zhongshu.core.timeutil import local_day
 
 MAX_BACKFILL = timedelta(days=90)  # platforms keep about three months of orders behind their APIs

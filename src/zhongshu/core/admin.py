@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
-from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -212,14 +211,3 @@ class OutboxEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
     @display(description=_("已投递"), boolean=True, ordering="delivered_at")
     def delivered_display(self, obj: OutboxEvent) -> bool:
         return obj.delivered_at is not None
-
-
-def confirm_then(modeladmin, request, *, title, question, button, back: str, run):
-    """An admin action that changes something answers GET with a confirmation form (a link, a
-    prefetch or a forged page cannot make it act) and acts only on the POST of that form (CSRF
-    checked): `run()` returns the response, usually a redirect with a message."""
-    if request.method == "POST":
-        return run()
-    context = {**modeladmin.admin_site.each_context(request), "title": title, "question": question,
-               "button": button, "back": back}  # fmt: skip
-    return render(request, "admin/confirm_action.html", context)

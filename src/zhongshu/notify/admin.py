@@ -10,7 +10,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from zhongshu.core.admin import confirm_then
+from zhongshu.core.confirm import confirm_then
 from zhongshu.notify import services
 from zhongshu.notify.models import AlertEvent, AlertRule, AlertState, Channel, ChannelKind, Delivery
 
