@@ -192,7 +192,8 @@ def test_a_batch_consumer_gets_the_batch_in_one_call_and_a_failing_event_alone_i
 
 
 @pytest.mark.django_db(transaction=True)
-def test_packages_follow_a_batch_of_orders_in_one_sync(hub):
+def test_packages_follow_a_batch_of_orders_in_one_sync(hub, monkeypatch):
+    monkeypatch.setattr(outbox, "SQLITE_BATCH_SECONDS", 60.0)  # the batching, not the time budget
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
