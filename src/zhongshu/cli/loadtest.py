@@ -9,10 +9,7 @@ started for the sandbox with its worker (its log in the sandbox's home, loadtest
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -20,7 +17,15 @@ from typing import Annotated
 
 import typer
 
-from zhongshu.cli.base import EXIT_FAILED, EXIT_OK, _fail, _setup, app, err, out
+from zhongshu.cli.base import EXIT_FAILED, EXIT_OK, _fail, _setup, app, err
+from zhongshu.cli.loadtest_procs import (
+    Generator,
+    free_port,
+    print_report,
+    start_server,
+    token_for_run,
+    wait_ready,
+)
 from zhongshu.cli.sandbox import use_sandbox
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
@@ -162,18 +167,18 @@ def loadtest(
         for shop in lt.active_shops().filter(code__in={r[3]["shop"] for r in by_path.get("push", [])}):
             doubles.connect_own(shop, secrets[shop.code])
         os.environ["ZHONGSHU_PLATFORM_TIMEOUT"] = str(platform_timeout)  # the server started below
-    token = token or _token()
+    token = token or token_for_run()
     connections.close_all()
     log = Path(settings.HOME) / "loadtest-server.log"
     server = None
     if not url:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = _start_server(port, workers, log)
+        server = start_server(port, workers, log)
     try:
         warmup = {}
         if server:
-            _wait_ready(url, token, server, log)
+            wait_ready(url, token, server, log)
             warmup = _warm_up(as_json)
         result = _run(url, token, secrets, by_path, doubles, platforms, (prefix, run), _seconds(file_every),
                       _seconds(drain), as_json)  # fmt: skip
@@ -202,7 +207,7 @@ def loadtest(
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
-        _print(report)
+        print_report(report)
     raise typer.Exit(
         EXIT_OK if report["oversold"] == 0 and not report["reserved_mismatch_count"] else EXIT_FAILED
     )
@@ -287,7 +292,7 @@ def _run(url, token, secrets, by_path, doubles, platforms, ids, file_every, drai
     threads, gen, handed = [], None, {}
     http = [r for p in ("api", "push") for r in by_path.get(p, [])]
     if http:
-        gen = _Generator({"url": url, "token": token, "secrets": secrets, "start_at": start_at,
+        gen = Generator({"url": url, "token": token, "secrets": secrets, "start_at": start_at,
                           "requests": sorted(http, key=lambda r: r[0])})  # fmt: skip
     if "pull" in by_path:
         events = [(d, k, platforms[b["shop"]], b) for d, k, _p, b in by_path["pull"]]
@@ -404,105 +409,3 @@ def _progress(row: dict, gen, doubles, total: int) -> None:
         f"unsettled {sum(row['unsettled'].values())}  outbox {row['outbox_pending']}  inbox {row['push_inbox_pending']}  "
         f"http errors {p.get('errors', 0)}  p95 {p.get('p95_ms', 0)} ms  timeouts {timeouts}   ", end="",
     )  # fmt: skip
-
-
-def _token() -> str:
-    from django.contrib.auth import get_user_model
-
-    from zhongshu.core.auth import create_token
-
-    users = get_user_model()
-    if not users.objects.filter(username="loadtest").exists():
-        users.objects.create_superuser("loadtest", email="", password=None)
-    return create_token("loadtest", "loadtest", "intake")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(port: int, workers: int, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "zhongshu.cli", "serve", "--port", str(port), "--workers", str(workers),
-           "--no-access-log"]  # fmt: skip
-    with open(log, "ab") as fh:
-        return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=dict(os.environ))
-
-
-def _wait_ready(url: str, token: str, server: subprocess.Popen, log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise _fail(f"the server stopped (exit {server.returncode}); see {log}")
-        try:
-            r = httpx.get(
-                f"{url}/api/v1/orders?limit=1", headers={"Authorization": f"Bearer {token}"}, timeout=2
-            )
-            if r.status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise _fail(f"the server did not answer within 60 s; see {log}")
-
-
-class _Generator:
-    """zhongshu.loadgen in its own process; its latest progress line and its result."""
-
-    def __init__(self, plan: dict):
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
-            json.dump(plan, fh, ensure_ascii=False)
-        self.path, self.progress, self.result = fh.name, {}, None
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "zhongshu.loadgen", fh.name], stdout=subprocess.PIPE, text=True
-        )
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            msg = json.loads(line)
-            self.progress = msg.get("progress", self.progress)
-            self.result = msg.get("result", self.result)
-
-    def running(self) -> bool:
-        return self.reader.is_alive()
-
-    def finish(self) -> dict:
-        self.proc.wait()
-        self.reader.join()
-        os.unlink(self.path)
-        if self.result is None:
-            raise _fail(f"the load generator failed (exit {self.proc.returncode})")
-        return self.result
-
-
-def _print(r: dict) -> None:
-    lat, req, db, tp = r["latency_ms"], r["request_latency_ms"], r["db_ms"], r["third_party"]
-    out.print(f"压测 / load test: {r['orders']} orders + {r['updates']} cancels/refunds in {r['seconds']} s "
-              f"(curve {r['curve']}, offered {r['offered_per_second']}/s; by path {r['paths']})")  # fmt: skip
-    out.print(f"throughput {r['orders_per_second']} orders/s settled; first order → last settled "
-              f"{r['first_to_last_settled_seconds']} s; missing {r['missing']}")  # fmt: skip
-    out.print(f"intake → allocated p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms")
-    for path, v in r["latency_ms_by_path"].items():
-        out.print(f"  {path:<5} p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms")
-    if r["answered"] or r["db_ms"]["requests"]:
-        out.print(f"HTTP requests: p99 {req['p99']} ms, max {req['max']} ms; answered {r['answered']}")
-    if db["requests"]:
-        out.print(f"SQL time per request (Server-Timing db): p50 {db['p50']} ms, p99 {db['p99']} ms; "
-                  f"write lock wait p99 {r['db_lock_ms']['p99']} ms")  # fmt: skip
-    if tp["requests"]:
-        out.print(f"platform doubles: {tp['requests']} requests, {tp['timeouts']} past the timeout "
-                  f"({tp['timeout_rate']:.1%})")  # fmt: skip
-    peaks = r["backlog_max"]
-    out.print(f"backlog peaks: unsettled {peaks['unsettled']} (the hub {peaks['lag_seconds']} s behind), "
-              f"outbox {peaks['outbox_pending']}, push inbox "
-              f"{peaks['push_inbox_pending']}, tasks {peaks['tasks_pending']} (every second: --json backlog)")  # fmt: skip
-    out.print(f"errors {r['errors'] or 'none'}")
-    out.print(f"in the hub: {r['by_status']}; repeat buyers {r['repeat_buyers']}")
-    out.print(f"oversold rows {r['oversold']}; reserved ≠ Σ open orders: {r['reserved_mismatch_count']}")
-    for row in r["oversold_rows"] + r["reserved_mismatch"]:
-        out.print(f"  {row}")
