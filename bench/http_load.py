@@ -30,7 +30,11 @@ class Server:
                      "--threads", str(threads), "--no-access-log"] + ([] if worker else ["--no-worker"])  # fmt: skip
 
     def __enter__(self) -> str:
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        home = os.environ.get("ZHONGSHU_HOME")  # the server's log beside the figures, when in a bench home
+        err = open(Path(home, f"server-{self.port}.log"), "wb") if home else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=err)
+        if home:
+            err.close()
         base = f"http://127.0.0.1:{self.port}"
         common.wait_http(f"{base}/api/v1/health")
         return base

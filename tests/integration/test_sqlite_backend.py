@@ -98,3 +98,38 @@ def test_api_answers_carry_server_timing(client):
     assert set(parts) == {"app", "cpu", "db", "lock"}
     assert float(parts["app"]) >= float(parts["db"]) >= float(parts["lock"]) >= 0
     assert "Server-Timing" not in client.get("/pda/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_outside_a_transaction_queues_too(writer):
+    """An autocommit UPDATE takes its turn like a transaction (it would otherwise meet the others in
+    SQLite's busy handler): it waits for another process's writer, and holds the queue only for the
+    statement; a read does not queue."""
+    Group.objects.create(name="plain")
+    name = connection.settings_dict["NAME"]
+    with open(f"{name}.writer", "a+b") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        threading.Timer(0.3, fcntl.flock, (other.fileno(), fcntl.LOCK_UN)).start()
+        start = time.perf_counter()
+        assert Group.objects.filter(name="plain").exists()  # reads go on
+        assert time.perf_counter() - start < 0.2
+        Group.objects.filter(name="plain").update(name="renamed")
+        waited = time.perf_counter() - start
+    assert 0.25 <= waited < 5
+    assert not writer.locked() and Group.objects.filter(name="renamed").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slow_writers_are_logged_with_where_they_began(writer, monkeypatch, caplog):
+    from zhongshu.core.sqlite import base
+
+    monkeypatch.setattr(base, "SLOW_WRITER_MS", 50)
+    with caplog.at_level("WARNING", logger="zhongshu.core.sqlite.base"):
+        with transaction.atomic():
+            Group.objects.create(name="slow")
+            time.sleep(0.1)
+        with transaction.atomic():
+            Group.objects.create(name="fast")
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "held the SQLite write lock" in line
+    assert "test_slow_writers_are_logged_with_where_they_began" in line

@@ -1,5 +1,5 @@
 """Django's SQLite backend with one change: the write transactions of one process queue on a lock
-of their own before `BEGIN IMMEDIATE`.
+of their own before `BEGIN IMMEDIATE` (and so does a write outside a transaction, for its statement).
 
 SQLite has one writer at a time; a second `BEGIN IMMEDIATE` waits in SQLite's busy handler, which
 polls with growing sleeps (1, 2, 5 … 100 ms). With a web worker's threads all writing (the packing
@@ -13,11 +13,19 @@ meets the busy handler as before). The wait is bounded by the same `timeout` opt
 then the same "database is locked" error — or, in a request with a time budget (core/overload.py),
 by what is left of it, then BudgetExhausted (503 + Retry-After; nothing was begun, nothing written).
 
+`ZHONGSHU_SQLITE_SLOW_WRITER_MS` (unset: off) logs every write that held the lock longer than that
+(time in BEGIN and COMMIT given apart), with the hub's code that began it: the tool to find what makes
+the others wait.
+
 ENGINE "zhongshu.core.sqlite" (settings._database); PostgreSQL is untouched."""
 
 import fcntl
+import logging
+import os
+import sys
 import threading
 import time
+import traceback
 
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
@@ -26,6 +34,23 @@ from zhongshu.core.overload import BudgetExhausted, remaining
 
 _WRITERS: dict = {}  # database file → its lock
 _WRITERS_GUARD = threading.Lock()
+SLOW_WRITER_MS = float(os.environ.get("ZHONGSHU_SQLITE_SLOW_WRITER_MS") or 0)
+log = logging.getLogger(__name__)
+
+
+def _began_at() -> str:
+    """The project's frames of the current stack, innermost first (where a write began): the
+    standard library's and the installed packages' left out."""
+    frames = [f for f in traceback.extract_stack(limit=40)[:-3]
+              if "site-packages" not in f.filename and not f.filename.startswith(sys.base_prefix)]  # fmt: skip
+    return " < ".join(f"{_short(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
+def _short(filename: str) -> str:
+    """channels/inbox.py for the hub's own files; the last two parts of the path for the others."""
+    if "/src/zhongshu/" in filename:
+        return filename.rsplit("/src/zhongshu/", 1)[1]
+    return "/".join(filename.rsplit("/", 2)[-2:])
 
 
 def _writer_lock(name: str):
@@ -37,10 +62,41 @@ class DatabaseWrapper(base.DatabaseWrapper):
     _writer = None  # the process lock this connection holds while in a write transaction
     _file = None  # its open lock file (the processes' queue), kept while the connection lives
     writer_waited = 0.0  # seconds this connection waited for it, in all (read by Server-Timing)
+    _held_since = _begun = _committing = 0.0
+    _began = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.execute_wrappers.append(self._queued_autocommit_write)
+
+    def _queued_autocommit_write(self, execute, sql, params, many, context):
+        """A write outside a transaction (an autocommit UPDATE, say) would take SQLite's lock by itself,
+        past this queue, and send the queued writers into SQLite's busy handler (sleeps up to 100 ms
+        each): it queues too, for just that statement."""
+        if self.in_atomic_block or self._writer is not None or self.is_in_memory_db():
+            return execute(sql, params, many, context)
+        if sql.lstrip()[:7].upper() not in ("INSERT ", "UPDATE ", "DELETE ", "REPLACE"):
+            return execute(sql, params, many, context)
+        self._take_writer()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self._release_writer()
 
     def _start_transaction_under_autocommit(self):
         if self.is_in_memory_db():
             return super()._start_transaction_under_autocommit()
+        self._take_writer()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self._release_writer()
+            raise
+        self._begun = time.perf_counter()
+
+    def _take_writer(self) -> None:
+        """Wait for this database's writer turn: the process's thread lock, then the processes' file
+        lock; bounded by the `timeout` option or what is left of the request's budget."""
         name = str(self.settings_dict["NAME"])
         lock = _writer_lock(name)
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
@@ -55,17 +111,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if got:
             self._writer = lock
             got = self._lock_file(name, start + timeout)
-        self.writer_waited += time.perf_counter() - start
+        self._held_since = self._begun = time.perf_counter()
+        self.writer_waited += self._held_since - start
+        if SLOW_WRITER_MS:
+            self._began = _began_at()
         if not got:
             self._release_writer()
             if budgeted:
                 raise BudgetExhausted("the database's write lock")
             raise OperationalError(f"database is locked (another writer held it for over {timeout:.0f} s)")
-        try:
-            super()._start_transaction_under_autocommit()
-        except BaseException:
-            self._release_writer()
-            raise
 
     def _lock_file(self, name: str, deadline: float) -> bool:
         """The processes' turn: an exclusive flock on `<database>.writer`, polled every millisecond
@@ -85,11 +139,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _release_writer(self) -> None:
         lock, self._writer = self._writer, None
         if lock is not None:
+            now = time.perf_counter()
+            held_ms = 1000 * (now - self._held_since)
+            if SLOW_WRITER_MS and held_ms > SLOW_WRITER_MS:
+                begin = 1000 * max(self._begun - self._held_since, 0)
+                commit = 1000 * max(now - self._committing, 0) if self._committing > self._begun else 0
+                log.warning("held the SQLite write lock %.0f ms (BEGIN %.0f, COMMIT %.0f; pid %d); began at %s",
+                            held_ms, begin, commit, os.getpid(), self._began)  # fmt: skip
             if self._file is not None:
                 fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             lock.release()
 
     def _commit(self):
+        self._committing = time.perf_counter()
         try:
             return super()._commit()
         finally:
