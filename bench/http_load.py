@@ -57,7 +57,10 @@ def load(base: str, rate: float, seconds: float, **opts) -> dict:
     out = subprocess.run(argv, capture_output=True, text=True, check=True)
     last = out.stdout.strip().splitlines()[-1]
     if os.environ.get("ZHONGSHU_HOME"):  # the whole account, Server-Timing included, beside the table
-        Path(os.environ["ZHONGSHU_HOME"], f"loadclient-{opts.get('path', 'orders')}.json").write_text(last)
+        name, n = f"loadclient-{opts.get('path', 'orders')}", 1
+        while Path(os.environ["ZHONGSHU_HOME"], f"{name}{'' if n == 1 else f'-{n}'}.json").exists():
+            n += 1
+        Path(os.environ["ZHONGSHU_HOME"], f"{name}{'' if n == 1 else f'-{n}'}.json").write_text(last)
     return json.loads(last)
 
 

@@ -124,6 +124,7 @@ async def run(args) -> dict:
     slowest: dict[str, float] = {}
     statuses: dict[str, int] = {}
     errors: dict[str, int] = {}
+    timeline: dict[float, dict[str, int]] = {}  # half-second the request was due in → status → count
 
     async def one(raw: bytes, due: float) -> None:
         try:
@@ -135,6 +136,8 @@ async def run(args) -> dict:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             status = None
         took = time.perf_counter() - due
+        slot = timeline.setdefault((due - start) // 0.5 * 0.5, {})
+        slot[str(status)] = slot.get(str(status), 0) + 1
         latencies.append(took)
         slowest[str(status)] = max(slowest.get(str(status), 0.0), took)
 
@@ -169,6 +172,7 @@ async def run(args) -> dict:
         if WAITED
         else {},
         "503_budget": BUDGET_503[0],
+        "timeline": {f"{t:g}": by for t, by in sorted(timeline.items())},  # when the refusals came
         "server_timing_ms": {  # status → name (app, cpu, db, lock) → mean, p50, p99, max
             status: {name: _summary(values) for name, values in spent.items()}
             for status, spent in TIMING.items()
