@@ -215,3 +215,47 @@ def test_packages_follow_a_batch_of_orders_in_one_sync(hub, monkeypatch):
     events = 2 * len(orders)  # paid, allocated
     short = connection.vendor == "sqlite"
     assert len(syncs) == (-(-events // outbox.SHORT_BATCH_CONSUMER_EVERY) if short else 1), syncs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_relay_at_a_time_in_a_process(hub, monkeypatch):
+    """The relay loop and the periodic safety net must not take turns with each other's batches (on
+    SQLite one's pause was the other's batch): a second thread's relay returns at once, delivering
+    nothing, while the first delivers everything; a relay started inside a relay in the same thread
+    (a consumer's commit with HUEY immediate) goes on."""
+    import threading
+
+    seen: list[int] = []
+    inside = threading.Event()
+    go_on = threading.Event()
+
+    @outbox.consumer("test.slow", topic_prefix="test.")
+    def slow(ev):
+        seen.append(ev.payload["n"])
+        if ev.payload["n"] == 0:
+            inside.set()
+            assert go_on.wait(10)
+
+    monkeypatch.setattr(outbox, "_waker", lambda: None)
+    try:
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", "A", {"n": n}) for n in range(3)])
+        result: list[int] = []
+        first = threading.Thread(target=lambda: result.append(outbox.relay()))
+        first.start()
+        assert inside.wait(10)
+        second: list[int] = []
+        other = threading.Thread(target=lambda: second.append(outbox.relay()))
+        other.start()
+        other.join(10)
+        assert second == [0] and seen == [0]  # refused at once, while the first is mid-batch
+        go_on.set()
+        first.join(10)
+        assert result == [3] and seen == [0, 1, 2]
+        with transaction.atomic():
+            outbox.write([outbox.event("test.x", "B", {"n": n}) for n in (3, 4)])
+        with outbox._running:  # this thread is relaying already
+            assert outbox.relay() == 2 and seen == [0, 1, 2, 3, 4]
+    finally:
+        go_on.set()
+        outbox._consumers[:] = [c for c in outbox._consumers if c.name != "test.slow"]

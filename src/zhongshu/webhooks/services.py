@@ -22,6 +22,7 @@ __all__ = [
     "create_endpoint",
     "delete_endpoint",
     "fan_out",
+    "fan_out_many",
     "replay",
 ]
 
@@ -140,25 +141,31 @@ def _audit(ep: WebhookEndpoint, topic: str, actor: str, summary: str) -> None:
 def fan_out(ev: OutboxEvent) -> int:
     """One delivery per active subscriber of the event's webhook type; idempotent (a redelivered
     outbox event finds its message and deliveries already there). Returns deliveries made."""
-    kind = events.event_type(ev)
-    if kind is None:
+    return fan_out_many([ev])
+
+
+def fan_out_many(evs: list[OutboxEvent]) -> int:
+    """`fan_out` of a relay batch's events, in their order: the subscribers are read once, and a batch
+    no subscriber wants costs that one query."""
+    kinds = [(ev, events.event_type(ev)) for ev in evs]
+    if not any(kind for _, kind in kinds):
         return 0
-    targets = [ep for ep in WebhookEndpoint.objects.filter(active=True) if kind in ep.events]
-    if not targets:
-        return 0
-    msg = events.message_for(ev, kind)
-    if msg is None:
-        return 0
-    WebhookMessage.objects.bulk_create(
-        [WebhookMessage(message_id=msg.message_id, event_type=msg.event_type, body=msg.body, keys=msg.keys,
-                        created_at=ev.created_at)],
-        ignore_conflicts=True,  # a redelivered event: the message is there already
-    )  # fmt: skip
+    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+    messages, deliveries = [], []
     now = timezone.now()
-    made = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(message_id=msg.message_id, endpoint=ep, next_attempt_at=now) for ep in targets],
-        ignore_conflicts=True,
-    )
+    for ev, kind in kinds:
+        targets = [ep for ep in endpoints if kind is not None and kind in ep.events]
+        msg = events.message_for(ev, kind) if targets else None
+        if msg is None:
+            continue
+        messages.append(WebhookMessage(message_id=msg.message_id, event_type=msg.event_type, body=msg.body,
+                                       keys=msg.keys, created_at=ev.created_at))  # fmt: skip
+        deliveries += [WebhookDelivery(message_id=msg.message_id, endpoint=ep, next_attempt_at=now) for ep in targets]
+    if not messages:
+        return 0
+    # a redelivered event: its message and deliveries are there already
+    WebhookMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    made = WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     _dispatch_after_commit()
     return len(made)
 
