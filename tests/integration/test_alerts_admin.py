@@ -111,7 +111,9 @@ def test_send_test_from_the_channel_list_and_page(staff):
         assert "测试消息已发送" in r.content.decode()
         url = reverse("admin:notify_channel_send_test_detail", args=[ch.pk])
         confirm = staff.get(url)  # a link only asks
-        assert "向通知渠道 钉钉运营群 发送一条测试消息？" in confirm.content.decode() and len(ding.messages) == 1
+        assert (
+            "向通知渠道 钉钉运营群 发送一条测试消息？" in confirm.content.decode() and len(ding.messages) == 1
+        )
         r = staff.post(url, follow=True)
         assert "测试消息已发送" in r.content.decode()
         assert len(ding.messages) == 2

@@ -160,7 +160,9 @@ def fan_out_many(evs: list[OutboxEvent]) -> int:
             continue
         messages.append(WebhookMessage(message_id=msg.message_id, event_type=msg.event_type, body=msg.body,
                                        keys=msg.keys, created_at=ev.created_at))  # fmt: skip
-        deliveries += [WebhookDelivery(message_id=msg.message_id, endpoint=ep, next_attempt_at=now) for ep in targets]
+        deliveries += [
+            WebhookDelivery(message_id=msg.message_id, endpoint=ep, next_attempt_at=now) for ep in targets
+        ]
     if not messages:
         return 0
     # a redelivered event: its message and deliveries are there already
