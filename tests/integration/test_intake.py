@@ -119,6 +119,36 @@ def test_short_preferred_warehouse_takes_next_and_raises_transfer_alert(hub):
     )
 
 
+def test_a_batch_of_short_orders_adds_up_in_one_transfer_alert(hub):
+    """Three orders short at CD in one intake batch (quantities 1, 2, 3): one open alert of 6 for 3
+    orders and one event with that total; a later batch adds to the same alert."""
+    put_stock("DUMPLING-500G", "CD", 0)
+    put_stock("DUMPLING-500G", "GZ", 100)
+
+    def order(n: int, qty: int) -> OrderIn:
+        raw = example_order(channel_order_id=f"SHORT-{n}")
+        raw["lines"][0]["quantity"] = qty
+        return OrderIn.model_validate(raw)
+
+    intake([order(1, 1), order(2, 2), order(3, 3)], actor="test")
+    alert = TransferAlert.objects.get()
+    assert (alert.to_warehouse.code, alert.from_warehouse.code, alert.quantity, alert.orders) == (
+        "CD",
+        "GZ",
+        6,
+        3,
+    )
+    [ev] = OutboxEvent.objects.filter(topic="stock.transfer_alert")
+    assert (ev.payload["quantity"], ev.payload["to_warehouse"]) == (6, "CD") and "建议调拨 6" in ev.payload[
+        "summary"
+    ]
+    intake([order(4, 4)], actor="test")
+    alert = TransferAlert.objects.get()
+    assert (alert.quantity, alert.orders) == (10, 4)
+    latest = OutboxEvent.objects.filter(topic="stock.transfer_alert").order_by("-pk").first()
+    assert latest.payload["quantity"] == 10
+
+
 def test_wait_for_transfer_policy_backorders_at_preferred(hub):
     from zhongshu.routing.models import RoutingSettings
 

@@ -179,37 +179,54 @@ def set_location(row: StockLevel, location: str) -> None:
 
 
 def raise_transfer_alerts(shortfalls: list[tuple[Sku, Warehouse, int, Warehouse | None]], actor: str) -> None:
-    """Add each shortfall to the open 调拨预警 of (SKU, warehouse), creating it when none is open."""
-    events = []
+    """Add each shortfall to the open 调拨预警 of (SKU, warehouse), creating it when none is open. A
+    batch's shortfalls of one pair count together: one read of the open alerts, one UPDATE per pair
+    already open, one INSERT of the new ones, and one event per pair with its new total."""
+    pairs: dict[tuple[int, int], list] = {}  # (sku, warehouse) → [sku, warehouse, quantity, orders, source]
     for sku, to_wh, qty, from_wh in shortfalls:
-        alert = TransferAlert.objects.filter(
-            sku=sku, to_warehouse=to_wh, status=TransferAlert.Status.OPEN
-        ).first()
+        pair = pairs.setdefault((sku.pk, to_wh.pk), [sku, to_wh, 0, 0, from_wh])
+        pair[2] += qty
+        pair[3] += 1
+    if not pairs:
+        return
+    open_alerts: dict[tuple[int, int], TransferAlert] = {}
+    for alert in TransferAlert.objects.filter(
+        sku_id__in={k[0] for k in pairs},
+        to_warehouse_id__in={k[1] for k in pairs},
+        status=TransferAlert.Status.OPEN,
+    ).order_by("-pk"):
+        open_alerts[(alert.sku_id, alert.to_warehouse_id)] = alert  # the oldest open one wins
+    new, total = [], {}
+    for key, (sku, to_wh, qty, orders, from_wh) in pairs.items():
+        alert = open_alerts.get(key)
         if alert is None:
-            alert = TransferAlert.objects.create(
-                sku=sku, to_warehouse=to_wh, from_warehouse=from_wh, quantity=qty, orders=1
+            new.append(
+                TransferAlert(
+                    sku=sku, to_warehouse=to_wh, from_warehouse=from_wh, quantity=qty, orders=orders
+                )
             )
         else:
             TransferAlert.objects.filter(pk=alert.pk).update(
-                quantity=F("quantity") + qty, orders=F("orders") + 1
+                quantity=F("quantity") + qty, orders=F("orders") + orders, updated_at=timezone.now()
             )
-            alert.quantity += qty
-        events.append(
-            outbox.event(
-                "stock.transfer_alert",
-                key=sku.code,
-                actor=actor,
-                payload={
-                    "subject": f"stock:{sku.code}",
-                    "sku": sku.code,
-                    "to_warehouse": to_wh.code,
-                    "from_warehouse": from_wh.code if from_wh else None,
-                    "quantity": alert.quantity,
-                    "summary": f"调拨预警 {sku.code} → {to_wh.code}: 建议调拨 {alert.quantity}",
-                },
-            )
+        total[key] = qty + (alert.quantity if alert else 0)
+    TransferAlert.objects.bulk_create(new)
+    outbox.write(
+        outbox.event(
+            "stock.transfer_alert",
+            key=sku.code,
+            actor=actor,
+            payload={
+                "subject": f"stock:{sku.code}",
+                "sku": sku.code,
+                "to_warehouse": to_wh.code,
+                "from_warehouse": from_wh.code if from_wh else None,
+                "quantity": total[key],
+                "summary": f"调拨预警 {sku.code} → {to_wh.code}: 建议调拨 {total[key]}",
+            },
         )
-    outbox.write(events)
+        for key, (sku, to_wh, _qty, _orders, from_wh) in pairs.items()
+    )
 
 
 @transaction.atomic
