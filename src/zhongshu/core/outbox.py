@@ -178,7 +178,8 @@ def _relay_batch(batch: int, max_attempts: int, busy: bool = False) -> tuple[int
                 ev.delivered_at = now
                 ok.append(ev)
         ok = done + _deliver_batches(ok, failed)
-        OutboxEvent.objects.bulk_update(ok, ["delivered_at"])
+        if ok:  # one delivery time for the batch: a plain UPDATE (bulk_update's CASE per row cost ~10 ms)
+            OutboxEvent.objects.filter(pk__in=[ev.pk for ev in ok]).update(delivered_at=now)
         OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
     more = short and len(pending) == limit and bool(ok)  # the rest follows the pause too
     return len(ok), len(pending), cut or more

@@ -2,10 +2,11 @@
 held, and the manual merge, unmerge and split (audited on the timeline)."""
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 
+from zhongshu.core import bulk
 from zhongshu.fulfilment import domain, selectors
 from zhongshu.fulfilment.common import (
     CARRIER_FLAG,
@@ -64,18 +65,44 @@ def sync_orders(order_ids: list[int], actor: str = SYSTEM, chunk: int = 200) -> 
             allocated = [o.pk for o in orders if o.status == S.ALLOCATED and o.warehouse_id]
             for ln in OrderLine.objects.filter(order_id__in=allocated).select_related("sku").order_by("pk"):
                 lines[ln.order_id].append(ln)
-            w, ctx = Writes(actor), _Context()
+            w, ctx = Writes(actor), _Context(orders)
+            todo: list[_Share] = []
             for order in orders:
-                _sync_one(order, lines[order.pk], w, ctx)
+                todo += _sync_one(order, lines[order.pk], w, ctx)
+            _package_all(todo, w, ctx)
             w.flush()
 
 
 class _Context:
-    """What every order of a chunk reads alike: the cross-shop setting and the packaging types."""
+    """What every order of a chunk reads alike: the cross-shop setting and the packaging types, and
+    which of its orders have live packages (one query: a new order, the usual case, has none)."""
 
-    def __init__(self):
+    def __init__(self, orders: list[Order]):
         self.cross = selectors.merge_across_shops()
         self._packagings: dict[bool, PackagingType | None] = {}
+        self.with_live = set(
+            PackageOrder.objects.filter(order__in=orders)
+            .exclude(package__status__in=domain.FINISHED)
+            .values_list("order_id", flat=True)
+        )
+        self.pending_keys: set[str] = set()  # merge keys (hashed) a pending package may hold
+        self.new: list[tuple[Package, str]] = []  # packages made, not yet written, with their reason
+        self.links: list[PackageOrder] = []  # and their rows (written with them)
+        self.lines: list[PackageLine] = []
+
+    def write_new(self, w: Writes) -> None:
+        """INSERT the packages made since the last call, one statement per table (their events follow
+        their ids); before a lookup that may find them, and at the end of the chunk."""
+        if not self.new:
+            return
+        bulk.insert([pkg for pkg, _ in self.new])
+        for pkg, reason in self.new:
+            w.created(pkg, reason)
+        for row in (*self.links, *self.lines):
+            row.package = row.package  # binds package_id now that the package has its pk
+        bulk.insert(self.links, ids=False)
+        bulk.insert(self.lines, ids=False)
+        self.new, self.links, self.lines = [], [], []
 
     def packaging(self, cold: bool) -> PackagingType | None:
         if cold not in self._packagings:
@@ -83,27 +110,66 @@ class _Context:
         return self._packagings[cold]
 
 
-def _sync_one(order: Order, lines: list[OrderLine], w: Writes, ctx: _Context) -> None:
+@dataclass
+class _Share:
+    """What one warehouse ships of an order, to be packaged, with its merge key."""
+
+    order: Order
+    warehouse: Warehouse
+    parts: list[tuple[OrderLine, int]]
+    carrier: str
+    cold: bool
+    me: domain.MergeCandidate | None
+    key: str  # _key_hash(me)
+
+
+def _sync_one(order: Order, lines: list[OrderLine], w: Writes, ctx: _Context) -> list[_Share]:
+    """Detach what no longer fits; returns what is to be packaged (the chunk's shares are packaged
+    together after every order's detaching, see _package_all)."""
     if not (order.status == S.ALLOCATED and order.warehouse_id) and order.status not in INTERCEPT:
-        return
-    live = list(
-        Package.objects.select_for_update(of=("self",))
-        .filter(package_orders__order=order)
-        .exclude(status__in=domain.FINISHED)
-        .order_by("pk")
+        return []
+    live = (
+        list(
+            Package.objects.select_for_update(of=("self",))
+            .filter(package_orders__order=order)
+            .exclude(status__in=domain.FINISHED)
+            .order_by("pk")
+        )
+        if order.pk in ctx.with_live
+        else []
     )
     if order.status in INTERCEPT:
         code, why = INTERCEPT[order.status]
         for pkg in live:
             _detach(pkg, order, w, code, f"{order.shop.code}/{order.channel_order_id} {why}，拦截")
-        return
+        return []
     shares = _shares(order, lines)
     if _holds_exactly(order, shares, live):
-        return
+        return []
     for pkg in live:
         _detach(pkg, order, w, "order_changed", "订单已变更（收货信息、商品或仓库），包裹重新生成")
+    todo = []
     for warehouse, parts in shares.items():
-        _package_order(order, warehouse, parts, w, ctx)
+        carrier = _carrier(order.flags)
+        cold = any(ln.sku.cold_chain for ln, _ in parts)
+        me = _candidate(None, order.shop, warehouse.code, carrier, [order], cold, P.PENDING)
+        todo.append(_Share(order, warehouse, parts, carrier, cold, me, _key_hash(me)))
+    return todo
+
+
+def _package_all(todo: list[_Share], w: Writes, ctx: _Context) -> None:
+    """Package the chunk's shares in order. Which of their merge keys a pending package holds is read
+    in one query; a share whose key none holds (nor a package made earlier in the chunk) skips the
+    lookup for a package to merge into."""
+    keys = {share.key for share in todo if share.key}
+    if keys:
+        ctx.pending_keys |= set(
+            Package.objects.filter(status=P.PENDING, merge_key__in=keys).values_list("merge_key", flat=True)
+        )
+    for share in todo:
+        target = _package_order(share, w, ctx)
+        ctx.pending_keys.add(target.merge_key)
+    ctx.write_new(w)
 
 
 def make_packages(actor: str = SYSTEM) -> int:
@@ -172,23 +238,22 @@ def _detach(pkg: Package, order: Order, w: Writes, code: str, reason: str) -> No
     pkg.save()
 
 
-def _package_order(
-    order: Order, warehouse: Warehouse, parts: list[tuple[OrderLine, int]], w: Writes, ctx: "_Context"
-) -> Package:
+def _package_order(share: _Share, w: Writes, ctx: "_Context") -> Package:
     """Put an allocated order's lines (`parts`: all of them, or a split order's part) in a package at
     `warehouse`: a pending package with the same merge key (合单) takes it, else a new one, whose
     weight, flags and dates are computed here before its one INSERT (what _refresh would find)."""
-    carrier = _carrier(order.flags)
-    cold = any(ln.sku.cold_chain for ln, _ in parts)
+    order, warehouse, parts, carrier, cold, me = (
+        share.order, share.warehouse, share.parts, share.carrier, share.cold, share.me
+    )  # fmt: skip
     cross = ctx.cross
-    me = _candidate(None, order.shop, warehouse.code, carrier, [order], cold, P.PENDING)
     mine = domain.merge_key(me, cross)
     target = None
-    if mine is not None:
+    if mine is not None and share.key in ctx.pending_keys:
+        ctx.write_new(w)  # a package made earlier in the chunk may be the one
         shops = {"shop__platform": order.shop.platform} if cross else {"shop": order.shop}
         pending = (
             Package.objects.select_for_update(of=("self",))
-            .filter(warehouse=warehouse, status=P.PENDING, merge_key=_key_hash(me), **shops)
+            .filter(warehouse=warehouse, status=P.PENDING, merge_key=share.key, **shops)
             .select_related("shop", "warehouse")
             .prefetch_related("orders", "lines__sku")
             .order_by("pk")
@@ -204,25 +269,29 @@ def _package_order(
         held: dict[str, int] = defaultdict(int)
         for ln, q in parts:
             held[ln.sku.code] += q
-        target = Package.objects.create(
+        target = bulk.new(
+            Package,
             warehouse=warehouse, shop=order.shop, carrier=carrier, allocated_at=w.now, packaging=packaging,
             expected_weight_g=domain.expected_weight(
                 held, {ln.sku.code: ln.sku.weight_g for ln, _ in parts}, packaging.weight_g if packaging else 0
             ),
-            merge_key=_key_hash(me),
+            merge_key=share.key,
             flags=sorted(f for f in set(order.flags or []) if not f.startswith(CARRIER_FLAG)),
             ship_by=order.ship_by, paid_at=order.paid_at,
         )  # fmt: skip
-        w.created(target, f"{order.shop.code}/{order.channel_order_id} 分仓后生成包裹")
-    else:
-        w.event(target, "package.merged", f"合单：并入 {order.shop.code}/{order.channel_order_id}")
+        ctx.new.append((target, f"{order.shop.code}/{order.channel_order_id} 分仓后生成包裹"))
+        ctx.links.append(bulk.new(PackageOrder, package=target, order=order))
+        ctx.lines += [
+            bulk.new(PackageLine, package=target, order_line=ln, sku=ln.sku, quantity=q) for ln, q in parts
+        ]
+        return target  # written by ctx.write_new
+    w.event(target, "package.merged", f"合单：并入 {order.shop.code}/{order.channel_order_id}")
     PackageOrder.objects.create(package=target, order=order)
     PackageLine.objects.bulk_create(
         [PackageLine(package=target, order_line=ln, sku=ln.sku, quantity=q) for ln, q in parts]
     )
-    if not new:
-        _refresh(target)
-        target.save()
+    _refresh(target)
+    target.save()
     return target
 
 
