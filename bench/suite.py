@@ -196,6 +196,8 @@ def replay(orders: int, seconds: float) -> dict:
         if not done.stdout.strip():
             raise RuntimeError(f"loadtest failed (exit {done.returncode}): {done.stderr[-2000:]}")
         r = json.loads(done.stdout.strip().splitlines()[-1])
+        if os.environ.get("ZHONGSHU_HOME"):  # the whole report (backlog over time) beside the table
+            Path(os.environ["ZHONGSHU_HOME"], "replay.json").write_text(done.stdout.strip().splitlines()[-1])
     finally:
         drop("replay")
     lat = r["latency_ms"]
