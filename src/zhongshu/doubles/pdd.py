@@ -11,6 +11,7 @@ the clock, so orders "change" as the clock passes their modification times.
 """
 
 import base64
+import bisect
 import copy
 import hashlib
 import itertools
@@ -77,6 +78,7 @@ class PddDouble(PlatformDouble):
         self.tokens: dict[str, Token] = {}
         self.codes: set[str] = set()
         self.versions: dict[str, list[tuple[datetime, dict]]] = {}
+        self._by_updated: list[tuple[str, str]] = []  # (updated_at, order_sn) of every version, sorted
         self.plain: dict[str, str] = {}
         self.goods: dict[str, tuple[int, int]] = {}  # merchant SKU code (outer_id) -> (goods_id, sku_id)
         self.shipments: list[dict] = []
@@ -114,6 +116,7 @@ class PddDouble(PlatformDouble):
         order = self._order(order_sn, at, items, **kw)
         with self._lock:
             self.versions[order_sn] = [(at, order)]
+            bisect.insort(self._by_updated, (order["updated_at"], order_sn))
         return order
 
     def change(self, order_sn: str, at: datetime, **fields) -> None:
@@ -124,6 +127,7 @@ class PddDouble(PlatformDouble):
             new = copy.deepcopy(base) | fields | {"updated_at": fmt(at)}
             versions.append((at, new))
             versions.sort(key=lambda v: v[0])
+            bisect.insort(self._by_updated, (new["updated_at"], order_sn))
 
     def visible(self, order_sn: str, now: datetime | None = None) -> dict | None:
         now = now or self.now()
@@ -227,7 +231,13 @@ class PddDouble(PlatformDouble):
 
     def _in_window(self, start: int, end: int) -> list[dict]:
         lo, hi = fmt(datetime.fromtimestamp(start, SHANGHAI)), fmt(datetime.fromtimestamp(end, SHANGHAI))
-        shown = (self.visible(sn, self.now()) for sn in list(self.versions))
+        # the platform's index: the orders with a version updated in the window (a shown version's
+        # updated_at is its own), then as each is shown now
+        with self._lock:
+            found = self._by_updated[bisect.bisect_left(self._by_updated, (lo,)) : bisect.bisect_right(
+                self._by_updated, (hi, "\uffff"))]  # fmt: skip
+        now = self.now()
+        shown = (self.visible(sn, now) for sn in dict.fromkeys(sn for _, sn in found))
         rows = [o for o in shown if o and lo <= o["updated_at"] <= hi]
         return sorted(rows, key=lambda o: (o["updated_at"], o["order_sn"]))
 
