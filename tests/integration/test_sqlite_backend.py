@@ -133,3 +133,40 @@ def test_slow_writers_are_logged_with_where_they_began(writer, monkeypatch, capl
     [line] = [r.getMessage() for r in caplog.records]
     assert "held the SQLite write lock" in line
     assert "test_slow_writers_are_logged_with_where_they_began" in line
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_writers_give_way_to_request_writers_waiting(writer, monkeypatch):
+    """A request writer waiting for its turn holds `<database>.waiting` shared (a second open file
+    stands in for one): a background write waits while it does, and at most GIVE_WAY; a write
+    inside a request (a time budget) does not wait for the others waiting."""
+    from zhongshu.core import overload
+    from zhongshu.core.sqlite import base
+
+    monkeypatch.setattr(base, "GIVE_WAY", 0.6)
+    name = connection.settings_dict["NAME"]
+    with open(f"{name}.waiting", "a+b") as request:
+        fcntl.flock(request.fileno(), fcntl.LOCK_SH)
+        threading.Timer(0.2, fcntl.flock, (request.fileno(), fcntl.LOCK_UN)).start()
+        start = time.perf_counter()
+        with transaction.atomic():
+            Group.objects.create(name="after the request")
+        waited = time.perf_counter() - start
+        assert 0.15 <= waited < 0.55  # until the request writer had its turn, not the whole GIVE_WAY
+
+        fcntl.flock(request.fileno(), fcntl.LOCK_SH)  # one that never finishes waiting
+        start = time.perf_counter()
+        Group.objects.create(name="given way long enough")
+        assert 0.55 <= time.perf_counter() - start < 2
+
+        overload.set_deadline(time.monotonic() + 5)  # a request's own write
+        try:
+            start = time.perf_counter()
+            with transaction.atomic():
+                Group.objects.create(name="request")
+            assert time.perf_counter() - start < 0.3
+        finally:
+            overload.set_deadline(None)
+    assert (
+        Group.objects.filter(name__in=["after the request", "given way long enough", "request"]).count() == 3
+    )
