@@ -10,7 +10,7 @@ from tests.factories import example_order, put_stock
 from zhongshu.catalog.models import Sku, SkuBarcode
 from zhongshu.core import outbox
 from zhongshu.core.auth import create_token
-from zhongshu.core.models import TimelineEntry
+from zhongshu.core.models import OutboxEvent, TimelineEntry
 from zhongshu.fulfilment import defaults, services
 from zhongshu.fulfilment.models import (
     FulfilmentSettings,
@@ -366,6 +366,32 @@ def test_api_picking_claim_scan_shortage_finish_then_pack(api):
     assert TimelineEntry.objects.filter(
         kind="stock.recount_requested", subject="stock:DUMPLING-500G"
     ).exists()
+
+
+def test_orders_of_one_buyer_in_one_relay_batch_share_a_package(floor):
+    """The packages of a relay batch's orders are written together at the chunk's end; a second order
+    of the same buyer in the same batch still finds the first one's package (written before the
+    lookup), and the package's events follow its insert."""
+    tea = [{"sku": "TEA-100G", "quantity": 1, "unit_price": "30.00", "paid_amount": "30.00"}]
+    payloads = [
+        example_order(channel_order_id="B1"),
+        example_order(channel_order_id="B2", receiver=OTHER_ADDRESS),
+        example_order(channel_order_id="B3", lines=tea, paid_amount="25.00"),  # B1's buyer
+        example_order(channel_order_id="B4", receiver=OTHER_ADDRESS, lines=tea, paid_amount="25.00"),
+    ]
+    intake([OrderIn.model_validate(p) for p in payloads], actor="test")
+    outbox.relay()
+    by_order = {
+        cid: [p.pk for p in packages_of(Order.objects.get(channel_order_id=cid))]
+        for cid in ("B1", "B2", "B3", "B4")
+    }
+    assert by_order["B1"] == by_order["B3"] and by_order["B2"] == by_order["B4"]
+    assert len(by_order["B1"]) == 1 and by_order["B1"] != by_order["B2"] and Package.objects.count() == 2
+    first = Package.objects.get(pk=by_order["B1"][0])
+    assert first.expected_weight_g == 2 * 500 + 120 + BAG_G and first.lines.count() == 2
+    created = OutboxEvent.objects.filter(topic="package.status_changed", payload__to="pending")
+    assert sorted(ev.payload["package_id"] for ev in created) == sorted(by_order["B1"] + by_order["B2"])
+    assert OutboxEvent.objects.filter(topic="package.merged").count() == 2
 
 
 def test_a_cancelled_order_leaves_a_pending_merged_package_the_other_stays(floor):
