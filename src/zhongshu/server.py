@@ -29,7 +29,7 @@ from zhongshu.channels import inbox
 from zhongshu.channels.inbox import run_inbox_loop
 from zhongshu.channels.pdd.messages import PddMessageService
 from zhongshu.channels.taobao.tmc import TmcService
-from zhongshu.channels.tasks import pulling, run_sync_scheduler
+from zhongshu.channels.tasks import run_sync_scheduler
 from zhongshu.core import outbox
 from zhongshu.core.overload import busy_bytes, queue_deadline_ms, stamp_wait
 from zhongshu.core.tasks import run_relay_loop
@@ -188,8 +188,7 @@ def run_worker(threads: int) -> None:
         workers=threads, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=10
     )
     stop = threading.Event()
-    # at a peak the relay yields to the pulls' intake and to the pushes' take-in
-    outbox.set_busy(lambda: pulling() or inbox.waiting())
+    outbox.set_busy(inbox.waiting)  # at a peak of pushes the relay yields to their take-in
     loops = [
         start_daemon("outbox-relay", partial(run_relay_loop, stop)),
         start_daemon("sync-scheduler", partial(run_sync_scheduler, stop)),

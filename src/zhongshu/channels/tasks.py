@@ -104,35 +104,12 @@ def run_sync(
             history.record(shop_code, kind, started, skipped=True, actor=actor)
             return None
         try:
-            with _pulling_now():
-                report = services.sync_shop(shop_code)
+            report = services.sync_shop(shop_code)
         except Exception as exc:
             history.record(shop_code, kind, started, exc=exc, actor=actor)
             raise
     history.record(shop_code, kind, started, report=report, actor=actor)
     return report
-
-
-_pulls = [0]  # pulls running in this process
-_pulls_lock = threading.Lock()
-
-
-@contextmanager
-def _pulling_now():
-    with _pulls_lock:
-        _pulls[0] += 1
-    try:
-        yield
-    finally:
-        with _pulls_lock:
-            _pulls[0] -= 1
-
-
-def pulling() -> bool:
-    """A shop's pull is running in this process now: the worker's outbox relay yields meanwhile
-    (core/outbox.py `set_busy`), as it does to pushes, so that at a peak the pulled orders' intake
-    gets the process (its threads share one core) and the deliveries catch up after."""
-    return _pulls[0] > 0
 
 
 def run_backfill(shop_code: str, start: datetime, end: datetime) -> services.SyncReport | None:
