@@ -15,7 +15,9 @@ States (one `Breaker` row per scope, moved only under that row's lock):
 - open → draining: the delay is back below the threshold. Each tick takes in the next held orders in
   (platform_ts, id) order, at most `drain_per_minute`, through the same intake; new orders are still
   held behind them so the order of taking in stays the platform's.
-- draining → closed: nothing held is left.
+- draining → closed: nothing held is left; draining → open: the delay stayed above the threshold
+  for the sustain period again (one late observation, e.g. a pull listing orders from the outage,
+  does not stop the drain).
 Every transition writes an outbox event `channel.breaker.<opened|recovering|closed>` (the audit
 trail; notify's consumer turns it into a red alert on every active alert channel).
 
@@ -165,12 +167,11 @@ def _step(scope: str, delay: int | None, now: datetime) -> str:
         above = delay is not None and delay > b.threshold_seconds
         b.delay_seconds, b.evaluated_at = delay, now
         b.above_since = (b.above_since or now) if above else None
-        if b.state == S.CLOSED and above and now - b.above_since >= timedelta(seconds=b.sustain_seconds):
+        sustained = above and now - b.above_since >= timedelta(seconds=b.sustain_seconds)
+        if b.state in (S.CLOSED, S.DRAINING) and sustained:  # draining too: one late pull is no relapse
             _move(b, S.OPEN, now, "opened")
         elif b.state == S.OPEN and not above and delay is not None and not b.manual:
             _move(b, S.DRAINING, now, "recovering")
-        elif b.state == S.DRAINING and above:
-            _move(b, S.OPEN, now, "opened")
         b.save()
         return b.state
 

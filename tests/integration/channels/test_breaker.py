@@ -180,3 +180,20 @@ def test_a_held_order_that_cannot_be_taken_in_does_not_hold_the_others_back(hub)
     assert (row.released_at, row.attempts) == (None, 3) and "GONE-1" in row.last_error
     assert Breaker.objects.get(scope="mp").state == "closed"  # left for a person, not blocking
     assert Notification.objects.filter(code="breaker_stuck").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_draining_breaker_reopens_only_when_the_delay_stays_above_the_threshold(hub):
+    """One late observation while draining (a pull listing orders from the outage) does not stop the
+    drain; the delay above the threshold for the sustain period does, as it opens a closed breaker."""
+    t0 = timezone.now().replace(microsecond=0)
+    breaker.ensure_rows()
+    Breaker.objects.filter(scope="mp").update(threshold_seconds=5, sustain_seconds=3)
+    breaker.force("mp", Breaker.State.DRAINING, "admin:ops", t0)
+    assert breaker._step("mp", 60, t0) == "draining"  # above once
+    assert breaker._step("mp", 60, t0 + timedelta(seconds=2)) == "draining"  # not yet for 3 s
+    assert breaker._step("mp", 1, t0 + timedelta(seconds=3)) == "draining"  # back below: starts over
+    assert breaker._step("mp", 60, t0 + timedelta(seconds=4)) == "draining"
+    assert breaker._step("mp", 60, t0 + timedelta(seconds=7)) == "open"  # above for 3 s
+    topics = list(OutboxEvent.objects.filter(key="breaker:mp").values_list("topic", flat=True).order_by("pk"))
+    assert topics[-1] == "channel.breaker.opened" and topics.count("channel.breaker.opened") == 1
