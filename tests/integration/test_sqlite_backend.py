@@ -5,6 +5,7 @@ header that shows the wait."""
 import fcntl
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Group
@@ -18,6 +19,16 @@ def writer(on_postgres):
     if on_postgres:
         pytest.skip("the SQLite backend's writer queue")
     return _writer_lock(connection.settings_dict["NAME"])
+
+
+@contextmanager
+def held_elsewhere(suffix: str, mode: int, for_seconds: float):
+    """`<database><suffix>` locked with `mode` through a second open file (another process stands in
+    for it), let go after `for_seconds` from a timer; the open file is yielded."""
+    with open(f"{connection.settings_dict['NAME']}{suffix}", "a+b") as other:
+        fcntl.flock(other.fileno(), mode)
+        threading.Timer(for_seconds, fcntl.flock, (other.fileno(), fcntl.LOCK_UN)).start()
+        yield other
 
 
 @pytest.mark.django_db(transaction=True)
@@ -76,9 +87,7 @@ def test_a_writer_of_another_process_goes_first_through_the_lock_file(writer):
     """Another process's writer holds `<database>.writer` (flock; a second open file stands in for
     it): a transaction here waits until it lets go, then goes in at once."""
     name = connection.settings_dict["NAME"]
-    with open(f"{name}.writer", "a+b") as other:
-        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
-        threading.Timer(0.3, fcntl.flock, (other.fileno(), fcntl.LOCK_UN)).start()
+    with held_elsewhere(".writer", fcntl.LOCK_EX, 0.3):
         start = time.perf_counter()
         with transaction.atomic():
             waited = time.perf_counter() - start
@@ -106,10 +115,7 @@ def test_a_write_outside_a_transaction_queues_too(writer):
     SQLite's busy handler): it waits for another process's writer, and holds the queue only for the
     statement; a read does not queue."""
     Group.objects.create(name="plain")
-    name = connection.settings_dict["NAME"]
-    with open(f"{name}.writer", "a+b") as other:
-        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
-        threading.Timer(0.3, fcntl.flock, (other.fileno(), fcntl.LOCK_UN)).start()
+    with held_elsewhere(".writer", fcntl.LOCK_EX, 0.3):
         start = time.perf_counter()
         assert Group.objects.filter(name="plain").exists()  # reads go on
         assert time.perf_counter() - start < 0.2
@@ -144,10 +150,7 @@ def test_background_writers_give_way_to_request_writers_waiting(writer, monkeypa
     from zhongshu.core.sqlite import base
 
     monkeypatch.setattr(base, "GIVE_WAY", 0.6)
-    name = connection.settings_dict["NAME"]
-    with open(f"{name}.waiting", "a+b") as request:
-        fcntl.flock(request.fileno(), fcntl.LOCK_SH)
-        threading.Timer(0.2, fcntl.flock, (request.fileno(), fcntl.LOCK_UN)).start()
+    with held_elsewhere(".waiting", fcntl.LOCK_SH, 0.2) as request:
         start = time.perf_counter()
         with transaction.atomic():
             Group.objects.create(name="after the request")
